@@ -1,0 +1,1 @@
+//! JOSE: to be written.
