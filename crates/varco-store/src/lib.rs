@@ -1,0 +1,422 @@
+//! Varco's storage: one database (SQLite by default, PostgreSQL for several replicas)
+//! holding every environment's aggregates and the event log.
+//!
+//! Aggregates are stored whole, as JSON documents, with the few columns we filter on
+//! copied beside them; a change is an optimistic update (version column) plus one
+//! appended event, in one transaction. The same SQL runs on both backends through
+//! sqlx's `Any` driver; only the migrations differ.
+
+mod aggregate;
+mod audit;
+mod signing;
+
+pub use aggregate::Aggregate;
+pub use audit::{AuditSink, VoucherAuditRow};
+pub use signing::SigningKeyRow;
+
+use chrono::{TimeZone, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::sync::Arc;
+use std::time::Duration;
+use varco_domain::event::{Actor, AggregateKind, Event, NewEvent};
+use varco_domain::{Env, Timestamp};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt document in {table}: {error}")]
+    Corrupt { table: &'static str, error: String },
+    /// Someone else changed the aggregate since we read it; the caller may retry.
+    #[error("{0} was changed concurrently, retry")]
+    Conflict(&'static str),
+    /// A uniqueness rule of the schema was hit (e.g. a kid already registered).
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    #[error("unsupported database URL {0:?}: use sqlite:// or postgres://")]
+    UnsupportedUrl(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer at a time; taking this lock before `BEGIN` avoids
+    /// two in-process transactions deadlocking on the upgrade to a write lock.
+    write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// An aggregate together with the version it was read at.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: i64,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        };
+        let mut opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        if backend == Backend::Sqlite {
+            opts = opts.max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL lets readers go on while one writer commits; NORMAL sync is
+                    // durable across process crashes, which is what we need here.
+                    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                    sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                    sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                    Ok(())
+                })
+            });
+        } else {
+            opts = opts.max_connections(16);
+        }
+        let pool = opts.connect(url).await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        Ok(Store {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(()))),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction in `env` on behalf of `actor`.
+    pub async fn begin(&self, env: Env, actor: Actor) -> Result<Tx> {
+        let guard = match &self.write_lock {
+            Some(l) => Some(l.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(Tx { tx, env, actor, events: Vec::new(), _guard: guard })
+    }
+
+    pub async fn get<T: Aggregate>(&self, env: Env, id: &str) -> Result<Option<Versioned<T>>> {
+        let sql = format!("SELECT doc, version FROM {} WHERE env = $1 AND id = $2", T::TABLE);
+        let row = sqlx::query(&sql).bind(env.slug()).bind(id).fetch_optional(&self.pool).await?;
+        row.map(|r| decode_versioned::<T>(&r)).transpose()
+    }
+
+    /// Lists aggregates whose indexed columns equal the given values (all of them).
+    pub async fn list<T: Aggregate>(&self, env: Env, filter: &[(&str, &str)]) -> Result<Vec<T>> {
+        let (sql, binds) = list_sql::<T>(env, filter);
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b.as_str());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(|r| decode_versioned::<T>(r).map(|v| v.value)).collect()
+    }
+
+    /// Every aggregate of a kind in an environment (used to build in-memory views).
+    pub async fn all<T: Aggregate>(&self, env: Env) -> Result<Vec<T>> {
+        self.list::<T>(env, &[]).await
+    }
+
+    /// Events with a sequence number above `after`, oldest first.
+    pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<Event>> {
+        let rows = sqlx::query(
+            "SELECT seq, env, aggregate_kind, aggregate_id, event_type, actor, at_ms, payload \
+             FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode_event).collect()
+    }
+
+    /// The events of one aggregate, oldest first: its audit trail.
+    pub async fn events_of(&self, env: Env, kind: AggregateKind, id: &str) -> Result<Vec<Event>> {
+        let rows = sqlx::query(
+            "SELECT seq, env, aggregate_kind, aggregate_id, event_type, actor, at_ms, payload \
+             FROM events WHERE env = $1 AND aggregate_kind = $2 AND aggregate_id = $3 ORDER BY seq",
+        )
+        .bind(env.slug())
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode_event).collect()
+    }
+
+    pub async fn last_event_seq(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("m")?)
+    }
+
+    /// Which client holds a kid in an environment, if any.
+    pub async fn client_of_kid(&self, env: Env, kid: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT client_id FROM client_keys WHERE env = $1 AND kid = $2")
+            .bind(env.slug())
+            .bind(kid)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get::<String, _>("client_id")).transpose()?)
+    }
+}
+
+/// A write transaction. Every insert or update appends its event; nothing is visible
+/// to others until `commit`, and dropping the transaction rolls everything back.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    env: Env,
+    actor: Actor,
+    events: Vec<NewEvent>,
+    _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub fn env(&self) -> Env {
+        self.env
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub async fn get<T: Aggregate>(&mut self, id: &str) -> Result<Option<Versioned<T>>> {
+        let sql = format!("SELECT doc, version FROM {} WHERE env = $1 AND id = $2", T::TABLE);
+        let row = sqlx::query(&sql)
+            .bind(self.env.slug())
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| decode_versioned::<T>(&r)).transpose()
+    }
+
+    pub async fn list<T: Aggregate>(&mut self, filter: &[(&str, &str)]) -> Result<Vec<T>> {
+        let (sql, binds) = list_sql::<T>(self.env, filter);
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b.as_str());
+        }
+        let rows = q.fetch_all(&mut *self.tx).await?;
+        rows.iter().map(|r| decode_versioned::<T>(r).map(|v| v.value)).collect()
+    }
+
+    /// Stores a new aggregate and records `event_type`.
+    pub async fn insert<T: Aggregate>(&mut self, value: &T, event_type: &str) -> Result<()> {
+        let cols = value.columns();
+        let mut names = vec!["env", "id", "doc", "version"];
+        names.extend(cols.iter().map(|(c, _)| *c));
+        let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            T::TABLE,
+            names.join(", "),
+            placeholders.join(", ")
+        );
+        let doc = serde_json::to_string(value).expect("aggregates serialize");
+        let mut q = sqlx::query(&sql).bind(self.env.slug()).bind(value.id()).bind(doc).bind(1i64);
+        for (_, v) in &cols {
+            q = q.bind(v.clone());
+        }
+        q.execute(&mut *self.tx).await.map_err(|e| map_unique(e, T::TABLE))?;
+        self.record::<T>(value, event_type).await
+    }
+
+    /// Replaces an aggregate read at `version`; fails with `Conflict` if it changed.
+    pub async fn update<T: Aggregate>(&mut self, value: &T, version: i64, event_type: &str) -> Result<()> {
+        let cols = value.columns();
+        let mut sets = vec!["doc = $1".to_string(), "version = $2".to_string()];
+        for (i, (c, _)) in cols.iter().enumerate() {
+            sets.push(format!("{c} = ${}", i + 3));
+        }
+        let n = cols.len() + 3;
+        let sql = format!(
+            "UPDATE {} SET {} WHERE env = ${} AND id = ${} AND version = ${}",
+            T::TABLE,
+            sets.join(", "),
+            n,
+            n + 1,
+            n + 2
+        );
+        let doc = serde_json::to_string(value).expect("aggregates serialize");
+        let mut q = sqlx::query(&sql).bind(doc).bind(version + 1);
+        for (_, v) in &cols {
+            q = q.bind(v.clone());
+        }
+        let done = q
+            .bind(self.env.slug())
+            .bind(value.id())
+            .bind(version)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(|e| map_unique(e, T::TABLE))?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict(T::TABLE));
+        }
+        self.record::<T>(value, event_type).await
+    }
+
+    /// Removes an aggregate (e.g. a draft agreement), recording `event_type`.
+    pub async fn delete<T: Aggregate>(&mut self, value: &T, version: i64, event_type: &str) -> Result<()> {
+        let sql = format!("DELETE FROM {} WHERE env = $1 AND id = $2 AND version = $3", T::TABLE);
+        let done = sqlx::query(&sql)
+            .bind(self.env.slug())
+            .bind(value.id())
+            .bind(version)
+            .execute(&mut *self.tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict(T::TABLE));
+        }
+        self.record::<T>(value, event_type).await
+    }
+
+    /// Registers a kid for a client; fails with `Duplicate` if the kid is taken.
+    pub async fn add_kid(&mut self, kid: &str, client_id: &str) -> Result<()> {
+        sqlx::query("INSERT INTO client_keys (env, kid, client_id) VALUES ($1, $2, $3)")
+            .bind(self.env.slug())
+            .bind(kid)
+            .bind(client_id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(|e| map_unique(e, "client_keys"))?;
+        Ok(())
+    }
+
+    pub async fn remove_kid(&mut self, kid: &str) -> Result<()> {
+        sqlx::query("DELETE FROM client_keys WHERE env = $1 AND kid = $2")
+            .bind(self.env.slug())
+            .bind(kid)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Appends an event that is not tied to an aggregate document (e.g. key rotation).
+    pub async fn append(&mut self, event: NewEvent) -> Result<()> {
+        let actor = serde_json::to_string(&self.actor).expect("actor serializes");
+        sqlx::query(
+            "INSERT INTO events (env, aggregate_kind, aggregate_id, event_type, actor, at_ms, payload) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(self.env.slug())
+        .bind(event.aggregate.as_str())
+        .bind(event.aggregate_id.clone())
+        .bind(event.event_type.clone())
+        .bind(actor)
+        .bind(Utc::now().timestamp_millis())
+        .bind(event.payload.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        self.events.push(event);
+        Ok(())
+    }
+
+    async fn record<T: Aggregate>(&mut self, value: &T, event_type: &str) -> Result<()> {
+        let payload = serde_json::to_value(value).expect("aggregates serialize");
+        self.append(NewEvent {
+            aggregate: T::KIND,
+            aggregate_id: value.id(),
+            event_type: event_type.to_string(),
+            payload,
+        })
+        .await
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
+    /// Commits; returns the events written, so the caller can update in-process views
+    /// at once instead of waiting for the feed.
+    pub async fn commit(self) -> Result<Vec<NewEvent>> {
+        self.tx.commit().await?;
+        Ok(self.events)
+    }
+}
+
+fn list_sql<T: Aggregate>(env: Env, filter: &[(&str, &str)]) -> (String, Vec<String>) {
+    let mut sql = format!("SELECT doc, version FROM {} WHERE env = $1", T::TABLE);
+    let mut binds = vec![env.slug().to_string()];
+    for (i, (col, val)) in filter.iter().enumerate() {
+        // Column names come from our own code, never from users; still, refuse
+        // anything that is not a plain identifier.
+        assert!(col.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "bad column {col}");
+        sql.push_str(&format!(" AND {col} = ${}", i + 2));
+        binds.push(val.to_string());
+    }
+    sql.push_str(" ORDER BY id");
+    (sql, binds)
+}
+
+fn decode_versioned<T: Aggregate>(row: &AnyRow) -> Result<Versioned<T>> {
+    let doc: String = row.try_get("doc")?;
+    let version: i64 = row.try_get("version")?;
+    let value = serde_json::from_str(&doc).map_err(|e| StoreError::Corrupt {
+        table: T::TABLE,
+        error: e.to_string(),
+    })?;
+    Ok(Versioned { value, version })
+}
+
+fn decode_event(row: &AnyRow) -> Result<Event> {
+    let corrupt = |e: String| StoreError::Corrupt { table: "events", error: e };
+    let env: String = row.try_get("env")?;
+    let kind: String = row.try_get("aggregate_kind")?;
+    let actor: String = row.try_get("actor")?;
+    let payload: String = row.try_get("payload")?;
+    let at_ms: i64 = row.try_get("at_ms")?;
+    Ok(Event {
+        seq: row.try_get("seq")?,
+        env: env.parse().map_err(|e: varco_domain::env::UnknownEnv| corrupt(e.to_string()))?,
+        aggregate: AggregateKind::parse(&kind).ok_or_else(|| corrupt(format!("kind {kind}")))?,
+        aggregate_id: row.try_get("aggregate_id")?,
+        event_type: row.try_get("event_type")?,
+        actor: serde_json::from_str(&actor).map_err(|e| corrupt(e.to_string()))?,
+        at: millis_to_ts(at_ms),
+        payload: serde_json::from_str(&payload).map_err(|e| corrupt(e.to_string()))?,
+    })
+}
+
+pub fn millis_to_ts(ms: i64) -> Timestamp {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn map_unique(e: sqlx::Error, table: &str) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Duplicate(table.to_string());
+        }
+    }
+    StoreError::Db(e)
+}
