@@ -17,15 +17,11 @@ fn groups_satisfied(groups: &[Vec<AttributeId>], holds: impl Fn(AttributeId) -> 
 }
 
 pub fn certified_satisfied(groups: &[Vec<AttributeId>], consumer: &Tenant) -> bool {
-    groups_satisfied(groups, |id| {
-        consumer.has_active(AttributeKind::Certified, id)
-    })
+    groups_satisfied(groups, |id| consumer.has_active(AttributeKind::Certified, id))
 }
 
 pub fn declared_satisfied(groups: &[Vec<AttributeId>], consumer: &Tenant) -> bool {
-    groups_satisfied(groups, |id| {
-        consumer.has_active(AttributeKind::Declared, id)
-    })
+    groups_satisfied(groups, |id| consumer.has_active(AttributeKind::Declared, id))
 }
 
 /// A verified attribute is verified *by someone*: only a verification made by this
@@ -39,11 +35,7 @@ fn holds_verified(consumer: &Tenant, id: AttributeId, producer_id: TenantId) -> 
     })
 }
 
-pub fn verified_satisfied(
-    groups: &[Vec<AttributeId>],
-    consumer: &Tenant,
-    producer_id: TenantId,
-) -> bool {
+pub fn verified_satisfied(groups: &[Vec<AttributeId>], consumer: &Tenant, producer_id: TenantId) -> bool {
     groups_satisfied(groups, |id| holds_verified(consumer, id, producer_id))
 }
 
@@ -63,9 +55,7 @@ fn check_no_live_agreement(
             && !matches!(a.state, AgreementState::Archived | AgreementState::Rejected)
     });
     if live {
-        return Err(DomainError::Conflict(
-            "Esiste già una richiesta di fruizione per questo e-service".to_string(),
-        ));
+        return Err(DomainError::Conflict("Esiste già una richiesta di fruizione per questo e-service".to_string()));
     }
     Ok(())
 }
@@ -106,9 +96,9 @@ pub fn create(
     existing: &[Agreement],
     now: Timestamp,
 ) -> Result<Agreement, DomainError> {
-    let d = es.latest_published().ok_or_else(|| {
-        DomainError::Invalid("L'e-service non ha una versione pubblicata".to_string())
-    })?;
+    let d = es
+        .latest_published()
+        .ok_or_else(|| DomainError::Invalid("L'e-service non ha una versione pubblicata".to_string()))?;
     check_no_live_agreement(consumer.id, es.id, existing)?;
     Ok(new_draft(es.id, d.id, es.producer_id, consumer.id, now))
 }
@@ -126,25 +116,14 @@ fn check_same_parties(a: &Agreement, es: &EService, consumer: &Tenant) -> Result
 /// proof of what allowed the activation.
 fn take_snapshot(a: &mut Agreement, d: &Descriptor, consumer: &Tenant, producer_id: TenantId) {
     let asked = |groups: &[Vec<AttributeId>], holds: &dyn Fn(AttributeId) -> bool| {
-        let mut ids: Vec<AttributeId> = groups
-            .iter()
-            .flatten()
-            .copied()
-            .filter(|&id| holds(id))
-            .collect();
+        let mut ids: Vec<AttributeId> = groups.iter().flatten().copied().filter(|&id| holds(id)).collect();
         ids.sort();
         ids.dedup();
         ids
     };
-    a.certified_attributes = asked(&d.attributes.certified, &|id| {
-        consumer.has_active(AttributeKind::Certified, id)
-    });
-    a.declared_attributes = asked(&d.attributes.declared, &|id| {
-        consumer.has_active(AttributeKind::Declared, id)
-    });
-    a.verified_attributes = asked(&d.attributes.verified, &|id| {
-        holds_verified(consumer, id, producer_id)
-    });
+    a.certified_attributes = asked(&d.attributes.certified, &|id| consumer.has_active(AttributeKind::Certified, id));
+    a.declared_attributes = asked(&d.attributes.declared, &|id| consumer.has_active(AttributeKind::Declared, id));
+    a.verified_attributes = asked(&d.attributes.verified, &|id| holds_verified(consumer, id, producer_id));
 }
 
 /// Submits a Draft (or re-evaluates a MissingCertifiedAttributes one). The result is
@@ -162,10 +141,7 @@ pub fn submit(
     who: Option<UserId>,
     now: Timestamp,
 ) -> Result<(), DomainError> {
-    if !matches!(
-        a.state,
-        AgreementState::Draft | AgreementState::MissingCertifiedAttributes
-    ) {
+    if !matches!(a.state, AgreementState::Draft | AgreementState::MissingCertifiedAttributes) {
         return Err(DomainError::invalid_state(ENTITY, a.state, "Inoltro"));
     }
     check_same_parties(a, es, consumer)?;
@@ -206,9 +182,7 @@ pub fn submit(
         AgreementState::Pending
     };
     take_snapshot(a, d, consumer, producer_id);
-    a.consumer_notes = consumer_notes
-        .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty());
+    a.consumer_notes = consumer_notes.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     a.state = next;
     a.stamps.submission = stamp(who, now);
     if next == AgreementState::Active {
@@ -232,24 +206,15 @@ pub fn approve(a: &mut Agreement, who: Option<UserId>, now: Timestamp) -> Result
 pub(crate) fn rejection_reason(reason: &str) -> Result<String, DomainError> {
     let r = reason.trim();
     if r.is_empty() {
-        return Err(DomainError::Invalid(
-            "Indicare il motivo del rifiuto".to_string(),
-        ));
+        return Err(DomainError::Invalid("Indicare il motivo del rifiuto".to_string()));
     }
     if r.chars().count() > 1000 {
-        return Err(DomainError::Invalid(
-            "Il motivo del rifiuto può avere al massimo 1000 caratteri".to_string(),
-        ));
+        return Err(DomainError::Invalid("Il motivo del rifiuto può avere al massimo 1000 caratteri".to_string()));
     }
     Ok(r.to_string())
 }
 
-pub fn reject(
-    a: &mut Agreement,
-    reason: String,
-    who: Option<UserId>,
-    now: Timestamp,
-) -> Result<(), DomainError> {
+pub fn reject(a: &mut Agreement, reason: String, who: Option<UserId>, now: Timestamp) -> Result<(), DomainError> {
     if a.state != AgreementState::Pending {
         return Err(DomainError::invalid_state(ENTITY, a.state, "Rifiuto"));
     }
@@ -298,21 +263,12 @@ pub(crate) fn suspended_label(consumer: bool, producer: bool, platform: bool) ->
 fn flag_refusal(a: &Agreement, what: &'static str) -> DomainError {
     DomainError::InvalidState {
         entity: ENTITY,
-        state: suspended_label(
-            a.suspended_by_consumer,
-            a.suspended_by_producer,
-            a.suspended_by_platform,
-        ),
+        state: suspended_label(a.suspended_by_consumer, a.suspended_by_producer, a.suspended_by_platform),
         what,
     }
 }
 
-pub fn suspend(
-    a: &mut Agreement,
-    by: Party,
-    who: Option<UserId>,
-    now: Timestamp,
-) -> Result<(), DomainError> {
+pub fn suspend(a: &mut Agreement, by: Party, who: Option<UserId>, now: Timestamp) -> Result<(), DomainError> {
     if !matches!(a.state, AgreementState::Active | AgreementState::Suspended) {
         return Err(DomainError::invalid_state(ENTITY, a.state, "Sospendere"));
     }
@@ -328,12 +284,7 @@ pub fn suspend(
 
 /// Lifts `by`'s suspension only; the agreement is Active again when no party
 /// (platform included) still holds one.
-pub fn unsuspend(
-    a: &mut Agreement,
-    by: Party,
-    who: Option<UserId>,
-    now: Timestamp,
-) -> Result<(), DomainError> {
+pub fn unsuspend(a: &mut Agreement, by: Party, who: Option<UserId>, now: Timestamp) -> Result<(), DomainError> {
     // `who` is not recorded: the stamps hold the suspension, which is cleared.
     let _ = who;
     if a.state != AgreementState::Suspended {
@@ -387,11 +338,9 @@ pub fn upgrade(
             ))
         }
     };
-    if a.consumer_id != a.producer_id && !certified_satisfied(&newer.attributes.certified, consumer)
-    {
+    if a.consumer_id != a.producer_id && !certified_satisfied(&newer.attributes.certified, consumer) {
         return Err(DomainError::Invalid(
-            "Mancano attributi certificati richiesti dalla nuova versione dell'e-service"
-                .to_string(),
+            "Mancano attributi certificati richiesti dalla nuova versione dell'e-service".to_string(),
         ));
     }
     let mut next = a.clone();
@@ -411,30 +360,18 @@ pub fn upgrade(
 
 /// A new Draft from a Rejected agreement, so the consumer can try again on the same
 /// version. `existing` as for [`create`].
-pub fn clone_rejected(
-    a: &Agreement,
-    existing: &[Agreement],
-    now: Timestamp,
-) -> Result<Agreement, DomainError> {
+pub fn clone_rejected(a: &Agreement, existing: &[Agreement], now: Timestamp) -> Result<Agreement, DomainError> {
     if a.state != AgreementState::Rejected {
         return Err(DomainError::invalid_state(ENTITY, a.state, "Duplicare"));
     }
     check_no_live_agreement(a.consumer_id, a.eservice_id, existing)?;
-    Ok(new_draft(
-        a.eservice_id,
-        a.descriptor_id,
-        a.producer_id,
-        a.consumer_id,
-        now,
-    ))
+    Ok(new_draft(a.eservice_id, a.descriptor_id, a.producer_id, a.consumer_id, now))
 }
 
 /// Only agreements that never became effective may be deleted; the others are history.
 pub fn can_delete(a: &Agreement) -> Result<(), DomainError> {
     match a.state {
-        AgreementState::Draft
-        | AgreementState::MissingCertifiedAttributes
-        | AgreementState::Pending => Ok(()),
+        AgreementState::Draft | AgreementState::MissingCertifiedAttributes | AgreementState::Pending => Ok(()),
         s => Err(DomainError::invalid_state(ENTITY, s, "Eliminare")),
     }
 }

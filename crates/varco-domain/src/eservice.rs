@@ -27,12 +27,7 @@ pub struct DescriptorInput {
 /// Checks that a text field, trimmed, has between `min` and `max` characters
 /// (inclusive, counted as characters and not bytes: accented letters are common).
 /// Returns the trimmed text so that stray spaces are not stored.
-pub(crate) fn text_field(
-    field: &str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> Result<String, DomainError> {
+pub(crate) fn text_field(field: &str, value: &str, min: usize, max: usize) -> Result<String, DomainError> {
     let v = value.trim();
     let n = v.chars().count();
     if n < min || n > max {
@@ -74,14 +69,10 @@ fn validate_descriptor_input(input: &DescriptorInput) -> Result<(), DomainError>
         )));
     }
     if input.audience.is_empty() || input.audience.iter().any(|a| a.trim().is_empty()) {
-        return Err(DomainError::Invalid(
-            "Indicare almeno un'audience, nessuna vuota".to_string(),
-        ));
+        return Err(DomainError::Invalid("Indicare almeno un'audience, nessuna vuota".to_string()));
     }
     if input.daily_calls_per_consumer < 1 {
-        return Err(DomainError::Invalid(
-            "Le chiamate giornaliere per fruitore devono essere almeno 1".to_string(),
-        ));
+        return Err(DomainError::Invalid("Le chiamate giornaliere per fruitore devono essere almeno 1".to_string()));
     }
     if input.daily_calls_per_consumer > input.daily_calls_total {
         return Err(DomainError::Invalid(
@@ -98,35 +89,18 @@ fn validate_descriptor_input(input: &DescriptorInput) -> Result<(), DomainError>
     // A group is satisfied by holding ANY of its attributes, so an empty group could
     // never be satisfied and would make the e-service impossible to subscribe.
     let g = &input.attributes;
-    if g.certified
-        .iter()
-        .chain(&g.declared)
-        .chain(&g.verified)
-        .any(|grp| grp.is_empty())
-    {
-        return Err(DomainError::Invalid(
-            "Un gruppo di attributi non può essere vuoto".to_string(),
-        ));
+    if g.certified.iter().chain(&g.declared).chain(&g.verified).any(|grp| grp.is_empty()) {
+        return Err(DomainError::Invalid("Un gruppo di attributi non può essere vuoto".to_string()));
     }
     Ok(())
 }
 
 /// Adds a new Draft version. Only one Draft at a time, as in PDND: the draft is "the
 /// next version" and its number must not be taken twice.
-pub fn add_descriptor(
-    es: &mut EService,
-    input: DescriptorInput,
-    now: Timestamp,
-) -> Result<DescriptorId, DomainError> {
+pub fn add_descriptor(es: &mut EService, input: DescriptorInput, now: Timestamp) -> Result<DescriptorId, DomainError> {
     validate_descriptor_input(&input)?;
-    if es
-        .descriptors
-        .iter()
-        .any(|d| d.state == DescriptorState::Draft)
-    {
-        return Err(DomainError::Conflict(
-            "Esiste già una versione in bozza di questo e-service".to_string(),
-        ));
+    if es.descriptors.iter().any(|d| d.state == DescriptorState::Draft) {
+        return Err(DomainError::Conflict("Esiste già una versione in bozza di questo e-service".to_string()));
     }
     let version = es.descriptors.iter().map(|d| d.version).max().unwrap_or(0) + 1;
     let id = DescriptorId::new();
@@ -134,15 +108,8 @@ pub fn add_descriptor(
         id,
         version,
         state: DescriptorState::Draft,
-        description: input
-            .description
-            .map(|d| d.trim().to_string())
-            .filter(|d| !d.is_empty()),
-        audience: input
-            .audience
-            .iter()
-            .map(|a| a.trim().to_string())
-            .collect(),
+        description: input.description.map(|d| d.trim().to_string()).filter(|d| !d.is_empty()),
+        audience: input.audience.iter().map(|a| a.trim().to_string()).collect(),
         voucher_lifespan: input.voucher_lifespan,
         daily_calls_per_consumer: input.daily_calls_per_consumer,
         daily_calls_total: input.daily_calls_total,
@@ -159,15 +126,11 @@ pub fn add_descriptor(
 }
 
 fn find_mut(es: &mut EService, id: DescriptorId) -> Result<&mut Descriptor, DomainError> {
-    es.descriptors
-        .iter_mut()
-        .find(|d| d.id == id)
-        .ok_or_else(|| DomainError::NotFound(format!("Descrittore {id}")))
+    es.descriptors.iter_mut().find(|d| d.id == id).ok_or_else(|| DomainError::NotFound(format!("Descrittore {id}")))
 }
 
 fn find(es: &EService, id: DescriptorId) -> Result<&Descriptor, DomainError> {
-    es.descriptor(id)
-        .ok_or_else(|| DomainError::NotFound(format!("Descrittore {id}")))
+    es.descriptor(id).ok_or_else(|| DomainError::NotFound(format!("Descrittore {id}")))
 }
 
 /// True if a version newer than `version` is "live" (Published, Deprecated or
@@ -176,12 +139,7 @@ fn find(es: &EService, id: DescriptorId) -> Result<&Descriptor, DomainError> {
 fn has_newer_live(es: &EService, version: u32) -> bool {
     es.descriptors.iter().any(|d| {
         d.version > version
-            && matches!(
-                d.state,
-                DescriptorState::Published
-                    | DescriptorState::Deprecated
-                    | DescriptorState::Suspended
-            )
+            && matches!(d.state, DescriptorState::Published | DescriptorState::Deprecated | DescriptorState::Suspended)
     })
 }
 
@@ -207,23 +165,14 @@ pub fn publish_descriptor(
         .descriptors
         .iter()
         .filter(|d| {
-            matches!(
-                d.state,
-                DescriptorState::Published
-                    | DescriptorState::Deprecated
-                    | DescriptorState::Suspended
-            )
+            matches!(d.state, DescriptorState::Published | DescriptorState::Deprecated | DescriptorState::Suspended)
         })
         .max_by_key(|d| d.version)
         .filter(|d| d.state != DescriptorState::Deprecated)
         .map(|d| d.id);
     // Any other Published one would break the "one Published" invariant; retire it too.
-    let mut to_retire: Vec<DescriptorId> = es
-        .descriptors
-        .iter()
-        .filter(|d| d.state == DescriptorState::Published)
-        .map(|d| d.id)
-        .collect();
+    let mut to_retire: Vec<DescriptorId> =
+        es.descriptors.iter().filter(|d| d.state == DescriptorState::Published).map(|d| d.id).collect();
     if let Some(p) = previous {
         if !to_retire.contains(&p) {
             to_retire.push(p);
@@ -251,16 +200,9 @@ pub fn publish_descriptor(
     Ok(())
 }
 
-pub fn suspend_descriptor(
-    es: &mut EService,
-    id: DescriptorId,
-    now: Timestamp,
-) -> Result<(), DomainError> {
+pub fn suspend_descriptor(es: &mut EService, id: DescriptorId, now: Timestamp) -> Result<(), DomainError> {
     let d = find_mut(es, id)?;
-    if !matches!(
-        d.state,
-        DescriptorState::Published | DescriptorState::Deprecated
-    ) {
+    if !matches!(d.state, DescriptorState::Published | DescriptorState::Deprecated) {
         return Err(DomainError::invalid_state(ENTITY, d.state, "Sospendere"));
     }
     d.state = DescriptorState::Suspended;
@@ -295,11 +237,7 @@ pub fn unsuspend_descriptor(
 
 /// Called when the last agreement on the version is archived. Only a version that is
 /// no longer the current one may go: Deprecated, or Suspended with a newer live one.
-pub fn archive_descriptor(
-    es: &mut EService,
-    id: DescriptorId,
-    now: Timestamp,
-) -> Result<(), DomainError> {
+pub fn archive_descriptor(es: &mut EService, id: DescriptorId, now: Timestamp) -> Result<(), DomainError> {
     let d = find(es, id)?;
     let allowed = match d.state {
         DescriptorState::Deprecated => true,

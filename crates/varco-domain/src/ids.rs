@@ -28,17 +28,7 @@ macro_rules! uuid_id {
     )*};
 }
 
-uuid_id!(
-    TenantId,
-    AttributeId,
-    EServiceId,
-    DescriptorId,
-    AgreementId,
-    PurposeId,
-    PurposeVersionId,
-    ClientId,
-    UserId,
-);
+uuid_id!(TenantId, AttributeId, EServiceId, DescriptorId, AgreementId, PurposeId, PurposeVersionId, ClientId, UserId,);
 
 /// Accepts only the canonical hyphenated form, as PDND does (`format: uuid`).
 pub fn parse_uuid(s: &str) -> Option<Uuid> {

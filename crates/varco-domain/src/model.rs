@@ -78,9 +78,7 @@ pub struct Tenant {
 
 impl Tenant {
     pub fn has_active(&self, kind: AttributeKind, id: AttributeId) -> bool {
-        self.attributes
-            .iter()
-            .any(|a| a.kind == kind && a.attribute_id == id && a.is_active())
+        self.attributes.iter().any(|a| a.kind == kind && a.attribute_id == id && a.is_active())
     }
 }
 
@@ -169,10 +167,7 @@ impl EService {
     }
     /// The newest Published descriptor, the one new agreements are made on.
     pub fn latest_published(&self) -> Option<&Descriptor> {
-        self.descriptors
-            .iter()
-            .filter(|d| d.state == DescriptorState::Published)
-            .max_by_key(|d| d.version)
+        self.descriptors.iter().filter(|d| d.state == DescriptorState::Published).max_by_key(|d| d.version)
     }
 }
 
@@ -287,14 +282,10 @@ pub struct Purpose {
 impl Purpose {
     /// The version that vouchers are issued for: Active, or Suspended (which blocks).
     pub fn current_version(&self) -> Option<&PurposeVersion> {
-        self.versions.iter().find(|v| {
-            matches!(v.state, PurposeVersionState::Active | PurposeVersionState::Suspended)
-        })
+        self.versions.iter().find(|v| matches!(v.state, PurposeVersionState::Active | PurposeVersionState::Suspended))
     }
     pub fn waiting_version(&self) -> Option<&PurposeVersion> {
-        self.versions
-            .iter()
-            .find(|v| v.state == PurposeVersionState::WaitingForApproval)
+        self.versions.iter().find(|v| v.state == PurposeVersionState::WaitingForApproval)
     }
     pub fn draft_version(&self) -> Option<&PurposeVersion> {
         self.versions.iter().find(|v| v.state == PurposeVersionState::Draft)

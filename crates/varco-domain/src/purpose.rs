@@ -45,13 +45,9 @@ fn validate(
     let description = text_field("descrizione", description, 10, 250)?;
     check_daily_calls(daily_calls)?;
     let free_of_charge_reason = if is_free_of_charge {
-        let r = free_of_charge_reason
-            .map(|r| r.trim().to_string())
-            .unwrap_or_default();
+        let r = free_of_charge_reason.map(|r| r.trim().to_string()).unwrap_or_default();
         if r.is_empty() {
-            return Err(DomainError::Invalid(
-                "Indicare perché la finalità è senza oneri per l'erogatore".to_string(),
-            ));
+            return Err(DomainError::Invalid("Indicare perché la finalità è senza oneri per l'erogatore".to_string()));
         }
         Some(text_field("motivo della gratuità", &r, 1, 250)?)
     } else {
@@ -59,18 +55,12 @@ fn validate(
         // store something contradictory.
         None
     };
-    Ok(Fields {
-        title,
-        description,
-        free_of_charge_reason,
-    })
+    Ok(Fields { title, description, free_of_charge_reason })
 }
 
 fn check_daily_calls(daily_calls: u32) -> Result<(), DomainError> {
     if daily_calls < 1 {
-        return Err(DomainError::Invalid(
-            "Le chiamate giornaliere devono essere almeno 1".to_string(),
-        ));
+        return Err(DomainError::Invalid("Le chiamate giornaliere devono essere almeno 1".to_string()));
     }
     Ok(())
 }
@@ -100,13 +90,7 @@ pub fn create(
     free_of_charge_reason: Option<String>,
     now: Timestamp,
 ) -> Result<Purpose, DomainError> {
-    let f = validate(
-        &title,
-        &description,
-        daily_calls,
-        is_free_of_charge,
-        free_of_charge_reason,
-    )?;
+    let f = validate(&title, &description, daily_calls, is_free_of_charge, free_of_charge_reason)?;
     Ok(Purpose {
         id: PurposeId::new(),
         eservice_id,
@@ -153,19 +137,9 @@ pub fn update_draft(
     now: Timestamp,
 ) -> Result<(), DomainError> {
     if !is_draft_only(p) {
-        return Err(DomainError::invalid_state(
-            ENTITY,
-            shown_state(p),
-            "Modificare",
-        ));
+        return Err(DomainError::invalid_state(ENTITY, shown_state(p), "Modificare"));
     }
-    let f = validate(
-        &title,
-        &description,
-        daily_calls,
-        is_free_of_charge,
-        free_of_charge_reason,
-    )?;
+    let f = validate(&title, &description, daily_calls, is_free_of_charge, free_of_charge_reason)?;
     p.title = f.title;
     p.description = f.description;
     p.risk_analysis = risk_analysis;
@@ -178,10 +152,7 @@ pub fn update_draft(
 }
 
 fn version_mut(p: &mut Purpose, pred: impl Fn(&PurposeVersion) -> bool) -> &mut PurposeVersion {
-    p.versions
-        .iter_mut()
-        .find(|v| pred(v))
-        .expect("caller checked that the version exists")
+    p.versions.iter_mut().find(|v| pred(v)).expect("caller checked that the version exists")
 }
 
 /// Activates the Draft version: Active when within quota, else WaitingForApproval
@@ -196,16 +167,11 @@ pub fn activate(
     now: Timestamp,
 ) -> Result<PurposeVersionState, DomainError> {
     if !is_draft_only(p) {
-        return Err(DomainError::invalid_state(
-            ENTITY,
-            shown_state(p),
-            "Attivare",
-        ));
+        return Err(DomainError::invalid_state(ENTITY, shown_state(p), "Attivare"));
     }
     if !agreement_active {
         return Err(DomainError::Invalid(
-            "Serve una richiesta di fruizione attiva sull'e-service per attivare la finalità"
-                .to_string(),
+            "Serve una richiesta di fruizione attiva sull'e-service per attivare la finalità".to_string(),
         ));
     }
     risk_analysis_check.map_err(DomainError::Invalid)?;
@@ -229,10 +195,7 @@ fn is_suspended(p: &Purpose) -> bool {
 /// Archives the current version (if any) so that the one being promoted replaces it.
 fn archive_current(p: &mut Purpose, now: Timestamp) {
     for v in p.versions.iter_mut() {
-        if matches!(
-            v.state,
-            PurposeVersionState::Active | PurposeVersionState::Suspended
-        ) {
+        if matches!(v.state, PurposeVersionState::Active | PurposeVersionState::Suspended) {
             v.state = PurposeVersionState::Archived;
             v.updated_at = Some(now);
         }
@@ -244,20 +207,12 @@ fn archive_current(p: &mut Purpose, now: Timestamp) {
 /// new version is Suspended (the suspension is of the purpose, not of a version).
 pub fn approve(p: &mut Purpose, now: Timestamp) -> Result<PurposeVersionState, DomainError> {
     if p.waiting_version().is_none() {
-        return Err(DomainError::invalid_state(
-            ENTITY,
-            shown_state(p),
-            "Accoglimento",
-        ));
+        return Err(DomainError::invalid_state(ENTITY, shown_state(p), "Accoglimento"));
     }
     let suspended = is_suspended(p);
     archive_current(p, now);
     let v = version_mut(p, |v| v.state == PurposeVersionState::WaitingForApproval);
-    v.state = if suspended {
-        PurposeVersionState::Suspended
-    } else {
-        PurposeVersionState::Active
-    };
+    v.state = if suspended { PurposeVersionState::Suspended } else { PurposeVersionState::Active };
     v.first_activation_at = Some(now);
     v.suspended_at = suspended.then_some(now);
     v.updated_at = Some(now);
@@ -268,11 +223,7 @@ pub fn approve(p: &mut Purpose, now: Timestamp) -> Result<PurposeVersionState, D
 
 pub fn reject(p: &mut Purpose, reason: String, now: Timestamp) -> Result<(), DomainError> {
     if p.waiting_version().is_none() {
-        return Err(DomainError::invalid_state(
-            ENTITY,
-            shown_state(p),
-            "Rifiuto",
-        ));
+        return Err(DomainError::invalid_state(ENTITY, shown_state(p), "Rifiuto"));
     }
     let reason = crate::agreement::rejection_reason(&reason)?;
     let v = version_mut(p, |v| v.state == PurposeVersionState::WaitingForApproval);
@@ -293,19 +244,11 @@ pub fn new_version(
     now: Timestamp,
 ) -> Result<PurposeVersionState, DomainError> {
     if p.current_version().is_none() || p.waiting_version().is_some() {
-        return Err(DomainError::invalid_state(
-            ENTITY,
-            shown_state(p),
-            "Creare una nuova versione",
-        ));
+        return Err(DomainError::invalid_state(ENTITY, shown_state(p), "Creare una nuova versione"));
     }
     check_daily_calls(daily_calls)?;
     let state = if quota.allows(u64::from(daily_calls)) {
-        let state = if is_suspended(p) {
-            PurposeVersionState::Suspended
-        } else {
-            PurposeVersionState::Active
-        };
+        let state = if is_suspended(p) { PurposeVersionState::Suspended } else { PurposeVersionState::Active };
         archive_current(p, now);
         state
     } else {
@@ -331,33 +274,20 @@ fn flag(p: &mut Purpose, by: Party) -> &mut bool {
 fn flag_refusal(p: &Purpose, what: &'static str) -> DomainError {
     DomainError::InvalidState {
         entity: ENTITY,
-        state: crate::agreement::suspended_label(
-            p.suspended_by_consumer,
-            p.suspended_by_producer,
-            false,
-        ),
+        state: crate::agreement::suspended_label(p.suspended_by_consumer, p.suspended_by_producer, false),
         what,
     }
 }
 
 pub fn suspend(p: &mut Purpose, by: Party, now: Timestamp) -> Result<(), DomainError> {
     if p.current_version().is_none() {
-        return Err(DomainError::invalid_state(
-            ENTITY,
-            shown_state(p),
-            "Sospendere",
-        ));
+        return Err(DomainError::invalid_state(ENTITY, shown_state(p), "Sospendere"));
     }
     if *flag(p, by) {
         return Err(flag_refusal(p, "Sospendere"));
     }
     *flag(p, by) = true;
-    let v = version_mut(p, |v| {
-        matches!(
-            v.state,
-            PurposeVersionState::Active | PurposeVersionState::Suspended
-        )
-    });
+    let v = version_mut(p, |v| matches!(v.state, PurposeVersionState::Active | PurposeVersionState::Suspended));
     if v.state == PurposeVersionState::Active {
         v.state = PurposeVersionState::Suspended;
         v.suspended_at = Some(now);
@@ -379,11 +309,7 @@ pub fn unsuspend(
     now: Timestamp,
 ) -> Result<PurposeVersionState, DomainError> {
     let Some((state, daily_calls)) = p.current_version().map(|v| (v.state, v.daily_calls)) else {
-        return Err(DomainError::invalid_state(
-            ENTITY,
-            shown_state(p),
-            "Riattivare",
-        ));
+        return Err(DomainError::invalid_state(ENTITY, shown_state(p), "Riattivare"));
     };
     if state != PurposeVersionState::Suspended {
         return Err(DomainError::invalid_state(ENTITY, state, "Riattivare"));
@@ -419,15 +345,10 @@ pub fn unsuspend(
 /// version waiting for approval is dropped (nobody needs that load any more).
 pub fn archive(p: &mut Purpose, now: Timestamp) -> Result<(), DomainError> {
     if p.current_version().is_none() {
-        return Err(DomainError::invalid_state(
-            ENTITY,
-            shown_state(p),
-            "Archiviare",
-        ));
+        return Err(DomainError::invalid_state(ENTITY, shown_state(p), "Archiviare"));
     }
     archive_current(p, now);
-    p.versions
-        .retain(|v| v.state != PurposeVersionState::WaitingForApproval);
+    p.versions.retain(|v| v.state != PurposeVersionState::WaitingForApproval);
     p.updated_at = Some(now);
     Ok(())
 }
@@ -439,17 +360,11 @@ pub fn can_delete(p: &Purpose) -> Result<(), DomainError> {
         v.first_activation_at.is_none()
             && matches!(
                 v.state,
-                PurposeVersionState::Draft
-                    | PurposeVersionState::WaitingForApproval
-                    | PurposeVersionState::Rejected
+                PurposeVersionState::Draft | PurposeVersionState::WaitingForApproval | PurposeVersionState::Rejected
             )
     });
     if !never_active {
-        return Err(DomainError::invalid_state(
-            ENTITY,
-            shown_state(p),
-            "Eliminare",
-        ));
+        return Err(DomainError::invalid_state(ENTITY, shown_state(p), "Eliminare"));
     }
     Ok(())
 }

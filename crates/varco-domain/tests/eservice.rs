@@ -14,12 +14,7 @@ const ALL: [DescriptorState; 5] = [
 
 fn one_descriptor(state: DescriptorState) -> (EService, DescriptorId) {
     let mut es = eservice_draft(TenantId::new());
-    let id = add_descriptor(
-        &mut es,
-        input(AttributeGroups::default(), ApprovalPolicy::Automatic),
-        now(),
-    )
-    .unwrap();
+    let id = add_descriptor(&mut es, input(AttributeGroups::default(), ApprovalPolicy::Automatic), now()).unwrap();
     es.descriptors[0].state = state;
     (es, id)
 }
@@ -35,62 +30,23 @@ fn every_state_times_every_operation() {
     use DescriptorState::*;
     // With a single version: a Suspended one is the current version, so it cannot be archived.
     let ops: Vec<(&str, Op, Vec<DescriptorState>, Option<DescriptorState>)> = vec![
-        (
-            "publish",
-            |es, id| publish_descriptor(es, id, &|_| false, later(1)),
-            vec![Draft],
-            Some(Published),
-        ),
-        (
-            "suspend",
-            |es, id| suspend_descriptor(es, id, later(1)),
-            vec![Published, Deprecated],
-            Some(Suspended),
-        ),
-        (
-            "unsuspend",
-            |es, id| unsuspend_descriptor(es, id, later(1)).map(|_| ()),
-            vec![Suspended],
-            Some(Published),
-        ),
-        (
-            "archive",
-            |es, id| archive_descriptor(es, id, later(1)),
-            vec![Deprecated],
-            Some(Archived),
-        ),
-        (
-            "delete draft",
-            |es, id| delete_draft_descriptor(es, id),
-            vec![Draft],
-            None,
-        ),
+        ("publish", |es, id| publish_descriptor(es, id, &|_| false, later(1)), vec![Draft], Some(Published)),
+        ("suspend", |es, id| suspend_descriptor(es, id, later(1)), vec![Published, Deprecated], Some(Suspended)),
+        ("unsuspend", |es, id| unsuspend_descriptor(es, id, later(1)).map(|_| ()), vec![Suspended], Some(Published)),
+        ("archive", |es, id| archive_descriptor(es, id, later(1)), vec![Deprecated], Some(Archived)),
+        ("delete draft", |es, id| delete_draft_descriptor(es, id), vec![Draft], None),
     ];
     for (name, op, allowed, after) in &ops {
         for state in ALL {
             let (mut es, id) = one_descriptor(state);
             let before = es.clone();
             let r = op(&mut es, id);
-            assert_eq!(
-                r.is_ok(),
-                allowed.contains(&state),
-                "{name} from {state:?}: {r:?}"
-            );
+            assert_eq!(r.is_ok(), allowed.contains(&state), "{name} from {state:?}: {r:?}");
             match r {
-                Ok(()) => assert_eq!(
-                    es.descriptor(id).map(|d| d.state),
-                    *after,
-                    "{name} from {state:?}"
-                ),
+                Ok(()) => assert_eq!(es.descriptor(id).map(|d| d.state), *after, "{name} from {state:?}"),
                 Err(e) => {
-                    assert!(
-                        matches!(e, DomainError::InvalidState { .. }),
-                        "{name} from {state:?}: {e:?}"
-                    );
-                    assert_eq!(
-                        es, before,
-                        "{name} from {state:?} refused but changed the e-service"
-                    );
+                    assert!(matches!(e, DomainError::InvalidState { .. }), "{name} from {state:?}: {e:?}");
+                    assert_eq!(es, before, "{name} from {state:?} refused but changed the e-service");
                 }
             }
         }
@@ -106,14 +62,7 @@ fn every_state_times_every_operation() {
 #[test]
 fn new_eservice_validates_lengths_in_characters() {
     let mk = |name: &str, desc: &str| {
-        new_eservice(
-            TenantId::new(),
-            name.into(),
-            desc.into(),
-            Technology::Soap,
-            EServiceMode::Receive,
-            now(),
-        )
+        new_eservice(TenantId::new(), name.into(), desc.into(), Technology::Soap, EServiceMode::Receive, now())
     };
     let desc = "Descrizione valida";
     assert!(mk("abcd", desc).is_err());
@@ -134,78 +83,18 @@ fn new_eservice_validates_lengths_in_characters() {
 fn add_descriptor_validates_input() {
     let ok = input(AttributeGroups::default(), ApprovalPolicy::Manual);
     let cases: Vec<(DescriptorInput, bool)> = vec![
+        (DescriptorInput { voucher_lifespan: 59, ..ok.clone() }, false),
+        (DescriptorInput { voucher_lifespan: 60, ..ok.clone() }, true),
+        (DescriptorInput { voucher_lifespan: 86400, ..ok.clone() }, true),
+        (DescriptorInput { voucher_lifespan: 86401, ..ok.clone() }, false),
+        (DescriptorInput { audience: vec![], ..ok.clone() }, false),
+        (DescriptorInput { audience: vec!["a".into(), " ".into()], ..ok.clone() }, false),
+        (DescriptorInput { daily_calls_per_consumer: 0, daily_calls_total: 10, ..ok.clone() }, false),
+        (DescriptorInput { daily_calls_per_consumer: 11, daily_calls_total: 10, ..ok.clone() }, false),
+        (DescriptorInput { daily_calls_per_consumer: 10, daily_calls_total: 10, ..ok.clone() }, true),
         (
             DescriptorInput {
-                voucher_lifespan: 59,
-                ..ok.clone()
-            },
-            false,
-        ),
-        (
-            DescriptorInput {
-                voucher_lifespan: 60,
-                ..ok.clone()
-            },
-            true,
-        ),
-        (
-            DescriptorInput {
-                voucher_lifespan: 86400,
-                ..ok.clone()
-            },
-            true,
-        ),
-        (
-            DescriptorInput {
-                voucher_lifespan: 86401,
-                ..ok.clone()
-            },
-            false,
-        ),
-        (
-            DescriptorInput {
-                audience: vec![],
-                ..ok.clone()
-            },
-            false,
-        ),
-        (
-            DescriptorInput {
-                audience: vec!["a".into(), " ".into()],
-                ..ok.clone()
-            },
-            false,
-        ),
-        (
-            DescriptorInput {
-                daily_calls_per_consumer: 0,
-                daily_calls_total: 10,
-                ..ok.clone()
-            },
-            false,
-        ),
-        (
-            DescriptorInput {
-                daily_calls_per_consumer: 11,
-                daily_calls_total: 10,
-                ..ok.clone()
-            },
-            false,
-        ),
-        (
-            DescriptorInput {
-                daily_calls_per_consumer: 10,
-                daily_calls_total: 10,
-                ..ok.clone()
-            },
-            true,
-        ),
-        (
-            DescriptorInput {
-                attributes: AttributeGroups {
-                    declared: vec![vec![]],
-                    ..Default::default()
-                },
+                attributes: AttributeGroups { declared: vec![vec![]], ..Default::default() },
                 ..ok.clone()
             },
             false,
@@ -227,10 +116,7 @@ fn one_draft_at_a_time_and_versions_increase() {
     let mut es = eservice_draft(TenantId::new());
     let inp = input(AttributeGroups::default(), ApprovalPolicy::Automatic);
     let d1 = add_descriptor(&mut es, inp.clone(), now()).unwrap();
-    assert!(matches!(
-        add_descriptor(&mut es, inp.clone(), now()),
-        Err(DomainError::Conflict(_))
-    ));
+    assert!(matches!(add_descriptor(&mut es, inp.clone(), now()), Err(DomainError::Conflict(_))));
     assert_eq!(es.descriptor(d1).unwrap().version, 1);
     publish_descriptor(&mut es, d1, &|_| false, now()).unwrap();
     let d2 = add_descriptor(&mut es, inp.clone(), now()).unwrap();
@@ -242,18 +128,9 @@ fn one_draft_at_a_time_and_versions_increase() {
 }
 
 fn with_published_v1() -> (EService, DescriptorId, DescriptorId) {
-    let mut es = eservice_published(
-        TenantId::new(),
-        AttributeGroups::default(),
-        ApprovalPolicy::Automatic,
-    );
+    let mut es = eservice_published(TenantId::new(), AttributeGroups::default(), ApprovalPolicy::Automatic);
     let v1 = es.descriptors[0].id;
-    let v2 = add_descriptor(
-        &mut es,
-        input(AttributeGroups::default(), ApprovalPolicy::Automatic),
-        later(1),
-    )
-    .unwrap();
+    let v2 = add_descriptor(&mut es, input(AttributeGroups::default(), ApprovalPolicy::Automatic), later(1)).unwrap();
     (es, v1, v2)
 }
 
@@ -285,22 +162,14 @@ fn publish_over_a_suspended_current_version() {
     suspend_descriptor(&mut es, v1, later(1)).unwrap();
     publish_descriptor(&mut es, v2, &|_| true, later(2)).unwrap();
     assert_eq!(state_of(&es, v1), DescriptorState::Suspended);
-    assert_eq!(
-        unsuspend_descriptor(&mut es, v1, later(3)).unwrap(),
-        DescriptorState::Deprecated
-    );
+    assert_eq!(unsuspend_descriptor(&mut es, v1, later(3)).unwrap(), DescriptorState::Deprecated);
 }
 
 #[test]
 fn an_older_deprecated_version_is_left_alone_by_publish() {
     let (mut es, v1, v2) = with_published_v1();
     publish_descriptor(&mut es, v2, &|_| true, later(2)).unwrap();
-    let v3 = add_descriptor(
-        &mut es,
-        input(AttributeGroups::default(), ApprovalPolicy::Automatic),
-        later(3),
-    )
-    .unwrap();
+    let v3 = add_descriptor(&mut es, input(AttributeGroups::default(), ApprovalPolicy::Automatic), later(3)).unwrap();
     publish_descriptor(&mut es, v3, &|id| id == v2, later(4)).unwrap();
     assert_eq!(state_of(&es, v1), DescriptorState::Deprecated);
     assert_eq!(es.descriptor(v1).unwrap().deprecated_at, Some(later(2)));
@@ -316,14 +185,8 @@ fn unsuspend_goes_back_to_published_only_if_still_newest() {
     suspend_descriptor(&mut es, v2, later(3)).unwrap();
     assert!(es.latest_published().is_none());
     // v2 is suspended but still the newer one: v1 must not become Published.
-    assert_eq!(
-        unsuspend_descriptor(&mut es, v1, later(4)).unwrap(),
-        DescriptorState::Deprecated
-    );
-    assert_eq!(
-        unsuspend_descriptor(&mut es, v2, later(4)).unwrap(),
-        DescriptorState::Published
-    );
+    assert_eq!(unsuspend_descriptor(&mut es, v1, later(4)).unwrap(), DescriptorState::Deprecated);
+    assert_eq!(unsuspend_descriptor(&mut es, v2, later(4)).unwrap(), DescriptorState::Published);
     assert!(es.descriptor(v2).unwrap().suspended_at.is_none());
 }
 
@@ -332,10 +195,7 @@ fn archive_of_suspended_only_when_older() {
     let (mut es, v1, v2) = with_published_v1();
     publish_descriptor(&mut es, v2, &|_| true, later(2)).unwrap();
     suspend_descriptor(&mut es, v2, later(3)).unwrap();
-    assert!(
-        archive_descriptor(&mut es, v2, later(4)).is_err(),
-        "v2 is the current version"
-    );
+    assert!(archive_descriptor(&mut es, v2, later(4)).is_err(), "v2 is the current version");
     suspend_descriptor(&mut es, v1, later(3)).unwrap();
     archive_descriptor(&mut es, v1, later(4)).unwrap();
     assert_eq!(state_of(&es, v1), DescriptorState::Archived);

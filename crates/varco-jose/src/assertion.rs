@@ -27,10 +27,7 @@ pub struct AssertionParams {
 
 pub fn build_client_assertion(params: &AssertionParams, key: &RsaPrivateKey) -> String {
     let header = json!({ "alg": "RS256", "kid": params.kid, "typ": "JWT" });
-    let jti = params
-        .jti
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let jti = params.jti.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut claims = json!({
         "iss": params.client_id,
         "sub": params.client_id,

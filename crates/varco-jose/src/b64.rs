@@ -17,9 +17,7 @@ pub fn b64url_encode(bytes: &[u8]) -> String {
 /// encoding. That matters because signatures and thumbprints are computed over the
 /// encoded text, and two spellings of the same value must not both pass.
 pub fn b64url_decode(s: &str) -> Result<Vec<u8>, Base64UrlError> {
-    URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|e| Base64UrlError(e.to_string()))
+    URL_SAFE_NO_PAD.decode(s).map_err(|e| Base64UrlError(e.to_string()))
 }
 
 #[cfg(test)]
@@ -30,15 +28,9 @@ mod tests {
     fn round_trip_and_strictness() {
         assert_eq!(b64url_encode(b"\xfb\xff"), "-_8");
         assert_eq!(b64url_decode("-_8").unwrap(), b"\xfb\xff");
-        assert!(
-            b64url_decode("+/8").is_err(),
-            "standard alphabet is refused"
-        );
+        assert!(b64url_decode("+/8").is_err(), "standard alphabet is refused");
         assert!(b64url_decode("-_8=").is_err(), "padding is refused");
-        assert!(
-            b64url_decode("-_9").is_err(),
-            "non-zero trailing bits are refused"
-        );
+        assert!(b64url_decode("-_9").is_err(), "non-zero trailing bits are refused");
         assert!(b64url_decode("a").is_err(), "impossible length");
         assert_eq!(b64url_decode("").unwrap(), b"");
     }

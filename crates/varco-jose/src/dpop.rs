@@ -92,44 +92,28 @@ pub fn verify_dpop_proof(
     if h.contains_key("crit") {
         return Err(DpopError::CritUnsupported);
     }
-    let jwk = h
-        .get("jwk")
-        .and_then(Value::as_object)
-        .ok_or(DpopError::MissingJwk)?;
+    let jwk = h.get("jwk").and_then(Value::as_object).ok_or(DpopError::MissingJwk)?;
     if PRIVATE_JWK_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
         return Err(DpopError::PrivateJwk);
     }
     let verifier = verifier_from_jwk(alg, jwk).map_err(DpopError::BadJwk)?;
     // Signature before claims: nothing in an unauthenticated payload is worth reporting.
-    verifier
-        .verify_sig(jws.signing_input.as_bytes(), &jws.signature)
-        .map_err(|_| DpopError::BadSignature)?;
+    verifier.verify_sig(jws.signing_input.as_bytes(), &jws.signature).map_err(|_| DpopError::BadSignature)?;
     let jkt = jwk_thumbprint(jwk).map_err(|e| DpopError::BadJwk(e.to_string()))?;
 
     let p = &jws.payload;
     let htm = str_claim(p, "htm")?;
     if htm != expected_htm {
-        return Err(DpopError::HtmMismatch {
-            expected: expected_htm.into(),
-            found: truncate(htm),
-        });
+        return Err(DpopError::HtmMismatch { expected: expected_htm.into(), found: truncate(htm) });
     }
     let htu = str_claim(p, "htu")?;
     if normalize_htu(htu) != normalize_htu(expected_htu) {
-        return Err(DpopError::HtuMismatch {
-            expected: expected_htu.into(),
-            found: truncate(htu),
-        });
+        return Err(DpopError::HtuMismatch { expected: expected_htu.into(), found: truncate(htu) });
     }
     // A float or string iat is refused: NumericDate is "a JSON numeric value", but a
     // fractional proof time has no legitimate use and only invites rounding games.
-    let iat = p
-        .get("iat")
-        .and_then(Value::as_i64)
-        .ok_or(DpopError::MissingClaim("iat"))?;
-    if iat < now_unix.saturating_sub(DPOP_IAT_LEEWAY_PAST)
-        || iat > now_unix.saturating_add(DPOP_IAT_LEEWAY_FUTURE)
-    {
+    let iat = p.get("iat").and_then(Value::as_i64).ok_or(DpopError::MissingClaim("iat"))?;
+    if iat < now_unix.saturating_sub(DPOP_IAT_LEEWAY_PAST) || iat > now_unix.saturating_add(DPOP_IAT_LEEWAY_FUTURE) {
         return Err(DpopError::IatOutOfWindow { iat, now: now_unix });
     }
     let jti = match p.get("jti") {
@@ -173,9 +157,7 @@ fn access_token_hash(token: &str) -> String {
 }
 
 fn str_claim<'a>(p: &'a Map<String, Value>, name: &'static str) -> Result<&'a str, DpopError> {
-    p.get(name)
-        .and_then(Value::as_str)
-        .ok_or(DpopError::MissingClaim(name))
+    p.get(name).and_then(Value::as_str).ok_or(DpopError::MissingClaim(name))
 }
 
 /// RFC 9449 §4.3 compares htu without query and fragment, after RFC 3986
@@ -226,18 +208,9 @@ mod tests {
     #[test]
     fn htu_normalisation() {
         let base = normalize_htu("https://varco.example/token.oauth2");
-        assert_eq!(
-            normalize_htu("HTTPS://Varco.Example:443/token.oauth2?x=1#f"),
-            base
-        );
+        assert_eq!(normalize_htu("HTTPS://Varco.Example:443/token.oauth2?x=1#f"), base);
         assert_ne!(normalize_htu("https://varco.example/Token.oauth2"), base);
-        assert_ne!(
-            normalize_htu("https://varco.example:8443/token.oauth2"),
-            base
-        );
-        assert_eq!(
-            normalize_htu("https://varco.example"),
-            normalize_htu("https://varco.example/")
-        );
+        assert_ne!(normalize_htu("https://varco.example:8443/token.oauth2"), base);
+        assert_eq!(normalize_htu("https://varco.example"), normalize_htu("https://varco.example/"));
     }
 }

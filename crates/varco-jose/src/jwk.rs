@@ -21,10 +21,7 @@ pub enum ThumbprintError {
 /// RFC 7638 SHA-256 thumbprint, base64url. Only the required members take part, in
 /// lexicographic order, so extra members (kid, use, alg...) do not change it.
 pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<String, ThumbprintError> {
-    let kty = jwk
-        .get("kty")
-        .and_then(Value::as_str)
-        .ok_or(ThumbprintError::MissingKty)?;
+    let kty = jwk.get("kty").and_then(Value::as_str).ok_or(ThumbprintError::MissingKty)?;
     let members: &[&'static str] = match kty {
         "RSA" => &["e", "kty", "n"],
         "EC" => &["crv", "kty", "x", "y"],
@@ -32,10 +29,7 @@ pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<String, ThumbprintErro
     };
     let mut canonical = String::from("{");
     for (i, &name) in members.iter().enumerate() {
-        let value = jwk
-            .get(name)
-            .and_then(Value::as_str)
-            .ok_or(ThumbprintError::MissingMember(name))?;
+        let value = jwk.get(name).and_then(Value::as_str).ok_or(ThumbprintError::MissingMember(name))?;
         if i > 0 {
             canonical.push(',');
         }
@@ -53,14 +47,8 @@ pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<String, ThumbprintErro
 /// Builds a verifier for `alg` ("RS256" or "ES256") from a public JWK.
 /// Non-canonical encodings (leading zero bytes, short coordinates) are refused so
 /// that a key has exactly one thumbprint.
-pub(crate) fn verifier_from_jwk(
-    alg: &str,
-    jwk: &Map<String, Value>,
-) -> Result<ParsedPublicKey, String> {
-    let kty = jwk
-        .get("kty")
-        .and_then(Value::as_str)
-        .ok_or("jwk has no kty")?;
+pub(crate) fn verifier_from_jwk(alg: &str, jwk: &Map<String, Value>) -> Result<ParsedPublicKey, String> {
+    let kty = jwk.get("kty").and_then(Value::as_str).ok_or("jwk has no kty")?;
     let member = |name: &str| -> Result<Vec<u8>, String> {
         let s = jwk
             .get(name)
@@ -97,8 +85,7 @@ pub(crate) fn verifier_from_jwk(
             point.push(0x04);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
-                .map_err(|e| format!("EC key rejected: {e}"))
+            ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point).map_err(|e| format!("EC key rejected: {e}"))
         }
         (alg, kty) => Err(format!("jwk kty {kty:?} does not match alg {alg}")),
     }
@@ -123,18 +110,12 @@ mod tests {
             "alg": "RS256",
             "kid": "2011-04-29"
         }));
-        assert_eq!(
-            jwk_thumbprint(&jwk).unwrap(),
-            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
-        );
+        assert_eq!(jwk_thumbprint(&jwk).unwrap(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     }
 
     #[test]
     fn missing_members_are_reported() {
-        assert_eq!(
-            jwk_thumbprint(&obj(json!({"n": "x"}))),
-            Err(ThumbprintError::MissingKty)
-        );
+        assert_eq!(jwk_thumbprint(&obj(json!({"n": "x"}))), Err(ThumbprintError::MissingKty));
         assert_eq!(
             jwk_thumbprint(&obj(json!({"kty": "EC", "crv": "P-256", "x": "a"}))),
             Err(ThumbprintError::MissingMember("y"))

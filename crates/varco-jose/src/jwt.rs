@@ -50,14 +50,8 @@ impl Compact {
         };
         let header = json_object(h, "header")?;
         let payload = json_object(p, "payload")?;
-        let signature =
-            b64url_decode(s).map_err(|_| JwtFormatError::BadBase64 { part: "signature" })?;
-        Ok(Compact {
-            header,
-            payload,
-            signing_input: token[..h.len() + 1 + p.len()].to_string(),
-            signature,
-        })
+        let signature = b64url_decode(s).map_err(|_| JwtFormatError::BadBase64 { part: "signature" })?;
+        Ok(Compact { header, payload, signing_input: token[..h.len() + 1 + p.len()].to_string(), signature })
     }
 
     /// The header's `alg`, if it is a string.
@@ -69,8 +63,7 @@ impl Compact {
     /// Checking `alg` here stops a token labelled with another algorithm from being
     /// accepted just because the bytes happen to verify.
     pub fn verify_rs256(&self, key: &RsaPublicKey) -> bool {
-        self.alg() == Some("RS256")
-            && key.verify_rs256(self.signing_input.as_bytes(), &self.signature)
+        self.alg() == Some("RS256") && key.verify_rs256(self.signing_input.as_bytes(), &self.signature)
     }
 }
 
@@ -79,10 +72,7 @@ fn json_object(b64: &str, part: &'static str) -> Result<Map<String, Value>, JwtF
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(JwtFormatError::NotObject { part }),
-        Err(e) => Err(JwtFormatError::BadJson {
-            part,
-            reason: e.to_string(),
-        }),
+        Err(e) => Err(JwtFormatError::BadJson { part, reason: e.to_string() }),
     }
 }
 

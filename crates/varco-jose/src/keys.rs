@@ -7,9 +7,7 @@ use std::sync::Arc;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{
-    ParsedPublicKey, RsaKeyPair, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
-};
+use aws_lc_rs::signature::{ParsedPublicKey, RsaKeyPair, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use pem_rfc7468::LineEnding;
@@ -40,9 +38,7 @@ pub enum KeyError {
     Empty,
     #[error("the key is longer than {max} bytes", max = MAX_PEM_LEN)]
     TooLong,
-    #[error(
-        "the key is not in PEM format (expected a block starting with -----BEGIN PUBLIC KEY-----)"
-    )]
+    #[error("the key is not in PEM format (expected a block starting with -----BEGIN PUBLIC KEY-----)")]
     NotPem,
     #[error("the key is neither PEM text nor base64-encoded PEM")]
     NotBase64,
@@ -104,10 +100,7 @@ struct PublicInner {
 
 impl fmt::Debug for RsaPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RsaPublicKey")
-            .field("kid", &self.0.kid.as_str())
-            .field("bits", &self.0.bits)
-            .finish()
+        f.debug_struct("RsaPublicKey").field("kid", &self.0.kid.as_str()).field("bits", &self.0.bits).finish()
     }
 }
 
@@ -133,27 +126,16 @@ impl RsaPublicKey {
         // base64-decoded, and the user gets the most useful message even when the
         // body is damaged.
         if let Some(label) = labels.iter().find(|l| l.ends_with("PRIVATE KEY")) {
-            return Err(KeyError::PrivateKey {
-                label: label.to_string(),
-            });
+            return Err(KeyError::PrivateKey { label: label.to_string() });
         }
         if labels.len() > 1 {
-            return Err(KeyError::Malformed(format!(
-                "expected a single PEM block, found {}",
-                labels.len()
-            )));
+            return Err(KeyError::Malformed(format!("expected a single PEM block, found {}", labels.len())));
         }
         match labels[0] {
             "PUBLIC KEY" => {}
             "RSA PUBLIC KEY" => return Err(KeyError::Pkcs1PublicKey),
-            l if l.contains("CERTIFICATE") && !l.contains("REQUEST") => {
-                return Err(KeyError::Certificate)
-            }
-            other => {
-                return Err(KeyError::UnexpectedLabel {
-                    label: other.to_string(),
-                })
-            }
+            l if l.contains("CERTIFICATE") && !l.contains("REQUEST") => return Err(KeyError::Certificate),
+            other => return Err(KeyError::UnexpectedLabel { label: other.to_string() }),
         }
         let start = text.find("-----BEGIN ").ok_or(KeyError::NotPem)?;
         let (_, der) = pem_rfc7468::decode_vec(&text.as_bytes()[start..])
@@ -177,10 +159,7 @@ impl RsaPublicKey {
         }
         // Line-wrapped base64 (as `base64` without -w0 produces) is common: drop the
         // whitespace, then accept padded or unpadded standard base64.
-        let compact: String = trimmed
-            .chars()
-            .filter(|c| !c.is_ascii_whitespace())
-            .collect();
+        let compact: String = trimmed.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         let bytes = STANDARD
             .decode(&compact)
             .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(&compact))
@@ -198,22 +177,19 @@ impl RsaPublicKey {
             .map_err(|e| KeyError::Malformed(format!("invalid SubjectPublicKeyInfo: {e}")))?;
         let oid = spki.algorithm.oid.to_string();
         if oid != OID_RSA_ENCRYPTION {
-            return Err(KeyError::NotRsa {
-                algorithm: algorithm_name(&oid),
-            });
+            return Err(KeyError::NotRsa { algorithm: algorithm_name(&oid) });
         }
         // RFC 3279 §2.3.1 says the parameters are NULL; tolerate their absence (some
         // encoders omit them) but nothing else.
         if let Some(params) = spki.algorithm.parameters {
             if !params.is_null() {
-                return Err(KeyError::Malformed(
-                    "rsaEncryption parameters must be NULL".into(),
-                ));
+                return Err(KeyError::Malformed("rsaEncryption parameters must be NULL".into()));
             }
         }
-        let key_bytes = spki.subject_public_key.as_bytes().ok_or_else(|| {
-            KeyError::Malformed("public key bit string is not byte-aligned".into())
-        })?;
+        let key_bytes = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| KeyError::Malformed("public key bit string is not byte-aligned".into()))?;
         let rsa = pkcs1::RsaPublicKey::from_der(key_bytes)
             .map_err(|e| KeyError::Malformed(format!("invalid RSAPublicKey: {e}")))?;
         Self::from_components(rsa.modulus.as_bytes(), rsa.public_exponent.as_bytes())
@@ -231,30 +207,18 @@ impl RsaPublicKey {
             return Err(KeyError::TooLarge { bits });
         }
         if e.is_empty() || e.len() > 4 || e[e.len() - 1] & 1 == 0 || e == [1] {
-            return Err(KeyError::Malformed(
-                "unsupported RSA public exponent".into(),
-            ));
+            return Err(KeyError::Malformed("unsupported RSA public exponent".into()));
         }
         let components = aws_lc_rs::signature::RsaPublicKeyComponents { n, e };
-        let spki_der = components
-            .as_der()
-            .map_err(|_| KeyError::Malformed("RSA key rejected".into()))?
-            .as_ref()
-            .to_vec();
+        let spki_der =
+            components.as_der().map_err(|_| KeyError::Malformed("RSA key rejected".into()))?.as_ref().to_vec();
         // Parsing the canonical SPKI goes through aws-lc's full key check (RSA_check_key).
         let verifier = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &spki_der)
             .map_err(|e| KeyError::Malformed(format!("RSA key rejected: {e}")))?;
         let n_b64 = b64url_encode(n);
         let e_b64 = b64url_encode(e);
         let kid = rsa_thumbprint(&e_b64, &n_b64);
-        Ok(RsaPublicKey(Arc::new(PublicInner {
-            verifier,
-            spki_der,
-            n_b64,
-            e_b64,
-            bits,
-            kid,
-        })))
+        Ok(RsaPublicKey(Arc::new(PublicInner { verifier, spki_der, n_b64, e_b64, bits, kid })))
     }
 
     /// The RFC 7638 SHA-256 thumbprint, computed once at construction.
@@ -310,9 +274,7 @@ pub enum PrivateKeyError {
     TooLong,
     #[error("not a PEM private key (expected BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)")]
     NotPem,
-    #[error(
-        "the private key is encrypted; decrypt it first (openssl pkcs8 -in k.pem -out plain.pem)"
-    )]
+    #[error("the private key is encrypted; decrypt it first (openssl pkcs8 -in k.pem -out plain.pem)")]
     Encrypted,
     #[error("unexpected PEM block \"{label}\": expected PRIVATE KEY or RSA PRIVATE KEY")]
     UnexpectedLabel { label: String },
@@ -330,9 +292,7 @@ pub struct RsaPrivateKey {
 impl fmt::Debug for RsaPrivateKey {
     // Never print key material, not even by accident in a log line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RsaPrivateKey")
-            .field("kid", &self.public.kid().as_str())
-            .finish_non_exhaustive()
+        f.debug_struct("RsaPrivateKey").field("kid", &self.public.kid().as_str()).finish_non_exhaustive()
     }
 }
 
@@ -342,8 +302,7 @@ impl RsaPrivateKey {
     /// Panics only if aws-lc cannot generate a key at all (no entropy source),
     /// which no input can cause and no caller could recover from.
     pub fn generate_2048() -> Self {
-        let pair =
-            RsaKeyPair::generate(KeySize::Rsa2048).expect("aws-lc RSA key generation failed");
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("aws-lc RSA key generation failed");
         Self::from_pair(pair).expect("aws-lc generated an RSA key it cannot serialise")
     }
 
@@ -354,17 +313,12 @@ impl RsaPrivateKey {
         }
         let text = pem.trim();
         let start = text.find("-----BEGIN ").ok_or(PrivateKeyError::NotPem)?;
-        let (label, der) = pem_rfc7468::decode_vec(&text.as_bytes()[start..])
-            .map_err(|_| PrivateKeyError::NotPem)?;
+        let (label, der) = pem_rfc7468::decode_vec(&text.as_bytes()[start..]).map_err(|_| PrivateKeyError::NotPem)?;
         let pair = match label {
             "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der),
             "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der),
             "ENCRYPTED PRIVATE KEY" => return Err(PrivateKeyError::Encrypted),
-            other => {
-                return Err(PrivateKeyError::UnexpectedLabel {
-                    label: other.to_string(),
-                })
-            }
+            other => return Err(PrivateKeyError::UnexpectedLabel { label: other.to_string() }),
         }
         .map_err(|e| PrivateKeyError::Rejected(e.to_string()))?;
         Self::from_pair(pair)
@@ -372,24 +326,16 @@ impl RsaPrivateKey {
 
     fn from_pair(pair: RsaKeyPair) -> Result<Self, PrivateKeyError> {
         use aws_lc_rs::signature::KeyPair as _;
-        let spki = pair
-            .public_key()
-            .as_der()
-            .map_err(|_| PrivateKeyError::Rejected("cannot encode the public key".into()))?;
-        let public = RsaPublicKey::from_spki_der(spki.as_ref())
-            .map_err(|e| PrivateKeyError::Rejected(e.to_string()))?;
-        Ok(RsaPrivateKey {
-            pair: Arc::new(pair),
-            public,
-        })
+        let spki =
+            pair.public_key().as_der().map_err(|_| PrivateKeyError::Rejected("cannot encode the public key".into()))?;
+        let public =
+            RsaPublicKey::from_spki_der(spki.as_ref()).map_err(|e| PrivateKeyError::Rejected(e.to_string()))?;
+        Ok(RsaPrivateKey { pair: Arc::new(pair), public })
     }
 
     /// Unencrypted PKCS#8 PEM, for writing the key to disk.
     pub fn to_pkcs8_pem(&self) -> String {
-        let der = self
-            .pair
-            .as_der()
-            .expect("aws-lc cannot serialise a key it holds");
+        let der = self.pair.as_der().expect("aws-lc cannot serialise a key it holds");
         pem_encode("PRIVATE KEY", der.as_ref())
     }
 
@@ -407,12 +353,7 @@ impl RsaPrivateKey {
         // The buffer has exactly the modulus length, which is the only documented
         // failure condition; a failure here would be an aws-lc internal error.
         self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                signing_input,
-                &mut sig,
-            )
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input, &mut sig)
             .expect("RS256 signing with a valid key failed");
         sig
     }
@@ -458,9 +399,7 @@ fn algorithm_name(oid: &str) -> String {
         "1.3.101.113" => "an Ed448 key",
         "1.3.101.110" => "an X25519 key",
         "1.2.840.10040.4.1" => "a DSA key",
-        "1.2.840.113549.1.1.10" => {
-            "an RSASSA-PSS-only key; re-export it as a plain rsaEncryption key"
-        }
+        "1.2.840.113549.1.1.10" => "an RSASSA-PSS-only key; re-export it as a plain rsaEncryption key",
         _ => return format!("algorithm OID {oid}"),
     };
     name.to_string()

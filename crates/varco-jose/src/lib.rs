@@ -17,8 +17,7 @@ mod keys;
 pub use assertion::{build_client_assertion, AssertionParams};
 pub use b64::{b64url_decode, b64url_encode, Base64UrlError};
 pub use dpop::{
-    build_dpop_proof, verify_dpop_proof, DpopError, DpopProof, DPOP_IAT_LEEWAY_FUTURE,
-    DPOP_IAT_LEEWAY_PAST,
+    build_dpop_proof, verify_dpop_proof, DpopError, DpopProof, DPOP_IAT_LEEWAY_FUTURE, DPOP_IAT_LEEWAY_PAST,
 };
 pub use jwk::{jwk_thumbprint, ThumbprintError};
 pub use jwt::{encode_rs256, Compact, JwtFormatError, MAX_JWT_LEN};

@@ -1,8 +1,6 @@
 //! RSA key parsing against fixtures generated with the openssl CLI (see data/README.md).
 
-use varco_jose::{
-    b64url_decode, KeyError, PrivateKeyError, RsaPrivateKey, RsaPublicKey, MAX_PEM_LEN,
-};
+use varco_jose::{b64url_decode, KeyError, PrivateKeyError, RsaPrivateKey, RsaPublicKey, MAX_PEM_LEN};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -40,10 +38,7 @@ fn jwk_carries_the_published_members() {
     assert_eq!(jwk["e"], "AQAB");
     assert_eq!(jwk["n"], key.n_b64());
     // The thumbprint of the published JWK is the kid itself.
-    assert_eq!(
-        varco_jose::jwk_thumbprint(jwk.as_object().unwrap()).unwrap(),
-        KID_2048
-    );
+    assert_eq!(varco_jose::jwk_thumbprint(jwk.as_object().unwrap()).unwrap(), KID_2048);
 }
 
 #[test]
@@ -69,20 +64,14 @@ fn debug_output_is_short() {
     let key = RsaPublicKey::from_pem(&fixture("rsa2048_public.pem")).unwrap();
     let dbg = format!("{key:?}");
     assert!(dbg.contains(KID_2048));
-    assert!(
-        !dbg.contains(key.n_b64()),
-        "Debug must not print the modulus"
-    );
+    assert!(!dbg.contains(key.n_b64()), "Debug must not print the modulus");
     let private = RsaPrivateKey::from_pem(&fixture("rsa2048_private_pkcs8.pem")).unwrap();
     assert!(format!("{private:?}").len() < 120);
 }
 
 #[test]
 fn rejects_a_1024_bit_key() {
-    assert_eq!(
-        RsaPublicKey::from_pem(&fixture("rsa1024_public.pem")).unwrap_err(),
-        KeyError::TooSmall { bits: 1024 }
-    );
+    assert_eq!(RsaPublicKey::from_pem(&fixture("rsa1024_public.pem")).unwrap_err(), KeyError::TooSmall { bits: 1024 });
 }
 
 #[test]
@@ -103,81 +92,48 @@ fn rejects_private_keys_of_every_kind() {
     ] {
         assert_eq!(
             RsaPublicKey::from_pem(&fixture(file)).unwrap_err(),
-            KeyError::PrivateKey {
-                label: label.into()
-            },
+            KeyError::PrivateKey { label: label.into() },
             "{file}"
         );
     }
     // Even when pasted together with the public key.
     let both = fixture("rsa2048_public.pem") + &fixture("rsa2048_private_pkcs8.pem");
-    assert!(matches!(
-        RsaPublicKey::from_pem(&both),
-        Err(KeyError::PrivateKey { .. })
-    ));
+    assert!(matches!(RsaPublicKey::from_pem(&both), Err(KeyError::PrivateKey { .. })));
 }
 
 #[test]
 fn rejects_a_certificate() {
-    assert_eq!(
-        RsaPublicKey::from_pem(&fixture("rsa2048_cert.pem")).unwrap_err(),
-        KeyError::Certificate
-    );
+    assert_eq!(RsaPublicKey::from_pem(&fixture("rsa2048_cert.pem")).unwrap_err(), KeyError::Certificate);
 }
 
 #[test]
 fn rejects_pkcs1_public_key_with_conversion_hint() {
     let err = RsaPublicKey::from_pem(&fixture("rsa2048_public_pkcs1.pem")).unwrap_err();
     assert_eq!(err, KeyError::Pkcs1PublicKey);
-    assert!(err
-        .to_string()
-        .contains("openssl rsa -RSAPublicKey_in -in k -pubout"));
-    assert!(err
-        .message_it()
-        .contains("openssl rsa -RSAPublicKey_in -in k -pubout"));
+    assert!(err.to_string().contains("openssl rsa -RSAPublicKey_in -in k -pubout"));
+    assert!(err.message_it().contains("openssl rsa -RSAPublicKey_in -in k -pubout"));
 }
 
 #[test]
 fn rejects_garbage_empty_and_huge_input() {
-    assert_eq!(
-        RsaPublicKey::from_pem(&fixture("garbage.txt")).unwrap_err(),
-        KeyError::NotPem
-    );
+    assert_eq!(RsaPublicKey::from_pem(&fixture("garbage.txt")).unwrap_err(), KeyError::NotPem);
     assert_eq!(RsaPublicKey::from_pem("").unwrap_err(), KeyError::Empty);
-    assert_eq!(
-        RsaPublicKey::from_pem(" \n\t").unwrap_err(),
-        KeyError::Empty
-    );
+    assert_eq!(RsaPublicKey::from_pem(" \n\t").unwrap_err(), KeyError::Empty);
     let huge = fixture("rsa2048_public.pem") + &"A".repeat(MAX_PEM_LEN);
-    assert_eq!(
-        RsaPublicKey::from_pem(&huge).unwrap_err(),
-        KeyError::TooLong
-    );
-    assert_eq!(
-        RsaPublicKey::from_base64_pem(&"A".repeat(4 * MAX_PEM_LEN)).unwrap_err(),
-        KeyError::TooLong
-    );
+    assert_eq!(RsaPublicKey::from_pem(&huge).unwrap_err(), KeyError::TooLong);
+    assert_eq!(RsaPublicKey::from_base64_pem(&"A".repeat(4 * MAX_PEM_LEN)).unwrap_err(), KeyError::TooLong);
 }
 
 #[test]
 fn rejects_a_damaged_body_and_two_public_keys() {
     let pem = fixture("rsa2048_public.pem");
     let damaged = pem.replacen("MII", "MIJ", 1);
-    assert!(matches!(
-        RsaPublicKey::from_pem(&damaged),
-        Err(KeyError::Malformed(_))
-    ));
+    assert!(matches!(RsaPublicKey::from_pem(&damaged), Err(KeyError::Malformed(_))));
     let lines: Vec<&str> = pem.lines().collect();
     let truncated = format!("{}\n{}\n{}\n", lines[0], lines[1], lines[lines.len() - 1]);
-    assert!(matches!(
-        RsaPublicKey::from_pem(&truncated),
-        Err(KeyError::Malformed(_))
-    ));
+    assert!(matches!(RsaPublicKey::from_pem(&truncated), Err(KeyError::Malformed(_))));
     let twice = pem.clone() + &pem;
-    assert!(matches!(
-        RsaPublicKey::from_pem(&twice),
-        Err(KeyError::Malformed(_))
-    ));
+    assert!(matches!(RsaPublicKey::from_pem(&twice), Err(KeyError::Malformed(_))));
     assert!(matches!(
         RsaPublicKey::from_pem("-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n"),
         Err(KeyError::UnexpectedLabel { .. })
@@ -191,15 +147,11 @@ fn every_error_has_an_italian_message() {
         KeyError::TooLong,
         KeyError::NotPem,
         KeyError::NotBase64,
-        KeyError::PrivateKey {
-            label: "PRIVATE KEY".into(),
-        },
+        KeyError::PrivateKey { label: "PRIVATE KEY".into() },
         KeyError::Certificate,
         KeyError::Pkcs1PublicKey,
         KeyError::UnexpectedLabel { label: "X".into() },
-        KeyError::NotRsa {
-            algorithm: "EC".into(),
-        },
+        KeyError::NotRsa { algorithm: "EC".into() },
         KeyError::TooSmall { bits: 1024 },
         KeyError::TooLarge { bits: 16384 },
         KeyError::Malformed("x".into()),
@@ -224,31 +176,16 @@ fn base64_encoded_pem_is_accepted() {
         .chunks(76)
         .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
         .collect();
-    assert_eq!(
-        RsaPublicKey::from_base64_pem(&wrapped)
-            .unwrap()
-            .kid()
-            .as_str(),
-        KID_2048
-    );
+    assert_eq!(RsaPublicKey::from_base64_pem(&wrapped).unwrap().kid().as_str(), KID_2048);
 }
 
 #[test]
 fn base64_pem_rejections_are_specific() {
     use base64::Engine as _;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    assert_eq!(
-        RsaPublicKey::from_base64_pem("not base64 at all!").unwrap_err(),
-        KeyError::NotBase64
-    );
-    assert_eq!(
-        RsaPublicKey::from_base64_pem(&b64("hello")).unwrap_err(),
-        KeyError::NotPem
-    );
-    assert_eq!(
-        RsaPublicKey::from_base64_pem("").unwrap_err(),
-        KeyError::Empty
-    );
+    assert_eq!(RsaPublicKey::from_base64_pem("not base64 at all!").unwrap_err(), KeyError::NotBase64);
+    assert_eq!(RsaPublicKey::from_base64_pem(&b64("hello")).unwrap_err(), KeyError::NotPem);
+    assert_eq!(RsaPublicKey::from_base64_pem("").unwrap_err(), KeyError::Empty);
     assert!(matches!(
         RsaPublicKey::from_base64_pem(&b64(&fixture("rsa2048_private_pkcs1.pem"))),
         Err(KeyError::PrivateKey { .. })
@@ -278,23 +215,11 @@ fn private_key_rejections() {
         RsaPrivateKey::from_pem(&fixture("rsa2048_public.pem")),
         Err(PrivateKeyError::UnexpectedLabel { .. })
     ));
-    assert_eq!(
-        RsaPrivateKey::from_pem(&fixture("garbage.txt")).unwrap_err(),
-        PrivateKeyError::NotPem
-    );
-    assert_eq!(
-        RsaPrivateKey::from_pem("").unwrap_err(),
-        PrivateKeyError::NotPem
-    );
+    assert_eq!(RsaPrivateKey::from_pem(&fixture("garbage.txt")).unwrap_err(), PrivateKeyError::NotPem);
+    assert_eq!(RsaPrivateKey::from_pem("").unwrap_err(), PrivateKeyError::NotPem);
     // An EC key is PKCS#8 too, but not RSA.
-    assert!(matches!(
-        RsaPrivateKey::from_pem(&fixture("ec_p256_private.pem")),
-        Err(PrivateKeyError::Rejected(_))
-    ));
-    assert_eq!(
-        RsaPrivateKey::from_pem(&"A".repeat(MAX_PEM_LEN + 1)).unwrap_err(),
-        PrivateKeyError::TooLong
-    );
+    assert!(matches!(RsaPrivateKey::from_pem(&fixture("ec_p256_private.pem")), Err(PrivateKeyError::Rejected(_))));
+    assert_eq!(RsaPrivateKey::from_pem(&"A".repeat(MAX_PEM_LEN + 1)).unwrap_err(), PrivateKeyError::TooLong);
 }
 
 #[test]

@@ -25,10 +25,8 @@ impl EnvConfig {
     pub fn derive(env: Env, public_url: &str) -> EnvConfig {
         let root = public_url.trim_end_matches('/');
         let base_url = format!("{root}/interop/{}", env.slug());
-        let no_scheme = base_url
-            .split_once("://")
-            .map(|(_, rest)| rest.to_string())
-            .unwrap_or_else(|| base_url.clone());
+        let no_scheme =
+            base_url.split_once("://").map(|(_, rest)| rest.to_string()).unwrap_or_else(|| base_url.clone());
         EnvConfig {
             env,
             token_url: format!("{base_url}/token.oauth2"),

@@ -15,8 +15,8 @@ pub use error::{AppError, AppResult};
 use chrono::Utc;
 use std::sync::Arc;
 use tokio::sync::Notify;
-use varco_domain::event::Actor;
 use varco_domain::eservice::DescriptorInput;
+use varco_domain::event::Actor;
 use varco_domain::purpose::Quota;
 use varco_domain::*;
 use varco_jose::RsaPublicKey;
@@ -111,7 +111,12 @@ impl EnvService<'_> {
         Ok(())
     }
 
-    async fn load<T: varco_store::Aggregate>(&self, tx: &mut Tx, what: &str, id: impl std::fmt::Display) -> AppResult<Versioned<T>> {
+    async fn load<T: varco_store::Aggregate>(
+        &self,
+        tx: &mut Tx,
+        what: &str,
+        id: impl std::fmt::Display,
+    ) -> AppResult<Versioned<T>> {
         tx.get::<T>(&id.to_string()).await?.ok_or_else(|| not_found(what, id))
     }
 
@@ -174,12 +179,7 @@ impl EnvService<'_> {
     }
 
     async fn get<T: varco_store::Aggregate, I: std::fmt::Display>(&self, id: I, what: &str) -> AppResult<T> {
-        self.p
-            .store
-            .get::<T>(self.env, &id.to_string())
-            .await?
-            .map(|v| v.value)
-            .ok_or_else(|| not_found(what, id))
+        self.p.store.get::<T>(self.env, &id.to_string()).await?.map(|v| v.value).ok_or_else(|| not_found(what, id))
     }
 
     // -------------------------------------------------------------- tenants
@@ -249,12 +249,7 @@ impl EnvService<'_> {
             AttributeKind::Verified => {}
         }
         let verifier = if kind == AttributeKind::Verified { acting_tenant(actor) } else { None };
-        if let Some(existing) = t
-            .value
-            .attributes
-            .iter_mut()
-            .find(|a| a.attribute_id == attribute && a.kind == kind)
-        {
+        if let Some(existing) = t.value.attributes.iter_mut().find(|a| a.attribute_id == attribute && a.kind == kind) {
             if existing.is_active() && verifier.is_none_or(|v| existing.verified_by.contains(&v)) {
                 return Err(AppError::Conflict("attributo già assegnato".into()));
             }
@@ -317,7 +312,12 @@ impl EnvService<'_> {
         Ok(es)
     }
 
-    pub async fn add_descriptor(&self, actor: &Actor, id: EServiceId, input: DescriptorInput) -> AppResult<DescriptorId> {
+    pub async fn add_descriptor(
+        &self,
+        actor: &Actor,
+        id: EServiceId,
+        input: DescriptorInput,
+    ) -> AppResult<DescriptorId> {
         self.change_eservice(actor, id, "EServiceDescriptorAdded", |es, _| {
             Ok(eservice::add_descriptor(es, input, now())?)
         })
@@ -330,9 +330,7 @@ impl EnvService<'_> {
         require_tenant(actor, es.value.producer_id, "pubblicare e-service di un altro ente")?;
         let agreements: Vec<Agreement> = tx.list(&[("eservice_id", &id.to_string())]).await?;
         let has = |desc: DescriptorId| {
-            agreements
-                .iter()
-                .any(|a| a.descriptor_id == desc && a.state != AgreementState::Archived)
+            agreements.iter().any(|a| a.descriptor_id == desc && a.state != AgreementState::Archived)
         };
         eservice::publish_descriptor(&mut es.value, d, &has, now())?;
         tx.update(&es.value, es.version, "EServiceDescriptorPublished").await?;
@@ -373,14 +371,18 @@ impl EnvService<'_> {
     // ------------------------------------------------------------ agreements
 
     /// "Richiedi fruizione": a Draft agreement on the latest published version.
-    pub async fn create_agreement(&self, actor: &Actor, consumer: TenantId, eservice: EServiceId) -> AppResult<Agreement> {
+    pub async fn create_agreement(
+        &self,
+        actor: &Actor,
+        consumer: TenantId,
+        eservice: EServiceId,
+    ) -> AppResult<Agreement> {
         require_tenant(actor, consumer, "richiedere fruizione per un altro ente")?;
         let mut tx = self.begin(actor).await?;
         let c: Versioned<Tenant> = self.load(&mut tx, "ente", consumer).await?;
         let es: Versioned<EService> = self.load(&mut tx, "e-service", eservice).await?;
-        let existing: Vec<Agreement> = tx
-            .list(&[("consumer_id", &consumer.to_string()), ("eservice_id", &eservice.to_string())])
-            .await?;
+        let existing: Vec<Agreement> =
+            tx.list(&[("consumer_id", &consumer.to_string()), ("eservice_id", &eservice.to_string())]).await?;
         let a = agreement::create(&c.value, &es.value, &existing, now())?;
         tx.insert(&a, "AgreementAdded").await?;
         self.commit(tx).await?;
@@ -388,7 +390,12 @@ impl EnvService<'_> {
     }
 
     /// "Inoltra richiesta di fruizione".
-    pub async fn submit_agreement(&self, actor: &Actor, id: AgreementId, notes: Option<String>) -> AppResult<Agreement> {
+    pub async fn submit_agreement(
+        &self,
+        actor: &Actor,
+        id: AgreementId,
+        notes: Option<String>,
+    ) -> AppResult<Agreement> {
         let mut tx = self.begin(actor).await?;
         let mut a: Versioned<Agreement> = self.load(&mut tx, "richiesta di fruizione", id).await?;
         require_tenant(actor, a.value.consumer_id, "inoltrare la richiesta di un altro ente")?;
@@ -447,10 +454,7 @@ impl EnvService<'_> {
     /// A Deprecated descriptor is archived when its last agreement is.
     async fn archive_descriptor_if_unused(&self, tx: &mut Tx, a: &Agreement) -> AppResult<()> {
         let mut es: Versioned<EService> = self.load(tx, "e-service", a.eservice_id).await?;
-        let deprecated = es
-            .value
-            .descriptor(a.descriptor_id)
-            .is_some_and(|d| d.state == DescriptorState::Deprecated);
+        let deprecated = es.value.descriptor(a.descriptor_id).is_some_and(|d| d.state == DescriptorState::Deprecated);
         if !deprecated {
             return Ok(());
         }
@@ -555,13 +559,9 @@ impl EnvService<'_> {
         let mut tx = self.begin(actor).await?;
         let _: Versioned<Tenant> = self.load(&mut tx, "ente", consumer).await?;
         let _: Versioned<EService> = self.load(&mut tx, "e-service", eservice).await?;
-        let agreements: Vec<Agreement> = tx
-            .list(&[("consumer_id", &consumer.to_string()), ("eservice_id", &eservice.to_string())])
-            .await?;
-        if !agreements
-            .iter()
-            .any(|a| matches!(a.state, AgreementState::Active | AgreementState::Suspended))
-        {
+        let agreements: Vec<Agreement> =
+            tx.list(&[("consumer_id", &consumer.to_string()), ("eservice_id", &eservice.to_string())]).await?;
+        if !agreements.iter().any(|a| matches!(a.state, AgreementState::Active | AgreementState::Suspended)) {
             return Err(AppError::Invalid(
                 "serve una richiesta di fruizione attiva sull'e-service per creare una finalità".into(),
             ));
@@ -587,11 +587,7 @@ impl EnvService<'_> {
         let es: Versioned<EService> = self.load(tx, "e-service", p.eservice_id).await?;
         let all: Vec<Purpose> = tx.list(&[("eservice_id", &p.eservice_id.to_string())]).await?;
         let active = |q: &Purpose| -> u64 {
-            q.versions
-                .iter()
-                .filter(|v| v.state == PurposeVersionState::Active)
-                .map(|v| v.daily_calls as u64)
-                .sum()
+            q.versions.iter().filter(|v| v.state == PurposeVersionState::Active).map(|v| v.daily_calls as u64).sum()
         };
         let others = all.iter().filter(|q| q.id != p.id);
         let total: u64 = others.clone().map(active).sum();
@@ -652,8 +648,7 @@ impl EnvService<'_> {
     }
 
     pub async fn archive_purpose(&self, actor: &Actor, id: PurposeId) -> AppResult<Purpose> {
-        self.change_purpose(actor, id, Party::Consumer, "PurposeArchived", |p| Ok(purpose::archive(p, now())?))
-            .await
+        self.change_purpose(actor, id, Party::Consumer, "PurposeArchived", |p| Ok(purpose::archive(p, now())?)).await
     }
 
     pub async fn new_purpose_version(&self, actor: &Actor, id: PurposeId, daily_calls: u32) -> AppResult<Purpose> {
@@ -771,13 +766,7 @@ impl EnvService<'_> {
     }
 
     /// Uploads a public key (PEM, or PEM base64-encoded as PDND's API sends it).
-    pub async fn add_client_key(
-        &self,
-        actor: &Actor,
-        client: ClientId,
-        name: &str,
-        key: &str,
-    ) -> AppResult<ClientKey> {
+    pub async fn add_client_key(&self, actor: &Actor, client: ClientId, name: &str, key: &str) -> AppResult<ClientKey> {
         let name = name.trim();
         if name.chars().count() < 5 || name.chars().count() > 60 {
             return Err(AppError::Invalid("il nome della chiave deve avere da 5 a 60 caratteri".into()));
@@ -796,18 +785,12 @@ impl EnvService<'_> {
         }
         let kid = parsed.kid();
         tx.add_kid(kid.as_str(), &client.to_string()).await.map_err(|e| match e {
-            varco_store::StoreError::Duplicate(_) => AppError::Conflict(format!(
-                "la chiave con kid {kid} è già caricata su questa piattaforma"
-            )),
+            varco_store::StoreError::Duplicate(_) => {
+                AppError::Conflict(format!("la chiave con kid {kid} è già caricata su questa piattaforma"))
+            }
             other => other.into(),
         })?;
-        let k = ClientKey {
-            kid,
-            name: name.into(),
-            pem: parsed.to_pem(),
-            user_id: actor.user(),
-            created_at: now(),
-        };
+        let k = ClientKey { kid, name: name.into(), pem: parsed.to_pem(), user_id: actor.user(), created_at: now() };
         c.value.keys.push(k.clone());
         tx.update(&c.value, c.version, "ClientKeyAdded").await?;
         self.commit(tx).await?;
@@ -829,7 +812,12 @@ impl EnvService<'_> {
     }
 
     /// Finalità > "Client associati" > "Aggiungi".
-    pub async fn add_client_purpose(&self, actor: &Actor, client: ClientId, purpose_id: PurposeId) -> AppResult<Client> {
+    pub async fn add_client_purpose(
+        &self,
+        actor: &Actor,
+        client: ClientId,
+        purpose_id: PurposeId,
+    ) -> AppResult<Client> {
         let mut tx = self.begin(actor).await?;
         let mut c: Versioned<Client> = self.load(&mut tx, "client", client).await?;
         require_tenant(actor, c.value.consumer_id, "modificare il client di un altro ente")?;
@@ -852,7 +840,12 @@ impl EnvService<'_> {
         Ok(c.value)
     }
 
-    pub async fn remove_client_purpose(&self, actor: &Actor, client: ClientId, purpose_id: PurposeId) -> AppResult<Client> {
+    pub async fn remove_client_purpose(
+        &self,
+        actor: &Actor,
+        client: ClientId,
+        purpose_id: PurposeId,
+    ) -> AppResult<Client> {
         let mut tx = self.begin(actor).await?;
         let mut c: Versioned<Client> = self.load(&mut tx, "client", client).await?;
         require_tenant(actor, c.value.consumer_id, "modificare il client di un altro ente")?;

@@ -84,11 +84,7 @@ impl Aggregate for Purpose {
         self.id.to_string()
     }
     fn columns(&self) -> Vec<(&'static str, Option<String>)> {
-        vec![
-            ("eservice_id", s(self.eservice_id)),
-            ("consumer_id", s(self.consumer_id)),
-            ("title", s(&self.title)),
-        ]
+        vec![("eservice_id", s(self.eservice_id)), ("consumer_id", s(self.consumer_id)), ("title", s(&self.title))]
     }
 }
 
@@ -99,10 +95,6 @@ impl Aggregate for Client {
         self.id.to_string()
     }
     fn columns(&self) -> Vec<(&'static str, Option<String>)> {
-        vec![
-            ("consumer_id", s(self.consumer_id)),
-            ("kind", enum_str(&self.kind)),
-            ("name", s(&self.name)),
-        ]
+        vec![("consumer_id", s(self.consumer_id)), ("kind", enum_str(&self.kind)), ("name", s(&self.name))]
     }
 }

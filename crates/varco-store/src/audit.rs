@@ -84,13 +84,12 @@ impl Store {
     /// Audit records of a client, newest first (for operators and tests).
     pub async fn audit_of_client(&self, env: &str, client_id: &str) -> Result<Vec<serde_json::Value>> {
         use sqlx::Row;
-        let rows = sqlx::query(
-            "SELECT record FROM voucher_audit WHERE env = $1 AND client_id = $2 ORDER BY issued_ms DESC",
-        )
-        .bind(env)
-        .bind(client_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT record FROM voucher_audit WHERE env = $1 AND client_id = $2 ORDER BY issued_ms DESC")
+                .bind(env)
+                .bind(client_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| {
                 let s: String = r.try_get("record")?;
@@ -105,10 +104,7 @@ impl AuditSink {
     /// Returns once the row is committed; an error means no voucher may be issued.
     pub async fn record(&self, row: VoucherAuditRow) -> Result<(), String> {
         let (reply, wait) = oneshot::channel();
-        self.tx
-            .send((row, reply))
-            .await
-            .map_err(|_| "audit writer stopped".to_string())?;
+        self.tx.send((row, reply)).await.map_err(|_| "audit writer stopped".to_string())?;
         wait.await.map_err(|_| "audit writer stopped".to_string())?
     }
 }

@@ -175,9 +175,7 @@ impl Store {
     }
 
     pub async fn last_event_seq(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM events")
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM events").fetch_one(&self.pool).await?;
         Ok(row.try_get::<i64, _>("m")?)
     }
 
@@ -213,11 +211,7 @@ impl Tx {
 
     pub async fn get<T: Aggregate>(&mut self, id: &str) -> Result<Option<Versioned<T>>> {
         let sql = format!("SELECT doc, version FROM {} WHERE env = $1 AND id = $2", T::TABLE);
-        let row = sqlx::query(&sql)
-            .bind(self.env.slug())
-            .bind(id)
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let row = sqlx::query(&sql).bind(self.env.slug()).bind(id).fetch_optional(&mut *self.tx).await?;
         row.map(|r| decode_versioned::<T>(&r)).transpose()
     }
 
@@ -237,12 +231,7 @@ impl Tx {
         let mut names = vec!["env", "id", "doc", "version"];
         names.extend(cols.iter().map(|(c, _)| *c));
         let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            T::TABLE,
-            names.join(", "),
-            placeholders.join(", ")
-        );
+        let sql = format!("INSERT INTO {} ({}) VALUES ({})", T::TABLE, names.join(", "), placeholders.join(", "));
         let doc = serde_json::to_string(value).expect("aggregates serialize");
         let mut q = sqlx::query(&sql).bind(self.env.slug()).bind(value.id()).bind(doc).bind(1i64);
         for (_, v) in &cols {
@@ -289,12 +278,8 @@ impl Tx {
     /// Removes an aggregate (e.g. a draft agreement), recording `event_type`.
     pub async fn delete<T: Aggregate>(&mut self, value: &T, version: i64, event_type: &str) -> Result<()> {
         let sql = format!("DELETE FROM {} WHERE env = $1 AND id = $2 AND version = $3", T::TABLE);
-        let done = sqlx::query(&sql)
-            .bind(self.env.slug())
-            .bind(value.id())
-            .bind(version)
-            .execute(&mut *self.tx)
-            .await?;
+        let done =
+            sqlx::query(&sql).bind(self.env.slug()).bind(value.id()).bind(version).execute(&mut *self.tx).await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict(T::TABLE));
         }
@@ -382,10 +367,8 @@ fn list_sql<T: Aggregate>(env: Env, filter: &[(&str, &str)]) -> (String, Vec<Str
 fn decode_versioned<T: Aggregate>(row: &AnyRow) -> Result<Versioned<T>> {
     let doc: String = row.try_get("doc")?;
     let version: i64 = row.try_get("version")?;
-    let value = serde_json::from_str(&doc).map_err(|e| StoreError::Corrupt {
-        table: T::TABLE,
-        error: e.to_string(),
-    })?;
+    let value =
+        serde_json::from_str(&doc).map_err(|e| StoreError::Corrupt { table: T::TABLE, error: e.to_string() })?;
     Ok(Versioned { value, version })
 }
 

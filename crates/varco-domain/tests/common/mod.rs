@@ -17,10 +17,7 @@ pub fn tenant(attrs: Vec<TenantAttribute>) -> Tenant {
     Tenant {
         id: TenantId::new(),
         selfcare_id: None,
-        external_id: ExternalId {
-            origin: "IPA".into(),
-            value: "c_h501".into(),
-        },
+        external_id: ExternalId { origin: "IPA".into(), value: "c_h501".into() },
         name: "Comune di Prova".into(),
         kind: TenantKind::Pa,
         attributes: attrs,
@@ -30,20 +27,11 @@ pub fn tenant(attrs: Vec<TenantAttribute>) -> Tenant {
 }
 
 pub fn attr(kind: AttributeKind, id: AttributeId) -> TenantAttribute {
-    TenantAttribute {
-        attribute_id: id,
-        kind,
-        assigned_at: now(),
-        revoked_at: None,
-        verified_by: vec![],
-    }
+    TenantAttribute { attribute_id: id, kind, assigned_at: now(), revoked_at: None, verified_by: vec![] }
 }
 
 pub fn verified(id: AttributeId, by: TenantId) -> TenantAttribute {
-    TenantAttribute {
-        verified_by: vec![by],
-        ..attr(AttributeKind::Verified, id)
-    }
+    TenantAttribute { verified_by: vec![by], ..attr(AttributeKind::Verified, id) }
 }
 
 pub fn input(groups: AttributeGroups, policy: ApprovalPolicy) -> DescriptorInput {
@@ -72,11 +60,7 @@ pub fn eservice_draft(producer: TenantId) -> EService {
 }
 
 /// An e-service with one Published version asking for `groups`.
-pub fn eservice_published(
-    producer: TenantId,
-    groups: AttributeGroups,
-    policy: ApprovalPolicy,
-) -> EService {
+pub fn eservice_published(producer: TenantId, groups: AttributeGroups, policy: ApprovalPolicy) -> EService {
     let mut es = eservice_draft(producer);
     let d = eservice::add_descriptor(&mut es, input(groups, policy), now()).unwrap();
     eservice::publish_descriptor(&mut es, d, &|_| false, now()).unwrap();
@@ -85,8 +69,7 @@ pub fn eservice_published(
 
 /// Publishes a new version with `groups`; the old one becomes Deprecated.
 pub fn publish_next(es: &mut EService, groups: AttributeGroups) -> DescriptorId {
-    let d =
-        eservice::add_descriptor(es, input(groups, ApprovalPolicy::Automatic), later(1)).unwrap();
+    let d = eservice::add_descriptor(es, input(groups, ApprovalPolicy::Automatic), later(1)).unwrap();
     eservice::publish_descriptor(es, d, &|_| true, later(1)).unwrap();
     d
 }

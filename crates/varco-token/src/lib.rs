@@ -1,0 +1,388 @@
+//! The token endpoint of every environment (`token.oauth2`), the JWKS, and the
+//! "Debug client assertion" tool.
+//!
+//! The hot path does no database query: client assertions are checked against an
+//! in-memory view kept current from the event log, keys are parsed once, the
+//! platform key is held ready to sign, and audit rows are written with group commit.
+
+pub mod checks;
+pub mod limits;
+pub mod signer;
+pub mod view;
+
+pub use checks::{Accepted, Grant, Hardened, Reason, Refusal};
+pub use limits::RateInfo;
+
+use chrono::Utc;
+use parking_lot::RwLock;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use varco_domain::event::AggregateKind;
+use varco_domain::Env;
+use varco_platform::Platform;
+use varco_store::{AuditSink, Backend, StoreError, VoucherAuditRow};
+
+use limits::{RateLimiter, ReplayCache};
+use signer::SigningKeys;
+use view::EnvView;
+
+/// Lifetime of API (M2M) vouchers, as PDND.
+pub const API_VOUCHER_LIFESPAN: i64 = 600;
+
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// Vouchers per organisation per interval (PDND production: 450 per second).
+    pub rate_limit: u32,
+    pub rate_interval_ms: u64,
+    pub hardened: Option<Hardened>,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        TokenConfig { rate_limit: 450, rate_interval_ms: 1000, hardened: None }
+    }
+}
+
+/// The body of a 200 answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+#[derive(Debug)]
+pub struct Issued {
+    pub response: TokenResponse,
+    pub rate: RateInfo,
+}
+
+#[derive(Debug)]
+pub enum TokenError {
+    /// Any failed check: the wire shows only the generic 400.
+    Refused(Refusal),
+    RateLimited {
+        organization: String,
+        rate: RateInfo,
+    },
+    /// Anything else (audit not stored, ...): 500, no voucher.
+    Internal(String),
+}
+
+struct EnvState {
+    view: RwLock<EnvView>,
+    keys: RwLock<Arc<SigningKeys>>,
+}
+
+pub struct TokenServer {
+    platform: Platform,
+    envs: HashMap<Env, EnvState>,
+    audit: AuditSink,
+    limiter: RateLimiter,
+    dpop_seen: ReplayCache,
+    assertion_seen: ReplayCache,
+    config: TokenConfig,
+    /// Sequence of the last event read from the log.
+    watermark: tokio::sync::Mutex<i64>,
+}
+
+/// On PostgreSQL, sequence numbers are taken before commit, so a transaction can
+/// become visible after a later one: each read looks this far back again. Applying
+/// an event twice is harmless (the view keeps the newest per aggregate).
+const PG_LOOKBACK: i64 = 200;
+
+impl TokenServer {
+    /// Builds the views from the database and starts following the event log.
+    pub async fn start(platform: Platform, config: TokenConfig) -> Result<Arc<TokenServer>, StoreError> {
+        let store = &platform.store;
+        let watermark = store.last_event_seq().await?;
+        let mut envs = HashMap::new();
+        for env in Env::ALL {
+            let mut view = EnvView::default();
+            for c in store.all(env).await? {
+                view.put_client(&c);
+            }
+            for p in store.all(env).await? {
+                view.put_purpose(&p);
+            }
+            for a in store.all(env).await? {
+                view.put_agreement(&a);
+            }
+            for e in store.all(env).await? {
+                view.put_eservice(&e);
+            }
+            let keys = SigningKeys::load_or_create(store, env).await?;
+            envs.insert(env, EnvState { view: RwLock::new(view), keys: RwLock::new(keys) });
+        }
+        let server = Arc::new(TokenServer {
+            audit: store.spawn_audit_writer(),
+            platform: platform.clone(),
+            envs,
+            limiter: RateLimiter::new(config.rate_limit, config.rate_interval_ms),
+            dpop_seen: ReplayCache::default(),
+            assertion_seen: ReplayCache::default(),
+            config,
+            watermark: tokio::sync::Mutex::new(watermark),
+        });
+        // Follow the log: at once after a local commit, and every 250 ms for changes
+        // made by other processes (the CLI, other replicas).
+        let weak = Arc::downgrade(&server);
+        let changed = platform.changed.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = changed.notified() => {}
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                }
+                let Some(s) = weak.upgrade() else { break };
+                if let Err(e) = s.sync().await {
+                    tracing::error!(error = %e, "cannot read the event log");
+                }
+            }
+        });
+        Ok(server)
+    }
+
+    /// Reads the event log from the last position and applies what is new.
+    pub async fn sync(&self) -> Result<usize, StoreError> {
+        let mut mark = self.watermark.lock().await;
+        let lookback = if self.platform.store.backend() == Backend::Postgres { PG_LOOKBACK } else { 0 };
+        let mut applied = 0;
+        loop {
+            let events = self.platform.store.events_after((*mark - lookback).max(0), 1000).await?;
+            let fresh = events.iter().filter(|e| e.seq > *mark).count();
+            let mut rotated = Vec::new();
+            for e in &events {
+                let Some(state) = self.envs.get(&e.env) else { continue };
+                if e.aggregate == AggregateKind::SigningKey {
+                    if e.seq > *mark {
+                        rotated.push(e.env);
+                    }
+                    continue;
+                }
+                if state.view.write().apply(e) {
+                    applied += 1;
+                }
+            }
+            for env in rotated {
+                let keys = SigningKeys::load_or_create(&self.platform.store, env).await?;
+                *self.envs[&env].keys.write() = keys;
+            }
+            if let Some(last) = events.last() {
+                *mark = (*mark).max(last.seq);
+            }
+            if fresh == 0 || events.len() < 1000 {
+                break;
+            }
+        }
+        Ok(applied)
+    }
+
+    pub fn jwks(&self, env: Env) -> Value {
+        self.envs[&env].keys.read().jwks()
+    }
+
+    /// The "Debug client assertion" tool: the same checks as the token endpoint, with
+    /// the reason given back instead of hidden.
+    pub fn debug(&self, env: Env, client_assertion: &str, client_id: Option<&str>) -> Result<Accepted, Refusal> {
+        let mut body = form_urlencoded::Serializer::new(String::new());
+        body.append_pair("client_assertion", client_assertion)
+            .append_pair("client_assertion_type", checks::ASSERTION_TYPE)
+            .append_pair("grant_type", "client_credentials");
+        if let Some(c) = client_id {
+            body.append_pair("client_id", c);
+        }
+        let form = checks::parse_form(body.finish().as_bytes())?;
+        let cfg = self.platform.config(env);
+        let view = self.envs[&env].view.read();
+        checks::check_assertion(
+            &form,
+            &cfg.client_assertion_audience,
+            &view,
+            Utc::now().timestamp(),
+            self.config.hardened,
+        )
+    }
+
+    /// Handles one token request. `correlation_id` ties the log line to the answer.
+    pub async fn issue(
+        &self,
+        env: Env,
+        body: &[u8],
+        dpop: Option<&str>,
+        correlation_id: &str,
+    ) -> Result<Issued, TokenError> {
+        let result = self.issue_inner(env, body, dpop, correlation_id).await;
+        if let Err(TokenError::Refused(r)) = &result {
+            tracing::warn!(
+                correlation_id,
+                env = env.slug(),
+                reason = r.reason.code(),
+                detail = %r.detail,
+                "token request refused"
+            );
+        }
+        result
+    }
+
+    async fn issue_inner(
+        &self,
+        env: Env,
+        body: &[u8],
+        dpop: Option<&str>,
+        correlation_id: &str,
+    ) -> Result<Issued, TokenError> {
+        let cfg = self.platform.config(env);
+        let now = Utc::now();
+        let now_s = now.timestamp();
+        let form = checks::parse_form(body).map_err(TokenError::Refused)?;
+        let accepted = {
+            let view = self.envs[&env].view.read();
+            checks::check_assertion(&form, &cfg.client_assertion_audience, &view, now_s, self.config.hardened)
+                .map_err(TokenError::Refused)?
+        };
+        let jkt = match dpop {
+            None => None,
+            Some(proof) => {
+                let p = varco_jose::verify_dpop_proof(proof, "POST", &cfg.token_url, now_s, None).map_err(|e| {
+                    TokenError::Refused(Refusal { reason: Reason::DpopProofInvalid, detail: e.to_string() })
+                })?;
+                let until = p.iat + varco_jose::DPOP_IAT_LEEWAY_PAST + varco_jose::DPOP_IAT_LEEWAY_FUTURE;
+                if !self.dpop_seen.first_use(&p.jti, until, now_s) {
+                    return Err(TokenError::Refused(Refusal {
+                        reason: Reason::DpopJtiAlreadyUsed,
+                        detail: format!("the DPoP proof jti {:?} was already used", p.jti),
+                    }));
+                }
+                Some(p.jkt)
+            }
+        };
+        if self.config.hardened.is_some() {
+            let id = format!("{}:{}", accepted.client_id, accepted.assertion_jti);
+            if !self.assertion_seen.first_use(&id, accepted.assertion_exp, now_s) {
+                return Err(TokenError::Refused(Refusal {
+                    reason: Reason::AssertionJtiAlreadyUsed,
+                    detail: "this client assertion (jti) was already used".into(),
+                }));
+            }
+        }
+        let rate = self.limiter.hit(accepted.organization_id, now.timestamp_millis() as u64);
+        if !rate.allowed {
+            return Err(TokenError::RateLimited { organization: accepted.organization_id.to_string(), rate });
+        }
+
+        let jti = uuid::Uuid::new_v4().to_string();
+        let (claims, lifespan, audience) = voucher_claims(cfg, &accepted, &jti, now_s, jkt.as_deref());
+        let keys = self.envs[&env].keys.read().clone();
+        let header = json!({ "alg": "RS256", "typ": "at+jwt", "kid": keys.active_kid, "use": "sig" });
+        let token = varco_jose::encode_rs256(&header, &claims, &keys.active);
+
+        let record = audit_record(cfg, &accepted, &claims, correlation_id, &keys.active_kid);
+        self.audit
+            .record(VoucherAuditRow {
+                jti,
+                env: env.slug().to_string(),
+                correlation_id: correlation_id.to_string(),
+                issued_ms: now.timestamp_millis(),
+                client_id: accepted.client_id.to_string(),
+                organization_id: accepted.organization_id.to_string(),
+                kid: accepted.kid.clone(),
+                audience,
+                record,
+            })
+            .await
+            .map_err(|e| TokenError::Internal(format!("audit record not stored: {e}")))?;
+
+        Ok(Issued {
+            response: TokenResponse {
+                access_token: token,
+                token_type: if jkt.is_some() { "DPoP" } else { "Bearer" },
+                expires_in: lifespan,
+            },
+            rate,
+        })
+    }
+}
+
+/// The voucher's claims, its lifespan and its audience (as one string).
+fn voucher_claims(
+    cfg: &varco_platform::EnvConfig,
+    a: &Accepted,
+    jti: &str,
+    iat: i64,
+    jkt: Option<&str>,
+) -> (Value, i64, String) {
+    let mut c = serde_json::Map::new();
+    c.insert("jti".into(), json!(jti));
+    c.insert("iss".into(), json!(cfg.issuer));
+    let (aud, lifespan) = match &a.grant {
+        Grant::Consumer { audience, voucher_lifespan, .. } => (audience.join(","), *voucher_lifespan as i64),
+        Grant::Api { .. } => (cfg.m2m_audience.clone(), API_VOUCHER_LIFESPAN),
+    };
+    c.insert("aud".into(), json!(aud));
+    c.insert("sub".into(), json!(a.client_id));
+    c.insert("client_id".into(), json!(a.client_id));
+    c.insert("iat".into(), json!(iat));
+    c.insert("nbf".into(), json!(iat));
+    c.insert("exp".into(), json!(iat + lifespan));
+    match &a.grant {
+        Grant::Consumer { purpose_id, eservice_id, descriptor_id, producer_id, .. } => {
+            c.insert("purposeId".into(), json!(purpose_id));
+            c.insert("producerId".into(), json!(producer_id));
+            c.insert("consumerId".into(), json!(a.organization_id));
+            c.insert("eserviceId".into(), json!(eservice_id));
+            c.insert("descriptorId".into(), json!(descriptor_id));
+            if let Some(d) = &a.digest {
+                c.insert("digest".into(), d.clone());
+            }
+        }
+        Grant::Api { admin_id } => {
+            c.insert("organizationId".into(), json!(a.organization_id));
+            match admin_id {
+                Some(admin) => {
+                    c.insert("role".into(), json!("m2m-admin"));
+                    c.insert("adminId".into(), json!(admin));
+                }
+                None => {
+                    c.insert("role".into(), json!("m2m"));
+                }
+            }
+        }
+    }
+    if let Some(jkt) = jkt {
+        c.insert("cnf".into(), json!({ "jkt": jkt }));
+    }
+    (Value::Object(c), lifespan, aud)
+}
+
+fn audit_record(
+    cfg: &varco_platform::EnvConfig,
+    a: &Accepted,
+    claims: &Value,
+    correlation_id: &str,
+    platform_kid: &str,
+) -> Value {
+    let mut r = json!({
+        "jwtDetails": claims,
+        "correlationId": correlation_id,
+        "issuer": cfg.issuer,
+        "clientId": a.client_id,
+        "organizationId": a.organization_id,
+        "kid": a.kid,
+        "platformKid": platform_kid,
+        "clientAssertion": a.assertion_claims,
+    });
+    if let Grant::Consumer { agreement_id, eservice_id, descriptor_id, purpose_id, purpose_version_id, .. } = &a.grant {
+        r["agreementId"] = json!(agreement_id);
+        r["eserviceId"] = json!(eservice_id);
+        r["descriptorId"] = json!(descriptor_id);
+        r["purposeId"] = json!(purpose_id);
+        r["purposeVersionId"] = json!(purpose_version_id);
+        if let Some(d) = &a.digest {
+            r["digest"] = d.clone();
+        }
+    }
+    r
+}

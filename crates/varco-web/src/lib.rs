@@ -1,0 +1,91 @@
+//! Varco's HTTP front end. Handlers are thin: they parse the request, call the
+//! platform or the token server, and map the result; errors become HTTP in one
+//! place (`problem`).
+
+mod problem;
+mod token;
+
+pub use problem::Problem;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::sync::Arc;
+use varco_domain::Env;
+use varco_platform::Platform;
+use varco_token::TokenServer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub platform: Platform,
+    pub token: Arc<TokenServer>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/interop/{env}/token.oauth2", post(token::token))
+        .route("/interop/{env}/.well-known/jwks.json", get(jwks))
+        .route("/interop/{env}/.well-known/varco.json", get(discovery))
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such resource") })
+        .with_state(state)
+}
+
+/// Parses the `{env}` path segment; an unknown environment is a 404.
+pub fn parse_env(s: &str) -> Result<Env, Problem> {
+    s.parse::<Env>().map_err(|_| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            &format!("unknown environment {s:?}: produzione, collaudo or attestazione"),
+        )
+    })
+}
+
+async fn jwks(State(s): State<AppState>, Path(env): Path<String>) -> Result<Response, Problem> {
+    let env = parse_env(&env)?;
+    Ok(([(header::CACHE_CONTROL, "public, max-age=60")], Json(s.token.jwks(env))).into_response())
+}
+
+/// Everything a program needs to talk to one environment.
+async fn discovery(State(s): State<AppState>, Path(env): Path<String>) -> Result<Response, Problem> {
+    let env = parse_env(&env)?;
+    let c = s.platform.config(env);
+    Ok(Json(serde_json::json!({
+        "environment": env.slug(),
+        "label": env.label(),
+        "selfcareProduct": env.product_id(),
+        "tokenEndpoint": c.token_url,
+        "jwksUri": c.jwks_url,
+        "issuer": c.issuer,
+        "clientAssertionAudience": c.client_assertion_audience,
+        "m2mAudience": c.m2m_audience,
+        "apiV2": c.api_v2_url,
+        "apiV3": c.api_v3_url,
+        "backOffice": format!("{}/", c.base_url),
+    }))
+    .into_response())
+}
+
+async fn home(State(s): State<AppState>) -> Html<String> {
+    let mut rows = String::new();
+    for env in Env::ALL {
+        let c = s.platform.config(env);
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+            env.label(),
+            c.token_url,
+            c.jwks_url,
+            c.client_assertion_audience
+        ));
+    }
+    Html(format!(
+        "<!doctype html><html lang=\"it\"><head><meta charset=\"utf-8\"><title>Varco</title></head>\
+         <body><h1>Varco</h1><p>Interoperabilità: ambienti disponibili.</p>\
+         <table><thead><tr><th>Ambiente</th><th>Token endpoint</th><th>JWKS</th>\
+         <th>Audience client assertion</th></tr></thead><tbody>{rows}</tbody></table></body></html>"
+    ))
+}

@@ -1,0 +1,105 @@
+//! Starting Varco: database, demo world, token server, HTTP listener.
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use varco_domain::Env;
+use varco_platform::{EnvConfig, Platform};
+use varco_store::Store;
+use varco_token::{Hardened, TokenConfig, TokenServer};
+use varco_web::AppState;
+
+/// What `varco serve` and the tests need to start a server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    /// Public base URL; defaults to `http://{listen}`.
+    pub public_url: Option<String>,
+    pub demo: bool,
+    pub rate_limit: u32,
+    pub hardened: bool,
+}
+
+/// The database URL: the given one, or SQLite in the data directory.
+pub fn database_url(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<String> {
+    if let Some(u) = database_url {
+        return Ok(u.to_string());
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    Ok(format!("sqlite://{}?mode=rwc", data_dir.join("varco.db").display()))
+}
+
+/// Per-environment configuration: defaults from the public URL, each value
+/// overridable with `VARCO_<ENV>_<NAME>` (e.g. `VARCO_COLLAUDO_ISSUER`).
+pub fn env_configs(public_url: &str) -> Vec<EnvConfig> {
+    Env::ALL
+        .iter()
+        .map(|&env| {
+            let prefix = format!("VARCO_{}_", env.slug().to_uppercase());
+            let var = |name: &str| std::env::var(format!("{prefix}{name}")).ok().filter(|v| !v.is_empty());
+            let base = var("PUBLIC_URL").unwrap_or_else(|| public_url.to_string());
+            let mut c = EnvConfig::derive(env, &base);
+            if let Some(v) = var("ISSUER") {
+                c.issuer = v;
+            }
+            if let Some(v) = var("CLIENT_ASSERTION_AUDIENCE") {
+                c.client_assertion_audience = v;
+            }
+            if let Some(v) = var("M2M_AUDIENCE") {
+                c.m2m_audience = v;
+            }
+            c
+        })
+        .collect()
+}
+
+/// Opens the platform (database + configuration).
+pub async fn open_platform(data_dir: &Path, database_url: Option<&str>, public_url: &str) -> anyhow::Result<Platform> {
+    let url = self::database_url(data_dir, database_url)?;
+    let store = Store::connect(&url).await.with_context(|| format!("cannot open the database {}", redact(&url)))?;
+    Ok(Platform::new(store, env_configs(public_url)))
+}
+
+/// Never print passwords of database URLs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(a)) if a > s => format!("{}://***@{}", &url[..s], &url[a + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+pub struct Running {
+    pub addr: SocketAddr,
+    pub platform: Platform,
+    pub token: Arc<TokenServer>,
+    pub base_url: String,
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Binds, seeds the demo world if asked, and serves in the background.
+pub async fn start(opts: Options) -> anyhow::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let platform = open_platform(&opts.data_dir, opts.database_url.as_deref(), &public_url).await?;
+    if opts.demo && varco_platform::demo::seed_if_empty(&platform).await? {
+        tracing::info!("demo world created");
+    }
+    let token = TokenServer::start(
+        platform.clone(),
+        TokenConfig {
+            rate_limit: opts.rate_limit,
+            rate_interval_ms: 1000,
+            hardened: opts.hardened.then_some(Hardened { max_lifetime_secs: 3600, clock_skew_secs: 30 }),
+        },
+    )
+    .await?;
+    let app = varco_web::router(AppState { platform: platform.clone(), token: token.clone() });
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(Running { addr, platform, token, base_url: public_url, server })
+}

@@ -1,0 +1,503 @@
+//! The command line: the server, operator tools, and client-side tools that work
+//! against Varco and against PDND itself.
+use crate::app;
+use anyhow::{anyhow, bail, Context};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use varco_domain::event::Actor;
+use varco_domain::*;
+use varco_jose::{AssertionParams, RsaPrivateKey, RsaPublicKey};
+use varco_platform::{demo, EnvService, Platform};
+
+#[derive(Parser, Debug)]
+#[command(name = "varco", version, about = "SelfCare + PDND Interoperabilità, self-hosted")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// Directory of the embedded SQLite database.
+    #[arg(long, env = "VARCO_DATA_DIR", default_value = "./varco-data", global = true)]
+    pub data_dir: PathBuf,
+    /// PostgreSQL (or SQLite) URL; overrides --data-dir.
+    #[arg(long, env = "VARCO_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Public base URL of the server (issuers and audiences derive from it).
+    #[arg(long, env = "VARCO_PUBLIC_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    pub public_url: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start the server (SelfCare, every environment's back office, token endpoint, API).
+    Serve {
+        #[arg(long, env = "VARCO_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        db: DbArgs,
+        /// Do not create the demo world on first start.
+        #[arg(long, env = "VARCO_NO_DEMO")]
+        no_demo: bool,
+        /// Vouchers per organisation per second.
+        #[arg(long, env = "VARCO_RATE_LIMIT", default_value_t = 450)]
+        rate_limit: u32,
+        /// Varco's hardened mode: refuse replayed assertions, cap their lifetime at 1 h, allow 30 s of clock skew.
+        #[arg(long, env = "VARCO_HARDENED")]
+        hardened: bool,
+    },
+    /// Operator: clients of a tenant.
+    #[command(subcommand)]
+    Client(ClientCmd),
+    /// Operator: the demo world.
+    #[command(subcommand)]
+    Demo(DemoCmd),
+    /// Operator: the platform's voucher signing keys.
+    #[command(subcommand)]
+    SigningKey(SigningKeyCmd),
+    /// Client side: RSA key pairs in the format PDND asks for.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Client side: client assertions.
+    #[command(subcommand)]
+    Assertion(AssertionCmd),
+    /// Client side: exchange a client assertion for a voucher at any token endpoint.
+    #[command(subcommand)]
+    Voucher(VoucherCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCmd {
+    /// Create an API client ("client API Interop") with an admin user and a public key.
+    CreateApi {
+        #[arg(long)]
+        env: Env,
+        /// Tenant name (e.g. "Comune di Prova") or id.
+        #[arg(long)]
+        tenant: String,
+        /// SPKI PEM file (`openssl rsa -in k.rsa.pem -pubout -out k.rsa.pub`).
+        #[arg(long)]
+        public_key: PathBuf,
+        #[arg(long, default_value = "Client API Varco")]
+        name: String,
+        /// Without an admin user the vouchers carry role m2m (read only).
+        #[arg(long)]
+        no_admin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DemoCmd {
+    /// Walk the consumer side for SEND - UAT in one go: agreement, purpose, client e-service,
+    /// key and association. Prints what an assertion needs.
+    SetupConsumer {
+        #[arg(long, default_value = "collaudo")]
+        env: Env,
+        #[arg(long, default_value = demo::COMUNE_DI_PROVA)]
+        tenant: String,
+        #[arg(long, default_value = demo::SEND_UAT)]
+        eservice: String,
+        #[arg(long)]
+        public_key: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        daily_calls: u32,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SigningKeyCmd {
+    /// Generate a new signing key; the old one stays in the JWKS until its vouchers expire.
+    Rotate {
+        #[arg(long)]
+        env: Env,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCmd {
+    /// Generate an RSA 2048 key pair: <out>.rsa.priv (PKCS#8) and <out>.rsa.pub (SPKI).
+    Generate {
+        #[arg(long, default_value = "client")]
+        out: String,
+    },
+    /// Print the kid (RFC 7638 thumbprint) of a public key, as the platform computes it.
+    Kid { public_key: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AssertionCmd {
+    /// Build a signed client assertion.
+    Build {
+        /// Private key (PKCS#8 or PKCS#1 PEM).
+        #[arg(long)]
+        key: PathBuf,
+        /// The client id (iss and sub).
+        #[arg(long)]
+        client_id: String,
+        /// The kid; by default the thumbprint of the key.
+        #[arg(long)]
+        kid: Option<String>,
+        /// The audience; by default that of --env on this Varco.
+        #[arg(long)]
+        audience: Option<String>,
+        #[arg(long, default_value = "collaudo")]
+        env: Env,
+        #[arg(long)]
+        purpose_id: Option<String>,
+        /// SHA-256 (64 hex characters) of the AgID tracking evidence.
+        #[arg(long)]
+        digest: Option<String>,
+        /// Seconds the assertion is valid.
+        #[arg(long, default_value_t = 600)]
+        lifetime: i64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Say exactly which check an assertion fails, and why, in an environment of this Varco.
+    Debug {
+        #[arg(long)]
+        env: Env,
+        /// The assertion, or @file.
+        #[arg(long)]
+        assertion: String,
+        #[arg(long)]
+        client_id: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VoucherCmd {
+    /// POST the assertion to a token endpoint and print the answer.
+    Get {
+        #[arg(long)]
+        token_url: String,
+        /// The assertion, or @file.
+        #[arg(long)]
+        assertion: String,
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Bind the voucher with DPoP, proving possession of this private key.
+        #[arg(long)]
+        dpop_key: Option<PathBuf>,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { listen, db, no_demo, rate_limit, hardened } => {
+            let public_url = if db.public_url == "http://127.0.0.1:8080" && listen.to_string() != "127.0.0.1:8080" {
+                format!("http://{listen}")
+            } else {
+                db.public_url.clone()
+            };
+            let running = app::start(app::Options {
+                listen,
+                data_dir: db.data_dir,
+                database_url: db.database_url,
+                public_url: Some(public_url),
+                demo: !no_demo,
+                rate_limit,
+                hardened,
+            })
+            .await?;
+            eprintln!("Varco in ascolto su http://{}", running.addr);
+            for env in Env::ALL {
+                let c = running.platform.config(env);
+                eprintln!("  {:<13} token {}  jwks {}", env.label(), c.token_url, c.jwks_url);
+            }
+            tokio::select! {
+                r = running.server => { r??; }
+                _ = tokio::signal::ctrl_c() => { eprintln!("arresto"); }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Client(ClientCmd::CreateApi { env, tenant, public_key, name, no_admin, db }) => {
+            let p = open(&db).await?;
+            let svc = p.env(env);
+            let t = find_tenant(&svc, &tenant).await?;
+            let pem = read_file(&public_key)?;
+            let admin = (!no_admin).then(UserId::new);
+            let actor = Actor::Operator;
+            let client = svc
+                .create_client(&actor, t.id, ClientKind::Api, &name, None, admin.into_iter().collect(), admin)
+                .await?;
+            let key = svc.add_client_key(&actor, client.id, &format!("{name} key"), &pem).await?;
+            print_json(&json!({
+                "environment": env.slug(),
+                "clientId": client.id,
+                "kid": key.kid,
+                "tenantId": t.id,
+                "tenantName": t.name,
+                "adminId": admin,
+                "role": if admin.is_some() { "m2m-admin" } else { "m2m" },
+                "tokenEndpoint": svc.config().token_url,
+                "clientAssertionAudience": svc.config().client_assertion_audience,
+            }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(DemoCmd::SetupConsumer { env, tenant, eservice, public_key, daily_calls, db }) => {
+            let p = open(&db).await?;
+            let out = setup_consumer(&p, env, &tenant, &eservice, &read_file(&public_key)?, daily_calls).await?;
+            print_json(&out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SigningKey(SigningKeyCmd::Rotate { env, db }) => {
+            let p = open(&db).await?;
+            let kid = varco_token::signer::rotate(&p.store, env, Actor::Operator).await?;
+            print_json(&json!({ "environment": env.slug(), "kid": kid }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Key(KeyCmd::Generate { out }) => {
+            let key = RsaPrivateKey::generate_2048();
+            let (priv_path, pub_path) = (format!("{out}.rsa.priv"), format!("{out}.rsa.pub"));
+            write_new(Path::new(&priv_path), &key.to_pkcs8_pem(), true)?;
+            write_new(Path::new(&pub_path), &key.public_key().to_pem(), false)?;
+            print_json(&json!({ "privateKey": priv_path, "publicKey": pub_path, "kid": key.kid() }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Key(KeyCmd::Kid { public_key }) => {
+            let k = RsaPublicKey::from_base64_pem(&read_file(&public_key)?).map_err(|e| anyhow!(e.message_it()))?;
+            println!("{}", k.kid());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Assertion(AssertionCmd::Build {
+            key,
+            client_id,
+            kid,
+            audience,
+            env,
+            purpose_id,
+            digest,
+            lifetime,
+            db,
+        }) => {
+            let key = RsaPrivateKey::from_pem(&read_file(&key)?).map_err(|e| anyhow!("chiave privata: {e}"))?;
+            if let Some(d) = &digest {
+                if d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    bail!("--digest deve essere di 64 caratteri esadecimali (SHA-256)");
+                }
+            }
+            if lifetime <= 0 {
+                bail!("--lifetime deve essere positivo");
+            }
+            let audience = audience.unwrap_or_else(|| {
+                app::env_configs(&db.public_url)
+                    .into_iter()
+                    .find(|c| c.env == env)
+                    .map(|c| c.client_assertion_audience)
+                    .unwrap_or_default()
+            });
+            let assertion = varco_jose::build_client_assertion(
+                &AssertionParams {
+                    kid: kid.unwrap_or_else(|| key.kid().to_string()),
+                    client_id,
+                    audience,
+                    purpose_id,
+                    digest,
+                    lifetime_secs: lifetime,
+                    iat: chrono::Utc::now().timestamp(),
+                    jti: None,
+                },
+                &key,
+            );
+            println!("{assertion}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Assertion(AssertionCmd::Debug { env, assertion, client_id, db }) => {
+            let p = open(&db).await?;
+            let token = varco_token::TokenServer::start(p, Default::default()).await?;
+            let assertion = arg_or_file(&assertion)?;
+            let (report, ok) = debug_report(&token, env, assertion.trim(), client_id.as_deref());
+            print_json(&report);
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+        Command::Voucher(VoucherCmd::Get { token_url, assertion, client_id, dpop_key }) => {
+            let assertion = arg_or_file(&assertion)?;
+            let mut form = vec![
+                ("client_assertion", assertion.trim().to_string()),
+                ("client_assertion_type", varco_token::checks::ASSERTION_TYPE.to_string()),
+                ("grant_type", "client_credentials".to_string()),
+            ];
+            if let Some(c) = client_id {
+                form.push(("client_id", c));
+            }
+            let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+            let mut req = reqwest::Client::new()
+                .post(&token_url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+            if let Some(k) = dpop_key {
+                let key = RsaPrivateKey::from_pem(&read_file(&k)?).map_err(|e| anyhow!("chiave DPoP: {e}"))?;
+                let proof = varco_jose::build_dpop_proof(
+                    &key,
+                    "POST",
+                    &token_url,
+                    chrono::Utc::now().timestamp(),
+                    &uuid::Uuid::new_v4().to_string(),
+                    None,
+                );
+                req = req.header("DPoP", proof);
+            }
+            let resp = req.send().await.with_context(|| format!("cannot reach {token_url}"))?;
+            let status = resp.status();
+            let text = resp.text().await?;
+            match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) => print_json(&v),
+                Err(_) => println!("{text}"),
+            }
+            if status.is_success() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("HTTP {status}");
+                Ok(ExitCode::from(2))
+            }
+        }
+    }
+}
+
+/// The report of "Debug client assertion": the verdict, PDND's name for the failed
+/// check, and what exactly is wrong.
+pub fn debug_report(
+    token: &varco_token::TokenServer,
+    env: Env,
+    assertion: &str,
+    client_id: Option<&str>,
+) -> (serde_json::Value, bool) {
+    match token.debug(env, assertion, client_id) {
+        Ok(a) => {
+            let kind = match &a.grant {
+                varco_token::Grant::Consumer { purpose_id, eservice_id, .. } => {
+                    json!({ "clientKind": "CONSUMER", "purposeId": purpose_id, "eserviceId": eservice_id })
+                }
+                varco_token::Grant::Api { admin_id } => json!({ "clientKind": "API", "adminId": admin_id }),
+            };
+            (
+                json!({ "valid": true, "environment": env.slug(), "clientId": a.client_id, "kid": a.kid, "grant": kind }),
+                true,
+            )
+        }
+        Err(r) => {
+            (json!({ "valid": false, "environment": env.slug(), "reason": r.reason.code(), "detail": r.detail }), false)
+        }
+    }
+}
+
+/// Agreement, purpose, client e-service with the key, and the association, for one
+/// tenant on one e-service: the consumer half of the journey.
+pub async fn setup_consumer(
+    p: &Platform,
+    env: Env,
+    tenant: &str,
+    eservice: &str,
+    public_key_pem: &str,
+    daily_calls: u32,
+) -> anyhow::Result<serde_json::Value> {
+    let svc = p.env(env);
+    let t = find_tenant(&svc, tenant).await?;
+    let es = match eservice.parse::<EServiceId>() {
+        Ok(id) => svc.eservice(id).await?,
+        Err(_) => svc.eservice_by_name(eservice).await?,
+    };
+    let user = UserId::new();
+    let actor = Actor::User { user_id: user, tenant_id: t.id };
+    let agreement = svc.create_agreement(&actor, t.id, es.id).await?;
+    let agreement = svc.submit_agreement(&actor, agreement.id, None).await?;
+    if agreement.state != AgreementState::Active {
+        bail!(
+            "la richiesta di fruizione {} è in stato {:?}: l'erogatore deve approvarla",
+            agreement.id,
+            agreement.state
+        );
+    }
+    let form = RiskAnalysisForm {
+        version: "3.0".into(),
+        answers: [("purpose".to_string(), vec!["INSTITUTIONAL".to_string()])].into_iter().collect(),
+    };
+    let purpose = svc
+        .create_purpose(
+            &actor,
+            t.id,
+            es.id,
+            "Notifiche ai cittadini",
+            "Invio di notifiche digitali a valore legale ai cittadini del Comune",
+            daily_calls,
+            Some(form),
+            None,
+        )
+        .await?;
+    let purpose = svc.activate_purpose(&actor, purpose.id).await?;
+    let client =
+        svc.create_client(&actor, t.id, ClientKind::Consumer, "Client e-service SEND", None, vec![user], None).await?;
+    let key = svc.add_client_key(&actor, client.id, "Chiave SEND collaudo", public_key_pem).await?;
+    svc.add_client_purpose(&actor, client.id, purpose.id).await?;
+    Ok(json!({
+        "environment": env.slug(),
+        "tenantId": t.id,
+        "eserviceId": es.id,
+        "agreementId": agreement.id,
+        "purposeId": purpose.id,
+        "purposeState": purpose.versions.last().map(|v| v.state),
+        "clientId": client.id,
+        "kid": key.kid,
+        "tokenEndpoint": svc.config().token_url,
+        "clientAssertionAudience": svc.config().client_assertion_audience,
+    }))
+}
+
+async fn open(db: &DbArgs) -> anyhow::Result<Platform> {
+    app::open_platform(&db.data_dir, db.database_url.as_deref(), &db.public_url).await
+}
+
+async fn find_tenant(svc: &EnvService<'_>, name_or_id: &str) -> anyhow::Result<Tenant> {
+    Ok(match name_or_id.parse::<TenantId>() {
+        Ok(id) => svc.tenant(id).await?,
+        Err(_) => svc.tenant_by_name(name_or_id).await?,
+    })
+}
+
+fn read_file(p: &Path) -> anyhow::Result<String> {
+    let meta = std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?;
+    if meta.len() > 1024 * 1024 {
+        bail!("{} is too large", p.display());
+    }
+    std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+}
+
+fn arg_or_file(s: &str) -> anyhow::Result<String> {
+    match s.strip_prefix('@') {
+        Some(path) => read_file(Path::new(path)),
+        None => Ok(s.to_string()),
+    }
+}
+
+/// Writes a file that must not exist yet (never overwrite a key by accident).
+fn write_new(path: &Path, content: &str, private: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f =
+        opts.open(path).with_context(|| format!("cannot create {} (does it exist already?)", path.display()))?;
+    f.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).expect("json prints"));
+}
