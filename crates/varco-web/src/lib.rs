@@ -30,13 +30,16 @@ pub fn router(state: AppState) -> Router {
         .route("/interop/{env}/token.oauth2", post(token::token))
         .route("/interop/{env}/.well-known/jwks.json", get(jwks))
         .route("/interop/{env}/.well-known/varco.json", get(discovery))
+        .route("/interop/{env}/", get(back_office_home))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such resource") })
         .with_state(state)
 }
 
 /// Parses the `{env}` path segment; an unknown environment is a 404.
 pub fn parse_env(s: &str) -> Result<Env, Problem> {
-    s.parse::<Env>().map_err(|_| {
+    // Only the canonical slug: the CLI's aliases ("uat", "prod") and other spellings
+    // are not paths of this server (the DPoP htu and the issuers use the slug).
+    s.parse::<Env>().ok().filter(|e| e.slug() == s).ok_or_else(|| {
         Problem::new(
             StatusCode::NOT_FOUND,
             "Not Found",
@@ -68,6 +71,25 @@ async fn discovery(State(s): State<AppState>, Path(env): Path<String>) -> Result
         "backOffice": format!("{}/", c.base_url),
     }))
     .into_response())
+}
+
+/// The back office of an environment. For now it names the environment and its
+/// endpoints; the pages behind SelfCare login come with the SelfCare work.
+async fn back_office_home(State(s): State<AppState>, Path(env): Path<String>) -> Result<Html<String>, Problem> {
+    let env = parse_env(&env)?;
+    let c = s.platform.config(env);
+    Ok(Html(format!(
+        "<!doctype html><html lang=\"it\"><head><meta charset=\"utf-8\"><title>Interoperabilità {label}</title></head>\
+         <body><h1>Interoperabilità – ambiente {label}</h1><ul>\
+         <li>Token endpoint: <code>{token}</code></li><li>JWKS: <code>{jwks}</code></li>\
+         <li>Audience della client assertion: <code>{aud}</code></li><li>Issuer dei voucher: <code>{iss}</code></li>\
+         </ul></body></html>",
+        label = env.label(),
+        token = c.token_url,
+        jwks = c.jwks_url,
+        aud = c.client_assertion_audience,
+        iss = c.issuer
+    )))
 }
 
 async fn home(State(s): State<AppState>) -> Html<String> {

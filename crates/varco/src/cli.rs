@@ -142,8 +142,12 @@ pub enum AssertionCmd {
         #[arg(long)]
         key: PathBuf,
         /// The client id (iss and sub).
+        #[arg(long, required_unless_present = "from")]
+        client_id: Option<String>,
+        /// Take clientId, kid, purposeId and the audience from the JSON printed by
+        /// `client create-api` or `demo setup-consumer`.
         #[arg(long)]
-        client_id: String,
+        from: Option<PathBuf>,
         /// The kid; by default the thumbprint of the key.
         #[arg(long)]
         kid: Option<String>,
@@ -181,8 +185,12 @@ pub enum AssertionCmd {
 pub enum VoucherCmd {
     /// POST the assertion to a token endpoint and print the answer.
     Get {
+        /// The token endpoint; or take it from --from.
+        #[arg(long, required_unless_present = "from")]
+        token_url: Option<String>,
+        /// JSON printed by `client create-api` or `demo setup-consumer` (tokenEndpoint).
         #[arg(long)]
-        token_url: String,
+        from: Option<PathBuf>,
         /// The assertion, or @file.
         #[arg(long)]
         assertion: String,
@@ -191,6 +199,20 @@ pub enum VoucherCmd {
         /// Bind the voucher with DPoP, proving possession of this private key.
         #[arg(long)]
         dpop_key: Option<PathBuf>,
+    },
+    /// Load-test a token endpoint: reuse one assertion from many connections and report
+    /// vouchers per second and latencies. (Mind the server's rate limit.)
+    Load {
+        #[arg(long, required_unless_present = "from")]
+        token_url: Option<String>,
+        #[arg(long)]
+        from: Option<PathBuf>,
+        #[arg(long)]
+        assertion: String,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
     },
 }
 
@@ -275,6 +297,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Assertion(AssertionCmd::Build {
             key,
             client_id,
+            from,
             kid,
             audience,
             env,
@@ -284,6 +307,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db,
         }) => {
             let key = RsaPrivateKey::from_pem(&read_file(&key)?).map_err(|e| anyhow!("chiave privata: {e}"))?;
+            let saved = from.as_deref().map(read_json).transpose()?;
+            let field = |name: &str| saved.as_ref().and_then(|v| v.get(name)).and_then(|v| v.as_str()).map(String::from);
+            let client_id = client_id.or_else(|| field("clientId")).ok_or_else(|| anyhow!("--client-id mancante"))?;
+            let kid = kid.or_else(|| field("kid"));
+            let audience = audience.or_else(|| field("clientAssertionAudience"));
+            let purpose_id = purpose_id.or_else(|| field("purposeId"));
             if let Some(d) = &digest {
                 if d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
                     bail!("--digest deve essere di 64 caratteri esadecimali (SHA-256)");
@@ -323,7 +352,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_json(&report);
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
-        Command::Voucher(VoucherCmd::Get { token_url, assertion, client_id, dpop_key }) => {
+        Command::Voucher(VoucherCmd::Load { token_url, from, assertion, concurrency, seconds }) => {
+            let saved = from.as_deref().map(read_json).transpose()?;
+            let token_url = token_url
+                .or_else(|| saved.as_ref().and_then(|v| v["tokenEndpoint"].as_str()).map(String::from))
+                .ok_or_else(|| anyhow!("--token-url mancante"))?;
+            let report = load(token_url, arg_or_file(&assertion)?, concurrency, seconds).await?;
+            print_json(&report);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Voucher(VoucherCmd::Get { token_url, from, assertion, client_id, dpop_key }) => {
+            let saved = from.as_deref().map(read_json).transpose()?;
+            let token_url = token_url
+                .or_else(|| saved.as_ref().and_then(|v| v["tokenEndpoint"].as_str()).map(String::from))
+                .ok_or_else(|| anyhow!("--token-url mancante"))?;
             let assertion = arg_or_file(&assertion)?;
             let mut form = vec![
                 ("client_assertion", assertion.trim().to_string()),
@@ -365,6 +407,65 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// Fires token requests from `concurrency` keep-alive connections for `seconds`.
+async fn load(token_url: String, assertion: String, concurrency: usize, seconds: u64) -> anyhow::Result<serde_json::Value> {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_assertion", assertion.trim())
+        .append_pair("client_assertion_type", varco_token::checks::ASSERTION_TYPE)
+        .append_pair("grant_type", "client_credentials")
+        .finish();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (client, url, body) = (client.clone(), token_url.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut other, mut lat) = (0u64, 0u64, Vec::new());
+            while std::time::Instant::now() < deadline {
+                let t = std::time::Instant::now();
+                let r = client
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.clone())
+                    .send()
+                    .await;
+                match r {
+                    Ok(resp) if resp.status().is_success() => {
+                        let _ = resp.bytes().await;
+                        ok += 1;
+                        lat.push(t.elapsed().as_micros() as u64);
+                    }
+                    Ok(resp) => {
+                        let _ = resp.bytes().await;
+                        other += 1;
+                    }
+                    Err(_) => other += 1,
+                }
+            }
+            (ok, other, lat)
+        }));
+    }
+    let (mut ok, mut other, mut lat) = (0, 0, Vec::new());
+    for t in tasks {
+        let (o, e, l) = t.await?;
+        ok += o;
+        other += e;
+        lat.extend(l);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).map(|us| *us as f64 / 1000.0);
+    Ok(json!({
+        "vouchers": ok,
+        "refusedOrFailed": other,
+        "seconds": secs,
+        "vouchersPerSecond": ok as f64 / secs,
+        "latencyMs": { "p50": pct(0.5), "p99": pct(0.99), "max": pct(1.0) },
+        "concurrency": concurrency,
+    }))
 }
 
 /// The report of "Debug client assertion": the verdict, PDND's name for the failed
@@ -473,6 +574,10 @@ fn read_file(p: &Path) -> anyhow::Result<String> {
         bail!("{} is too large", p.display());
     }
     std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+}
+
+fn read_json(p: &Path) -> anyhow::Result<serde_json::Value> {
+    serde_json::from_str(&read_file(p)?).with_context(|| format!("{} is not JSON", p.display()))
 }
 
 fn arg_or_file(s: &str) -> anyhow::Result<String> {
