@@ -50,6 +50,22 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Whether the answer depends on the platform's state (clients, keys, purposes,
+    /// agreements, e-services) rather than on the request alone.
+    pub fn depends_on_state(self) -> bool {
+        use Reason::*;
+        matches!(
+            self,
+            TokenGenerationStatesEntryNotFound
+                | PurposeIdNotProvided
+                | UnexpectedPurposeId
+                | InvalidSignature
+                | InvalidEServiceState
+                | InvalidAgreementState
+                | InvalidPurposeState
+        )
+    }
+
     pub fn code(self) -> &'static str {
         use Reason::*;
         match self {

@@ -84,8 +84,8 @@ pub struct TokenServer {
     dpop_seen: ReplayCache,
     assertion_seen: ReplayCache,
     config: TokenConfig,
-    /// Sequence of the last event read from the log.
-    watermark: tokio::sync::Mutex<i64>,
+    /// Sequence of the last event read from the log, and when it was last read.
+    watermark: tokio::sync::Mutex<(i64, std::time::Instant)>,
 }
 
 /// On PostgreSQL, sequence numbers are taken before commit, so a transaction can
@@ -124,7 +124,7 @@ impl TokenServer {
             dpop_seen: ReplayCache::default(),
             assertion_seen: ReplayCache::default(),
             config,
-            watermark: tokio::sync::Mutex::new(watermark),
+            watermark: tokio::sync::Mutex::new((watermark, std::time::Instant::now())),
         });
         // Follow the log: at once after a local commit, and every 250 ms for changes
         // made by other processes (the CLI, other replicas).
@@ -147,7 +147,24 @@ impl TokenServer {
 
     /// Reads the event log from the last position and applies what is new.
     pub async fn sync(&self) -> Result<usize, StoreError> {
-        let mut mark = self.watermark.lock().await;
+        self.sync_if_older(std::time::Duration::ZERO).await
+    }
+
+    /// Like `sync`, unless the log was read less than `age` ago. Requests refused
+    /// for state reasons call this before answering, so a change just made by another
+    /// process (the CLI, another replica) is seen; the bound keeps refused requests
+    /// from turning into a database load.
+    pub async fn sync_if_older(&self, age: std::time::Duration) -> Result<usize, StoreError> {
+        let mut guard = self.watermark.lock().await;
+        if guard.1.elapsed() < age {
+            return Ok(0);
+        }
+        let applied = self.sync_locked(&mut guard.0).await?;
+        guard.1 = std::time::Instant::now();
+        Ok(applied)
+    }
+
+    async fn sync_locked(&self, mark: &mut i64) -> Result<usize, StoreError> {
         let lookback = if self.platform.store.backend() == Backend::Postgres { PG_LOOKBACK } else { 0 };
         let mut applied = 0;
         loop {
@@ -238,10 +255,21 @@ impl TokenServer {
         let now = Utc::now();
         let now_s = now.timestamp();
         let form = checks::parse_form(body).map_err(TokenError::Refused)?;
-        let accepted = {
+        let check = || {
             let view = self.envs[&env].view.read();
             checks::check_assertion(&form, &cfg.client_assertion_audience, &view, now_s, self.config.hardened)
-                .map_err(TokenError::Refused)?
+        };
+        let accepted = match check() {
+            Ok(a) => a,
+            Err(r) if r.reason.depends_on_state() => {
+                // The view may be a moment behind a change made elsewhere: catch up
+                // (at most every 50 ms) and look again before refusing.
+                self.sync_if_older(std::time::Duration::from_millis(50))
+                    .await
+                    .map_err(|e| TokenError::Internal(e.to_string()))?;
+                check().map_err(TokenError::Refused)?
+            }
+            Err(r) => return Err(TokenError::Refused(r)),
         };
         let jkt = match dpop {
             None => None,
