@@ -84,7 +84,7 @@ pub struct TokenServer {
     dpop_seen: ReplayCache,
     assertion_seen: ReplayCache,
     config: TokenConfig,
-    /// Sequence of the last event read from the log, and when it was last read.
+    /// Sequence of the last event read from the log, and when the last read started.
     watermark: tokio::sync::Mutex<(i64, std::time::Instant)>,
 }
 
@@ -147,20 +147,21 @@ impl TokenServer {
 
     /// Reads the event log from the last position and applies what is new.
     pub async fn sync(&self) -> Result<usize, StoreError> {
-        self.sync_if_older(std::time::Duration::ZERO).await
+        self.sync_since(std::time::Instant::now()).await
     }
 
-    /// Like `sync`, unless the log was read less than `age` ago. Requests refused
-    /// for state reasons call this before answering, so a change just made by another
-    /// process (the CLI, another replica) is seen; the bound keeps refused requests
-    /// from turning into a database load.
-    pub async fn sync_if_older(&self, age: std::time::Duration) -> Result<usize, StoreError> {
+    /// Makes sure the log has been read by a pass that started after `since`. Requests
+    /// refused for a state reason call this before answering, so a change just made by
+    /// another process (the CLI, another replica) is seen. Concurrent callers share
+    /// passes: at most one read of the log runs at a time, whatever the load.
+    pub async fn sync_since(&self, since: std::time::Instant) -> Result<usize, StoreError> {
         let mut guard = self.watermark.lock().await;
-        if guard.1.elapsed() < age {
+        if guard.1 >= since {
             return Ok(0);
         }
+        let started = std::time::Instant::now();
         let applied = self.sync_locked(&mut guard.0).await?;
-        guard.1 = std::time::Instant::now();
+        guard.1 = started;
         Ok(applied)
     }
 
@@ -255,6 +256,7 @@ impl TokenServer {
         let now = Utc::now();
         let now_s = now.timestamp();
         let form = checks::parse_form(body).map_err(TokenError::Refused)?;
+        let received = std::time::Instant::now();
         let check = || {
             let view = self.envs[&env].view.read();
             checks::check_assertion(&form, &cfg.client_assertion_audience, &view, now_s, self.config.hardened)
@@ -263,10 +265,8 @@ impl TokenServer {
             Ok(a) => a,
             Err(r) if r.reason.depends_on_state() => {
                 // The view may be a moment behind a change made elsewhere: catch up
-                // (at most every 50 ms) and look again before refusing.
-                self.sync_if_older(std::time::Duration::from_millis(50))
-                    .await
-                    .map_err(|e| TokenError::Internal(e.to_string()))?;
+                // and look again before refusing.
+                self.sync_since(received).await.map_err(|e| TokenError::Internal(e.to_string()))?;
                 check().map_err(TokenError::Refused)?
             }
             Err(r) => return Err(TokenError::Refused(r)),
