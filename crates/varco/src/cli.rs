@@ -308,7 +308,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => {
             let key = RsaPrivateKey::from_pem(&read_file(&key)?).map_err(|e| anyhow!("chiave privata: {e}"))?;
             let saved = from.as_deref().map(read_json).transpose()?;
-            let field = |name: &str| saved.as_ref().and_then(|v| v.get(name)).and_then(|v| v.as_str()).map(String::from);
+            let field =
+                |name: &str| saved.as_ref().and_then(|v| v.get(name)).and_then(|v| v.as_str()).map(String::from);
             let client_id = client_id.or_else(|| field("clientId")).ok_or_else(|| anyhow!("--client-id mancante"))?;
             let kid = kid.or_else(|| field("kid"));
             let audience = audience.or_else(|| field("clientAssertionAudience"));
@@ -410,7 +411,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Fires token requests from `concurrency` keep-alive connections for `seconds`.
-async fn load(token_url: String, assertion: String, concurrency: usize, seconds: u64) -> anyhow::Result<serde_json::Value> {
+async fn load(
+    token_url: String,
+    assertion: String,
+    concurrency: usize,
+    seconds: u64,
+) -> anyhow::Result<serde_json::Value> {
     let body = form_urlencoded::Serializer::new(String::new())
         .append_pair("client_assertion", assertion.trim())
         .append_pair("client_assertion_type", varco_token::checks::ASSERTION_TYPE)
