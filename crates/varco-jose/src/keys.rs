@@ -196,7 +196,7 @@ impl RsaPublicKey {
     }
 
     /// Builds the key from big-endian modulus and exponent (leading zeros allowed).
-    fn from_components(n: &[u8], e: &[u8]) -> Result<Self, KeyError> {
+    pub fn from_components(n: &[u8], e: &[u8]) -> Result<Self, KeyError> {
         let n = strip_leading_zeros(n);
         let e = strip_leading_zeros(e);
         let bits = bit_len(n);
