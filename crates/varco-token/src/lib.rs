@@ -198,6 +198,23 @@ impl TokenServer {
         Ok(applied)
     }
 
+    /// Verifies a voucher of this environment's API (M2M) audience, as the machine API
+    /// does for every call; returns its claims.
+    pub fn verify_api_voucher(
+        &self,
+        env: Env,
+        token: &str,
+        now: i64,
+    ) -> Result<serde_json::Map<String, Value>, varco_verifier::VerifyError> {
+        let cfg = self.platform.config(env);
+        let keys = self.envs[&env].keys.read().clone();
+        let verifier = varco_verifier::Verifier::from_keys(
+            keys.published.iter().cloned(),
+            varco_verifier::Expectations::new(cfg.issuer.clone(), cfg.m2m_audience.clone()),
+        );
+        verifier.verify(token, now)
+    }
+
     pub fn jwks(&self, env: Env) -> Value {
         self.envs[&env].keys.read().jwks()
     }

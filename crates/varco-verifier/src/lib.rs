@@ -104,6 +104,11 @@ impl Verifier {
         Ok(Verifier { keys, expect })
     }
 
+    /// Builds a verifier from already parsed keys (e.g. the platform's own).
+    pub fn from_keys(keys: impl IntoIterator<Item = RsaPublicKey>, expect: Expectations) -> Verifier {
+        Verifier { keys: keys.into_iter().map(|k| (k.kid().to_string(), k)).collect(), expect }
+    }
+
     /// Checks a voucher at `now` (unix seconds) and returns its claims.
     pub fn verify(&self, token: &str, now: i64) -> Result<Map<String, Value>, VerifyError> {
         let jwt = Compact::parse(token).map_err(|e| VerifyError::Malformed(e.to_string()))?;

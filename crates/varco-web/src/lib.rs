@@ -2,6 +2,7 @@
 //! platform or the token server, and map the result; errors become HTTP in one
 //! place (`problem`).
 
+pub mod api;
 mod problem;
 mod token;
 
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/interop/{env}/.well-known/jwks.json", get(jwks))
         .route("/interop/{env}/.well-known/varco.json", get(discovery))
         .route("/interop/{env}/", get(back_office_home))
+        .merge(api::routes())
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such resource") })
         .with_state(state)
 }

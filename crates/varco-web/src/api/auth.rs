@@ -1,0 +1,88 @@
+//! Who is calling the machine API: the organisation of an API client, proven by a
+//! voucher of this environment's API audience, issued by this Varco.
+use super::api_problem;
+use crate::{parse_env, AppState, Problem};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use varco_domain::event::Actor;
+use varco_domain::{ClientId, Env, TenantId, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// May read.
+    M2m,
+    /// May also write (the client has an admin user).
+    M2mAdmin,
+}
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub env: Env,
+    pub tenant_id: TenantId,
+    pub client_id: ClientId,
+    pub role: Role,
+    pub admin_id: Option<UserId>,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::Client { client_id: self.client_id, tenant_id: self.tenant_id }
+    }
+
+    /// Refuses callers without the m2m-admin role (403, as PDND).
+    pub fn require_admin(&self) -> Result<(), Problem> {
+        match self.role {
+            Role::M2mAdmin => Ok(()),
+            Role::M2m => Err(api_problem(StatusCode::FORBIDDEN, "this operation needs the m2m-admin role")),
+        }
+    }
+}
+
+/// The environment of a machine API path: `/interop/{env}/api/...`.
+fn env_of(parts: &Parts) -> Result<Env, Problem> {
+    let seg = parts.uri.path().trim_start_matches('/').split('/').nth(1).unwrap_or("");
+    parse_env(seg)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let env = env_of(parts)?;
+        let unauthorized = |why: &str| {
+            tracing::info!(reason = why, "machine API call refused");
+            api_problem(StatusCode::UNAUTHORIZED, "invalid or missing voucher")
+        };
+        let auth = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| unauthorized("no Authorization header"))?;
+        let token = auth
+            .strip_prefix("Bearer ")
+            .or_else(|| auth.strip_prefix("bearer "))
+            .ok_or_else(|| unauthorized("Authorization is not Bearer"))?
+            .trim();
+        let now = chrono_now();
+        let claims = state.token.verify_api_voucher(env, token, now).map_err(|e| unauthorized(&e.to_string()))?;
+        if claims.contains_key("cnf") {
+            // A DPoP-bound voucher is only good with its proof (v3).
+            return Err(unauthorized("DPoP-bound voucher used as Bearer"));
+        }
+        let get = |n: &str| claims.get(n).and_then(|v| v.as_str());
+        let role = match get("role") {
+            Some("m2m") => Role::M2m,
+            Some("m2m-admin") => Role::M2mAdmin,
+            _ => return Err(api_problem(StatusCode::FORBIDDEN, "the voucher has no m2m role")),
+        };
+        let tenant_id =
+            get("organizationId").and_then(|s| s.parse().ok()).ok_or_else(|| unauthorized("no organizationId"))?;
+        let client_id = get("client_id").and_then(|s| s.parse().ok()).ok_or_else(|| unauthorized("no client_id"))?;
+        Ok(Caller { env, tenant_id, client_id, role, admin_id: get("adminId").and_then(|s| s.parse().ok()) })
+    }
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}

@@ -1,0 +1,42 @@
+//! The machine API ("PDND Interoperability API") of each environment: v2 with Bearer
+//! vouchers, v3 with DPoP vouchers. Paths, bodies and errors follow PDND's
+//! `m2mGatewayApi.yml`; handlers are thin over the platform's use cases.
+//!
+//! Work in progress: authentication, pagination, errors, and the e-service reads.
+
+mod auth;
+mod eservices;
+mod page;
+
+pub use auth::{Caller, Role};
+pub use page::{Page, PageQuery};
+
+use crate::{AppState, Problem};
+use axum::http::StatusCode;
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    eservices::routes()
+}
+
+/// An error of the machine API: PDND's problem shape, which always lists at least
+/// one error with a code.
+pub fn api_problem(status: StatusCode, detail: &str) -> Problem {
+    let (title, code) = match status {
+        StatusCode::BAD_REQUEST => ("Bad Request", "000-0001"),
+        StatusCode::UNAUTHORIZED => ("Unauthorized", "000-0002"),
+        StatusCode::FORBIDDEN => ("Forbidden", "000-0003"),
+        StatusCode::NOT_FOUND => ("Resource not found", "000-0004"),
+        StatusCode::CONFLICT => ("Conflict", "000-0005"),
+        StatusCode::TOO_MANY_REQUESTS => ("Too Many Requests", "000-0006"),
+        _ => ("Internal Server Error", "000-0000"),
+    };
+    Problem::new(status, title, detail).with_error(code, detail).with_correlation(&uuid::Uuid::new_v4().to_string())
+}
+
+/// Maps a platform error to the API's problem shape (status from the one mapping).
+pub fn app_problem(e: varco_platform::AppError) -> Problem {
+    let p: Problem = e.into();
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    api_problem(status, p.detail.as_deref().unwrap_or(""))
+}
