@@ -4,9 +4,14 @@
 //!
 //! Work in progress: authentication, pagination, errors, and the e-service reads.
 
+mod agreements;
 mod auth;
+mod clients;
 mod eservices;
 mod page;
+mod purposes;
+mod tenants;
+mod v3;
 
 pub use auth::{Caller, Role};
 pub use page::{Page, PageQuery};
@@ -17,6 +22,11 @@ use axum::Router;
 
 pub fn routes() -> Router<AppState> {
     eservices::routes()
+        .merge(agreements::routes())
+        .merge(purposes::routes())
+        .merge(clients::routes())
+        .merge(tenants::routes())
+        .merge(v3::routes())
 }
 
 /// An error of the machine API: PDND's problem shape, which always lists at least

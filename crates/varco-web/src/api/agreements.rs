@@ -1,0 +1,7 @@
+//! Machine API: agreements (to be written).
+use crate::AppState;
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

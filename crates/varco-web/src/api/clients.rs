@@ -1,0 +1,7 @@
+//! Machine API: clients (to be written).
+use crate::AppState;
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
