@@ -1,5 +1,6 @@
 //! The machine API (v2), first slice: who may call it, pagination, e-service reads.
 mod common;
+mod pdnd_schema;
 
 use common::*;
 use reqwest::StatusCode;
@@ -59,6 +60,7 @@ varco::both_backends!(only_this_environments_api_vouchers_are_accepted, |backend
 
 varco::both_backends!(eservice_reads_and_pagination, |backend| async move {
     let app = spawn_app(backend).await;
+    let mut rec = pdnd_schema::Recorder::default();
     let api = setup_api_client(&app, Env::Collaudo, "Comune di Prova", false).await;
     let token = voucher(&app, &api.assertion(&app), Env::Collaudo).await;
     let base = "/interop/collaudo/api/v2";
@@ -67,9 +69,11 @@ varco::both_backends!(eservice_reads_and_pagination, |backend| async move {
     {
         let (status, body) = get_api(&app, &format!("{base}/eservices?{bad}"), Some(&token)).await;
         assert_eq!(status, 400, "{bad}: {body}");
+        rec.record("get", "/eservices", 400, &body);
     }
     let (_, list) = get_api(&app, &format!("{base}/eservices?offset=0&limit=50&name=send"), Some(&token)).await;
     assert_eq!(list["pagination"]["totalCount"], 1, "{list}");
+    rec.record("get", "/eservices", 200, &list);
     let es = &list["results"][0];
     let id = es["id"].as_str().unwrap();
     assert_eq!(es["technology"], "REST");
@@ -78,7 +82,9 @@ varco::both_backends!(eservice_reads_and_pagination, |backend| async move {
     let (status, one) = get_api(&app, &format!("{base}/eservices/{id}"), Some(&token)).await;
     assert_eq!(status, 200);
     assert_eq!(&one, es);
+    rec.record("get", "/eservices/{eserviceId}", 200, &one);
     let (_, ds) = get_api(&app, &format!("{base}/eservices/{id}/descriptors?offset=0&limit=10"), Some(&token)).await;
+    rec.record("get", "/eservices/{eserviceId}/descriptors", 200, &ds);
     let d = &ds["results"][0];
     assert_eq!(d["state"], "PUBLISHED");
     assert_eq!(d["audience"][0], varco_platform::demo::SEND_UAT_AUDIENCE);
@@ -86,14 +92,20 @@ varco::both_backends!(eservice_reads_and_pagination, |backend| async move {
     let did = d["id"].as_str().unwrap();
     let (status, one) = get_api(&app, &format!("{base}/eservices/{id}/descriptors/{did}"), Some(&token)).await;
     assert_eq!((status, &one), (StatusCode::OK, d));
+    rec.record("get", "/eservices/{eserviceId}/descriptors/{descriptorId}", 200, &one);
 
     let (status, _) = get_api(&app, &format!("{base}/eservices/not-a-uuid"), Some(&token)).await;
     assert_eq!(status, 400);
     let (status, body) = get_api(&app, &format!("{base}/eservices/{}", uuid::Uuid::new_v4()), Some(&token)).await;
     assert_eq!(status, 404, "{body}");
+    rec.record("get", "/eservices/{eserviceId}", 404, &body);
     // The Collaudo e-service does not exist in Produzione.
     let prod = setup_api_client(&app, Env::Produzione, "Comune di Prova", false).await;
     let prod_token = voucher(&app, &prod.assertion(&app), Env::Produzione).await;
     let (status, _) = get_api(&app, &format!("/interop/produzione/api/v2/eservices/{id}"), Some(&prod_token)).await;
     assert_eq!(status, 404);
+    let (status, body) = get_api(&app, &format!("{base}/eservices?offset=0&limit=5"), None).await;
+    assert_eq!(status, 401);
+    rec.record("get", "/eservices", 401, &body);
+    rec.check(pdnd_schema::V2);
 });
