@@ -215,6 +215,12 @@ impl TokenServer {
         verifier.verify(token, now)
     }
 
+    /// Records a DPoP proof's jti; false if it was seen while still valid (replay).
+    pub fn dpop_first_use(&self, jti: &str, iat: i64, now: i64) -> bool {
+        let until = iat + varco_jose::DPOP_IAT_LEEWAY_PAST + varco_jose::DPOP_IAT_LEEWAY_FUTURE;
+        self.dpop_seen.first_use(jti, until, now)
+    }
+
     pub fn jwks(&self, env: Env) -> Value {
         self.envs[&env].keys.read().jwks()
     }

@@ -39,9 +39,18 @@ impl Caller {
     }
 }
 
+/// The full request path: inside a nested router `parts.uri` has lost its prefix.
+fn full_path(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map(|o| o.0.path().to_string())
+        .unwrap_or_else(|| parts.uri.path().to_string())
+}
+
 /// The environment of a machine API path: `/interop/{env}/api/...`.
-fn env_of(parts: &Parts) -> Result<Env, Problem> {
-    let seg = parts.uri.path().trim_start_matches('/').split('/').nth(1).unwrap_or("");
+fn env_of(path: &str) -> Result<Env, Problem> {
+    let seg = path.trim_start_matches('/').split('/').nth(1).unwrap_or("");
     parse_env(seg)
 }
 
@@ -49,7 +58,8 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let env = env_of(parts)?;
+        let full = full_path(parts);
+        let env = env_of(&full)?;
         let unauthorized = |why: &str| {
             tracing::info!(reason = why, "machine API call refused");
             api_problem(StatusCode::UNAUTHORIZED, "invalid or missing voucher")
@@ -59,14 +69,40 @@ impl FromRequestParts<AppState> for Caller {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| unauthorized("no Authorization header"))?;
+        let v3 = full.contains("/api/v3/");
+        let scheme = if v3 { "DPoP " } else { "Bearer " };
         let token = auth
-            .strip_prefix("Bearer ")
-            .or_else(|| auth.strip_prefix("bearer "))
-            .ok_or_else(|| unauthorized("Authorization is not Bearer"))?
-            .trim();
+            .get(..scheme.len())
+            .filter(|p| p.eq_ignore_ascii_case(scheme))
+            .map(|_| auth[scheme.len()..].trim())
+            .ok_or_else(|| {
+                unauthorized(if v3 { "Authorization is not DPoP" } else { "Authorization is not Bearer" })
+            })?;
         let now = chrono_now();
         let claims = state.token.verify_api_voucher(env, token, now).map_err(|e| unauthorized(&e.to_string()))?;
-        if claims.contains_key("cnf") {
+        let jkt = claims.get("cnf").and_then(|c| c.get("jkt")).and_then(|j| j.as_str());
+        if v3 {
+            // v3: the voucher must be DPoP-bound and come with a fresh proof of
+            // possession of that key, for this very request.
+            let jkt = jkt.ok_or_else(|| unauthorized("v3 needs a DPoP-bound voucher (cnf.jkt)"))?;
+            let proof = match parts.headers.get_all("dpop").iter().collect::<Vec<_>>().as_slice() {
+                [one] => one.to_str().map_err(|_| unauthorized("DPoP header is not text"))?,
+                [] => return Err(unauthorized("no DPoP proof")),
+                _ => return Err(unauthorized("several DPoP proofs")),
+            };
+            let cfg = state.platform.config(env);
+            let prefix = format!("/interop/{}", env.slug());
+            let path = full.strip_prefix(&prefix).unwrap_or(&full);
+            let htu = format!("{}{}", cfg.base_url, path);
+            let p = varco_jose::verify_dpop_proof(proof, parts.method.as_str(), &htu, now, Some(token))
+                .map_err(|e| unauthorized(&format!("DPoP proof: {e}")))?;
+            if p.jkt != jkt {
+                return Err(unauthorized("the DPoP proof is signed by another key than the voucher's cnf.jkt"));
+            }
+            if !state.token.dpop_first_use(&p.jti, p.iat, now) {
+                return Err(unauthorized("DPoP proof replayed"));
+            }
+        } else if jkt.is_some() {
             // A DPoP-bound voucher is only good with its proof (v3).
             return Err(unauthorized("DPoP-bound voucher used as Bearer"));
         }

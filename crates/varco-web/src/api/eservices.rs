@@ -11,10 +11,10 @@ use varco_domain::*;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/interop/{env}/api/v2/eservices", get(list))
-        .route("/interop/{env}/api/v2/eservices/{id}", get(read))
-        .route("/interop/{env}/api/v2/eservices/{id}/descriptors", get(descriptors))
-        .route("/interop/{env}/api/v2/eservices/{id}/descriptors/{did}", get(descriptor))
+        .route("/eservices", get(list))
+        .route("/eservices/{id}", get(read))
+        .route("/eservices/{id}/descriptors", get(descriptors))
+        .route("/eservices/{id}/descriptors/{did}", get(descriptor))
 }
 
 fn enum_str<T: serde::Serialize>(v: &T) -> Value {
