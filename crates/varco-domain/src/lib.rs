@@ -13,6 +13,7 @@ pub mod model;
 pub mod agreement;
 pub mod eservice;
 pub mod purpose;
+pub mod risk_analysis;
 
 pub use env::Env;
 pub use error::DomainError;

@@ -170,12 +170,39 @@ impl EnvService<'_> {
         self.get(id, "finalità").await
     }
 
+    pub async fn purposes_of_consumer(&self, consumer: TenantId) -> AppResult<Vec<Purpose>> {
+        Ok(self.p.store.list(self.env, &[("consumer_id", &consumer.to_string())]).await?)
+    }
+
+    pub async fn purposes_of_eservice(&self, eservice: EServiceId) -> AppResult<Vec<Purpose>> {
+        Ok(self.p.store.list(self.env, &[("eservice_id", &eservice.to_string())]).await?)
+    }
+
     pub async fn client(&self, id: ClientId) -> AppResult<Client> {
         self.get(id, "client").await
     }
 
     pub async fn attribute(&self, id: AttributeId) -> AppResult<Attribute> {
         self.get(id, "attributo").await
+    }
+
+    pub async fn clients(&self) -> AppResult<Vec<Client>> {
+        Ok(self.p.store.all(self.env).await?)
+    }
+
+    pub async fn attributes(&self) -> AppResult<Vec<Attribute>> {
+        Ok(self.p.store.all(self.env).await?)
+    }
+
+    /// A client key as a JWK, with the client holding it. Any caller of the
+    /// environment may read it: producers check the evidence of vouchers with it.
+    pub async fn client_key_jwk(&self, kid: &str) -> AppResult<(ClientId, serde_json::Value)> {
+        let missing = || not_found("chiave", kid);
+        let owner = self.p.store.client_of_kid(self.env, kid).await?.ok_or_else(missing)?;
+        let client = self.client(owner.parse().map_err(|_| missing())?).await?;
+        let key = client.keys.iter().find(|k| k.kid.as_str() == kid).ok_or_else(missing)?;
+        let public = RsaPublicKey::from_pem(&key.pem).map_err(|e| AppError::Internal(format!("chiave {kid}: {e}")))?;
+        Ok((client.id, public.jwk()))
     }
 
     async fn get<T: varco_store::Aggregate, I: std::fmt::Display>(&self, id: I, what: &str) -> AppResult<T> {
@@ -624,7 +651,8 @@ impl EnvService<'_> {
         require_tenant(actor, p.value.consumer_id, "attivare la finalità di un altro ente")?;
         let quota = self.quota(&mut tx, &p.value).await?;
         let active = self.agreement_active(&mut tx, &p.value).await?;
-        let check = risk_analysis_check(p.value.risk_analysis.as_ref());
+        let consumer: Versioned<Tenant> = self.load(&mut tx, "ente", p.value.consumer_id).await?;
+        let check = risk_analysis_check(p.value.risk_analysis.as_ref(), consumer.value.kind);
         let state = purpose::activate(&mut p.value, active, check, &quota, now())?;
         let event = if state == PurposeVersionState::Active { "PurposeActivated" } else { "PurposeWaitingForApproval" };
         tx.update(&p.value, p.version, event).await?;
@@ -859,16 +887,16 @@ impl EnvService<'_> {
     }
 }
 
-/// The risk analysis must be present and answered. The full PDND rule set (question
-/// ids, dependencies, PA and PRIVATE variants) is applied by the machine API layer;
-/// here we refuse the obviously incomplete.
-pub fn risk_analysis_check(form: Option<&RiskAnalysisForm>) -> Result<(), String> {
-    match form {
-        None => Err("analisi del rischio mancante".into()),
-        Some(f) if f.version.trim().is_empty() => Err("versione dell'analisi del rischio mancante".into()),
-        Some(f) if f.answers.is_empty() || f.answers.values().all(|v| v.is_empty()) => {
-            Err("l'analisi del rischio non ha risposte".into())
-        }
-        Some(_) => Ok(()),
-    }
+/// The risk analysis must be complete and valid under PDND's rules for the
+/// consumer's kind (PA, or PRIVATE for GSP/SCP/private) and the form's version.
+pub fn risk_analysis_check(form: Option<&RiskAnalysisForm>, kind: TenantKind) -> Result<(), String> {
+    let form = form.ok_or_else(|| "analisi del rischio mancante".to_string())?;
+    varco_domain::risk_analysis::validate(form, kind)
+        .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+}
+
+/// For display (`isRiskAnalysisValid`) where the consumer's kind is not at hand: valid
+/// under the PA or the PRIVATE rules (their versions do not overlap).
+pub fn risk_analysis_valid(form: Option<&RiskAnalysisForm>) -> bool {
+    [TenantKind::Pa, TenantKind::Private].into_iter().any(|k| risk_analysis_check(form, k).is_ok())
 }

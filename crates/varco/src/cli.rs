@@ -528,10 +528,9 @@ pub async fn setup_consumer(
             agreement.state
         );
     }
-    let form = RiskAnalysisForm {
-        version: "3.0".into(),
-        answers: [("purpose".to_string(), vec!["INSTITUTIONAL".to_string()])].into_iter().collect(),
-    };
+    let form = varco_domain::risk_analysis::rules_for(t.kind, None)
+        .ok_or_else(|| anyhow!("nessuna analisi del rischio per enti di tipo {:?}", t.kind))?
+        .example_form();
     let purpose = svc
         .create_purpose(
             &actor,

@@ -121,11 +121,9 @@ impl World {
     }
 }
 
+/// A complete PA form under PDND's latest rules.
 fn risk_analysis() -> RiskAnalysisForm {
-    RiskAnalysisForm {
-        version: "3.0".into(),
-        answers: [("purpose".to_string(), vec!["INSTITUTIONAL".to_string()])].into_iter().collect(),
-    }
+    varco_domain::risk_analysis::rules_for(varco_domain::TenantKind::Pa, None).unwrap().example_form()
 }
 
 #[track_caller]

@@ -23,14 +23,11 @@ use axum::Router;
 pub fn routes() -> Router<AppState> {
     // The same operations answer under v2 (Bearer vouchers) and v3 (DPoP vouchers);
     // `Caller` tells the two apart by the path.
-    let versioned = || eservices::routes();
+    let versioned = || eservices::routes().merge(clients::routes()).merge(tenants::routes()).merge(purposes::routes());
     Router::new()
         .nest("/interop/{env}/api/v2", versioned())
         .nest("/interop/{env}/api/v3", versioned().merge(v3::routes()))
         .merge(agreements::routes())
-        .merge(purposes::routes())
-        .merge(clients::routes())
-        .merge(tenants::routes())
 }
 
 /// An error of the machine API: PDND's problem shape, which always lists at least

@@ -1,7 +1,496 @@
-//! Machine API: purposes (to be written).
-use crate::AppState;
-use axum::Router;
+//! Purposes ("finalità") and their versions, as PDND's machine API (v2) shows them.
+//!
+//! A purpose is visible to its consumer and to the producer of its e-service; the
+//! producer does not see it while it is still a draft (it is the consumer's business
+//! until the first activation). Anyone else gets 404, so ids of other organisations'
+//! purposes reveal nothing. Who may change what (consumer or producer side) is decided
+//! by the platform's use cases.
+use super::{api_problem, app_problem, Caller, PageQuery};
+use crate::{AppState, Problem};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use varco_domain::*;
+
+const BASE: &str = "/purposes";
 
 pub fn routes() -> Router<AppState> {
+    let r = |tail: &str| format!("{BASE}{tail}");
     Router::new()
+        .route(BASE, get(list).post(create))
+        .route(&r("/{id}"), get(read).delete(remove))
+        .route(&r("/{id}/versions"), get(versions).post(new_version))
+        .route(&r("/{id}/versions/{vid}"), get(version))
+        .route(&r("/{id}/activate"), post(activate))
+        .route(&r("/{id}/approve"), post(approve))
+        .route(&r("/{id}/suspend"), post(suspend))
+        .route(&r("/{id}/unsuspend"), post(unsuspend))
+        .route(&r("/{id}/archive"), post(archive))
+        .route(&r("/{id}/agreement"), get(agreement))
+}
+
+// ------------------------------------------------------------------ shapes
+
+fn enum_str<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Sets the optional properties that have a value; PDND's schemas forbid nulls.
+fn put_opt(v: &mut Value, fields: Vec<(&str, Option<Value>)>) {
+    for (name, x) in fields {
+        if let Some(x) = x {
+            v[name] = x;
+        }
+    }
+}
+
+/// PDND's `PurposeVersion`.
+pub fn version_json(v: &PurposeVersion) -> Value {
+    let mut out = json!({
+        "id": v.id,
+        "state": enum_str(&v.state),
+        "createdAt": v.created_at,
+        "dailyCalls": v.daily_calls,
+    });
+    put_opt(
+        &mut out,
+        vec![
+            ("suspendedAt", v.suspended_at.map(|t| json!(t))),
+            ("updatedAt", v.updated_at.map(|t| json!(t))),
+            ("firstActivationAt", v.first_activation_at.map(|t| json!(t))),
+            ("rejectionReason", v.rejection_reason.clone().map(Value::String)),
+        ],
+    );
+    out
+}
+
+/// PDND's `Purpose`. Its versions are shown in three slots: the waiting one, the
+/// latest rejected one, and the current one — the newest version in any other state
+/// (Active/Suspended while in use, Draft before the first activation, Archived at
+/// the end). Versions are appended in creation order, so "newest" is "last".
+pub fn purpose_json(p: &Purpose) -> Value {
+    use PurposeVersionState as S;
+    let newest = |f: &dyn Fn(S) -> bool| p.versions.iter().rev().find(|v| f(v.state)).map(version_json);
+    let mut out = json!({
+        "id": p.id,
+        "eserviceId": p.eservice_id,
+        "consumerId": p.consumer_id,
+        "suspendedByConsumer": p.suspended_by_consumer,
+        "suspendedByProducer": p.suspended_by_producer,
+        "title": p.title,
+        "description": p.description,
+        "createdAt": p.created_at,
+        // The platform's check for now; the PDND rule set will replace it there.
+        "isRiskAnalysisValid": varco_platform::risk_analysis_valid(p.risk_analysis.as_ref()),
+        "isFreeOfCharge": p.is_free_of_charge,
+    });
+    put_opt(
+        &mut out,
+        vec![
+            ("updatedAt", p.updated_at.map(|t| json!(t))),
+            ("freeOfChargeReason", p.free_of_charge_reason.clone().map(Value::String)),
+            ("currentVersion", newest(&|s| !matches!(s, S::WaitingForApproval | S::Rejected))),
+            ("waitingForApprovalVersion", newest(&|s| s == S::WaitingForApproval)),
+            ("rejectedVersion", newest(&|s| s == S::Rejected)),
+        ],
+    );
+    out
+}
+
+/// PDND's `Agreement` (for `GET /purposes/{id}/agreement`).
+fn agreement_json(a: &Agreement) -> Value {
+    let mut out = json!({
+        "id": a.id,
+        "eserviceId": a.eservice_id,
+        "descriptorId": a.descriptor_id,
+        "producerId": a.producer_id,
+        "consumerId": a.consumer_id,
+        "state": enum_str(&a.state),
+        "suspendedByConsumer": a.suspended_by_consumer,
+        "suspendedByProducer": a.suspended_by_producer,
+        "suspendedByPlatform": a.suspended_by_platform,
+        "createdAt": a.created_at,
+    });
+    // The earliest suspension still in force is when the agreement stopped working.
+    let suspended_at = [&a.stamps.suspension_by_consumer, &a.stamps.suspension_by_producer]
+        .into_iter()
+        .flatten()
+        .map(|s| s.when)
+        .min()
+        .filter(|_| a.state == AgreementState::Suspended);
+    put_opt(
+        &mut out,
+        vec![
+            ("consumerNotes", a.consumer_notes.clone().map(Value::String)),
+            ("rejectionReason", a.rejection_reason.clone().map(Value::String)),
+            ("updatedAt", a.updated_at.map(|t| json!(t))),
+            ("suspendedAt", suspended_at.map(|t| json!(t))),
+        ],
+    );
+    out
+}
+
+// ------------------------------------------------------------------ inputs
+
+fn bad(detail: &str) -> Problem {
+    api_problem(StatusCode::BAD_REQUEST, detail)
+}
+
+fn id<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {
+    s.parse().map_err(|_| bad(&format!("{what} is not a UUID")))
+}
+
+fn ids<T: std::str::FromStr>(q: &HashMap<String, String>, name: &str) -> Result<Vec<T>, Problem> {
+    match q.get(name).filter(|v| !v.is_empty()) {
+        Some(list) => list.split(',').map(|x| id(x.trim(), name)).collect(),
+        None => Ok(vec![]),
+    }
+}
+
+fn state(s: &str, name: &str) -> Result<PurposeVersionState, Problem> {
+    serde_json::from_value(json!(s.trim())).map_err(|_| bad(&format!("{name}: unknown purpose state {s:?}")))
+}
+
+/// Parses a JSON body ourselves: axum's own rejections are not PDND problems.
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
+    serde_json::from_slice(bytes).map_err(|e| bad(&format!("invalid request body: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DelegationRef {
+    delegation_id: Option<String>,
+}
+
+/// The optional `DelegationRef` body of the state changes. Varco has no delegations,
+/// so naming one can only point at something that does not exist.
+fn no_delegation(bytes: &Bytes) -> Result<(), Problem> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let r: DelegationRef = body(bytes)?;
+    check_delegation(r.delegation_id.as_deref())
+}
+
+fn check_delegation(d: Option<&str>) -> Result<(), Problem> {
+    match d {
+        None => Ok(()),
+        Some(raw) => {
+            let d: uuid::Uuid = id(raw, "delegationId")?;
+            Err(api_problem(StatusCode::NOT_FOUND, &format!("delegation {d} not found")))
+        }
+    }
+}
+
+const MAX_DAILY_CALLS: i64 = 1_000_000_000;
+
+fn daily_calls(n: i64) -> Result<u32, Problem> {
+    if (1..=MAX_DAILY_CALLS).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(bad("dailyCalls must be between 1 and 1000000000"))
+    }
+}
+
+/// Length limits of the schema, counted in characters as JSON Schema does.
+fn length(name: &str, v: &str, min: usize, max: usize) -> Result<(), Problem> {
+    let n = v.chars().count();
+    if n < min || n > max {
+        return Err(bad(&format!("{name} must have from {min} to {max} characters")));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RiskAnalysisFormSeed {
+    version: String,
+    answers: BTreeMap<String, Vec<String>>,
+}
+
+impl RiskAnalysisFormSeed {
+    /// Only the schema's shape; the meaning of the answers is checked at activation.
+    fn into_form(self) -> Result<RiskAnalysisForm, Problem> {
+        length("riskAnalysisForm.version", &self.version, 1, 250)?;
+        for (q, answers) in &self.answers {
+            for a in answers {
+                length(&format!("riskAnalysisForm.answers.{q}[]"), a, 1, 2000)?;
+            }
+        }
+        Ok(RiskAnalysisForm { version: self.version, answers: self.answers })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PurposeSeed {
+    eservice_id: String,
+    delegation_id: Option<String>,
+    risk_analysis_form: Option<RiskAnalysisFormSeed>,
+    title: String,
+    description: String,
+    is_free_of_charge: bool,
+    free_of_charge_reason: Option<String>,
+    daily_calls: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PurposeVersionSeed {
+    daily_calls: i64,
+}
+
+fn page_of(q: &HashMap<String, String>) -> Result<PageQuery, Problem> {
+    PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))
+}
+
+// ------------------------------------------------------------------ reads
+
+/// A purpose the caller may see: its own, or one on its e-services once activated.
+async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Purpose, Problem> {
+    let pid: PurposeId = id(raw, "purposeId")?;
+    let svc = s.platform.env(caller.env);
+    let hidden = || api_problem(StatusCode::NOT_FOUND, &format!("purpose {pid} not found"));
+    let p = svc.purpose(pid).await.map_err(|e| match e {
+        varco_platform::AppError::NotFound(_) => hidden(),
+        other => app_problem(other),
+    })?;
+    if p.consumer_id == caller.tenant_id {
+        return Ok(p);
+    }
+    let es = svc.eservice(p.eservice_id).await.map_err(app_problem)?;
+    if es.producer_id == caller.tenant_id && !is_draft(&p) {
+        return Ok(p);
+    }
+    Err(hidden())
+}
+
+fn is_draft(p: &Purpose) -> bool {
+    p.versions.iter().all(|v| v.state == PurposeVersionState::Draft)
+}
+
+async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    let page = page_of(&q)?;
+    let eservices: Vec<EServiceId> = ids(&q, "eserviceIds")?;
+    let consumers: Vec<TenantId> = ids(&q, "consumerIds")?;
+    let states: Vec<PurposeVersionState> = match q.get("states").filter(|v| !v.is_empty()) {
+        Some(list) => list.split(',').map(|x| state(x, "states")).collect::<Result<_, _>>()?,
+        None => vec![],
+    };
+    let title = q.get("title").map(|t| t.to_lowercase());
+
+    let svc = s.platform.env(caller.env);
+    let mut all = svc.purposes_of_consumer(caller.tenant_id).await.map_err(app_problem)?;
+    for es in svc.eservices().await.map_err(app_problem)?.into_iter().filter(|e| e.producer_id == caller.tenant_id) {
+        let theirs = svc.purposes_of_eservice(es.id).await.map_err(app_problem)?;
+        // Own purposes on own e-services are already in.
+        all.extend(theirs.into_iter().filter(|p| p.consumer_id != caller.tenant_id && !is_draft(p)));
+    }
+    all.retain(|p| {
+        (eservices.is_empty() || eservices.contains(&p.eservice_id))
+            && (consumers.is_empty() || consumers.contains(&p.consumer_id))
+            && title.as_ref().is_none_or(|t| p.title.to_lowercase().contains(t))
+            && (states.is_empty() || in_states(p, &states))
+    });
+    all.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()).then(a.id.cmp(&b.id)));
+    let page = page.apply(all.iter().map(purpose_json).collect());
+    Ok(Json(serde_json::to_value(page).expect("page serializes")))
+}
+
+/// PDND's `states` filter: a purpose matches a state when one of its versions is in
+/// it, except ARCHIVED, which matches only purposes whose versions are all archived
+/// (every purpose with a history has archived versions).
+fn in_states(p: &Purpose, states: &[PurposeVersionState]) -> bool {
+    let archived = PurposeVersionState::Archived;
+    states.iter().any(|s| {
+        if *s == archived {
+            p.versions.iter().all(|v| v.state == archived)
+        } else {
+            p.versions.iter().any(|v| v.state == *s)
+        }
+    })
+}
+
+async fn read(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+) -> Result<Json<Value>, Problem> {
+    Ok(Json(purpose_json(&load(&s, &caller, &raw).await?)))
+}
+
+async fn versions(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    let page = page_of(&q)?;
+    let wanted = q.get("state").map(|x| state(x, "state")).transpose()?;
+    let p = load(&s, &caller, &raw).await?;
+    let vs: Vec<Value> = p.versions.iter().filter(|v| wanted.is_none_or(|w| v.state == w)).map(version_json).collect();
+    Ok(Json(serde_json::to_value(page.apply(vs)).expect("page serializes")))
+}
+
+async fn version(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw, vid)): Path<(String, String, String)>,
+) -> Result<Json<Value>, Problem> {
+    let p = load(&s, &caller, &raw).await?;
+    let vid: PurposeVersionId = id(&vid, "versionId")?;
+    p.versions
+        .iter()
+        .find(|v| v.id == vid)
+        .map(|v| Json(version_json(v)))
+        .ok_or_else(|| api_problem(StatusCode::NOT_FOUND, &format!("purpose version {vid} not found")))
+}
+
+/// The agreement that lets the purpose's consumer use the e-service (in use or
+/// suspended); none means 404, as PDND.
+async fn agreement(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+) -> Result<Json<Value>, Problem> {
+    let p = load(&s, &caller, &raw).await?;
+    let all = s.platform.env(caller.env).agreements_of_consumer(p.consumer_id).await.map_err(app_problem)?;
+    all.iter()
+        .filter(|a| a.eservice_id == p.eservice_id)
+        .filter(|a| matches!(a.state, AgreementState::Active | AgreementState::Suspended))
+        .max_by_key(|a| a.created_at)
+        .map(|a| Json(agreement_json(a)))
+        .ok_or_else(|| api_problem(StatusCode::NOT_FOUND, &format!("no agreement found for purpose {}", p.id)))
+}
+
+// ------------------------------------------------------------------ writes
+
+async fn create(State(s): State<AppState>, caller: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
+    caller.require_admin()?;
+    let seed: PurposeSeed = body(&bytes)?;
+    let eservice: EServiceId = id(&seed.eservice_id, "eserviceId")?;
+    check_delegation(seed.delegation_id.as_deref())?;
+    length("title", &seed.title, 5, 60)?;
+    length("description", &seed.description, 10, 250)?;
+    let calls = daily_calls(seed.daily_calls)?;
+    let form = seed.risk_analysis_form.map(RiskAnalysisFormSeed::into_form).transpose()?;
+    // The platform takes "free of charge" as the reason being present; an empty
+    // reason for a free purpose is then refused there with its own message.
+    let free = seed.is_free_of_charge.then(|| seed.free_of_charge_reason.unwrap_or_default());
+    let p = s
+        .platform
+        .env(caller.env)
+        .create_purpose(&caller.actor(), caller.tenant_id, eservice, &seed.title, &seed.description, calls, form, free)
+        .await
+        .map_err(app_problem)?;
+    Ok((StatusCode::CREATED, Json(purpose_json(&p))))
+}
+
+async fn remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    caller.require_admin()?;
+    let p = load(&s, &caller, &raw).await?;
+    s.platform.env(caller.env).delete_purpose(&caller.actor(), p.id).await.map_err(app_problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn new_version(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    caller.require_admin()?;
+    let seed: PurposeVersionSeed = body(&bytes)?;
+    let calls = daily_calls(seed.daily_calls)?;
+    let p = load(&s, &caller, &raw).await?;
+    let p = s.platform.env(caller.env).new_purpose_version(&caller.actor(), p.id, calls).await.map_err(app_problem)?;
+    // The use case appends the new version.
+    let v = p.versions.last().ok_or_else(|| app_problem(varco_platform::AppError::Internal("no version".into())))?;
+    Ok((StatusCode::CREATED, Json(version_json(v))))
+}
+
+/// The state changes share their shape: m2m-admin, optional `DelegationRef`, the
+/// purpose visible to the caller, then the use case, answering the new `Purpose`.
+async fn change(s: AppState, caller: Caller, raw: String, bytes: Bytes, op: Op) -> Result<Json<Value>, Problem> {
+    caller.require_admin()?;
+    no_delegation(&bytes)?;
+    let p = load(&s, &caller, &raw).await?;
+    let svc = s.platform.env(caller.env);
+    let actor = caller.actor();
+    let p = match op {
+        Op::Activate => svc.activate_purpose(&actor, p.id).await,
+        Op::Approve => svc.approve_purpose(&actor, p.id).await,
+        Op::Suspend => svc.suspend_purpose(&actor, p.id).await,
+        Op::Unsuspend => svc.unsuspend_purpose(&actor, p.id).await,
+        Op::Archive => svc.archive_purpose(&actor, p.id).await,
+    }
+    .map_err(app_problem)?;
+    Ok(Json(purpose_json(&p)))
+}
+
+enum Op {
+    Activate,
+    Approve,
+    Suspend,
+    Unsuspend,
+    Archive,
+}
+
+async fn activate(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<Json<Value>, Problem> {
+    change(s, caller, raw, bytes, Op::Activate).await
+}
+
+async fn approve(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<Json<Value>, Problem> {
+    change(s, caller, raw, bytes, Op::Approve).await
+}
+
+async fn suspend(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<Json<Value>, Problem> {
+    change(s, caller, raw, bytes, Op::Suspend).await
+}
+
+async fn unsuspend(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<Json<Value>, Problem> {
+    change(s, caller, raw, bytes, Op::Unsuspend).await
+}
+
+/// PDND's archive has no body; one sent anyway is ignored like any other extra.
+async fn archive(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+) -> Result<Json<Value>, Problem> {
+    change(s, caller, raw, Bytes::new(), Op::Archive).await
 }

@@ -1,7 +1,356 @@
-//! Machine API: tenants (to be written).
-use crate::AppState;
-use axum::Router;
+//! Tenants, their attributes, and the attribute registry, as PDND's machine API (v2)
+//! shows them. A caller declares attributes for its own organisation only.
+use super::{api_problem, app_problem, Caller, PageQuery};
+use crate::{AppState, Problem};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use varco_domain::*;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/tenants", get(list))
+        .route("/tenants/{id}", get(read))
+        .route("/tenants/{id}/declaredAttributes", get(declared).post(declare))
+        .route("/tenants/{id}/declaredAttributes/{aid}", delete(revoke_declared))
+        .route("/tenants/{id}/certifiedAttributes", get(certified))
+        .route("/tenants/{id}/verifiedAttributes", get(verified))
+        .route("/certifiedAttributes", get(list_certified).post(create_certified))
+        .route("/certifiedAttributes/{aid}", get(read_certified))
+        .route("/declaredAttributes", get(list_declared).post(create_declared))
+        .route("/declaredAttributes/{aid}", get(read_declared))
+        .route("/verifiedAttributes", get(list_verified).post(create_verified))
+        .route("/verifiedAttributes/{aid}", get(read_verified))
+}
+
+fn id<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {
+    s.parse().map_err(|_| api_problem(StatusCode::BAD_REQUEST, &format!("{what} is not a UUID")))
+}
+
+fn page_of(q: &HashMap<String, String>) -> Result<PageQuery, Problem> {
+    PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))
+}
+
+fn to_value<T: serde::Serialize>(v: T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// PDND's `Tenant`. Its `required` list names `certifier`, `attributes` and `mails`,
+/// which are not among its properties and `additionalProperties` is false: we emit
+/// only the declared properties. `onboardedAt` is the SelfCare onboarding, which
+/// is when the tenant was created here.
+pub fn tenant_json(t: &Tenant) -> Value {
+    json!({
+        "id": t.id,
+        "externalId": { "origin": t.external_id.origin, "value": t.external_id.value },
+        "createdAt": t.created_at,
+        "name": t.name,
+        "kind": to_value(t.kind),
+        "onboardedAt": t.created_at,
+    })
+}
+
+/// `TenantDeclaredAttribute` / `TenantCertifiedAttribute` (revocation shown).
+fn held_json(a: &TenantAttribute) -> Value {
+    let mut v = json!({ "id": a.attribute_id, "assignedAt": a.assigned_at });
+    if let Some(r) = a.revoked_at {
+        v["revokedAt"] = json!(r);
+    }
+    v
+}
+
+async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Tenant, Problem> {
+    let tid: TenantId = id(raw, "tenantId")?;
+    s.platform.env(caller.env).tenant(tid).await.map_err(app_problem)
+}
+
+async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    let page = page_of(&q)?;
+    let ipa = q.get("IPACode").filter(|v| !v.is_empty());
+    let tax = q.get("taxCode").filter(|v| !v.is_empty());
+    if ipa.is_some() && tax.is_some() {
+        return Err(api_problem(StatusCode::BAD_REQUEST, "IPACode and taxCode are mutually exclusive"));
+    }
+    let mut all = s.platform.env(caller.env).tenants().await.map_err(app_problem)?;
+    all.retain(|t| {
+        let in_ipa = t.external_id.origin == "IPA";
+        ipa.is_none_or(|c| in_ipa && &t.external_id.value == c)
+            && tax.is_none_or(|c| !in_ipa && &t.external_id.value == c)
+    });
+    all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    Ok(Json(to_value(page.apply(all.iter().map(tenant_json).collect()))))
+}
+
+async fn read(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+) -> Result<Json<Value>, Problem> {
+    Ok(Json(tenant_json(&load(&s, &caller, &raw).await?)))
+}
+
+async fn held(
+    s: &AppState,
+    caller: &Caller,
+    raw: &str,
+    q: &HashMap<String, String>,
+    kind: AttributeKind,
+    show: fn(&TenantAttribute) -> Value,
+) -> Result<Json<Value>, Problem> {
+    let page = page_of(q)?;
+    let t = load(s, caller, raw).await?;
+    let mut held: Vec<&TenantAttribute> = t.attributes.iter().filter(|a| a.kind == kind).collect();
+    held.sort_by(|a, b| a.assigned_at.cmp(&b.assigned_at).then(a.attribute_id.cmp(&b.attribute_id)));
+    Ok(Json(to_value(page.apply(held.into_iter().map(show).collect()))))
+}
+
+async fn declared(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    if let Some(d) = q.get("delegationId").filter(|v| !v.is_empty()) {
+        let _: uuid::Uuid = id(d, "delegationId")?;
+        // Varco has no delegations: nothing was declared through one.
+        let page = page_of(&q)?;
+        load(&s, &caller, &raw).await?;
+        return Ok(Json(to_value(page.apply(Vec::<Value>::new()))));
+    }
+    held(&s, &caller, &raw, &q, AttributeKind::Declared, held_json).await
+}
+
+async fn certified(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    held(&s, &caller, &raw, &q, AttributeKind::Certified, held_json).await
+}
+
+async fn verified(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    // `TenantVerifiedAttribute` has no revokedAt: only the verifications in force.
+    let page = page_of(&q)?;
+    let t = load(&s, &caller, &raw).await?;
+    let mut held: Vec<&TenantAttribute> =
+        t.attributes.iter().filter(|a| a.kind == AttributeKind::Verified && a.is_active()).collect();
+    held.sort_by(|a, b| a.assigned_at.cmp(&b.assigned_at).then(a.attribute_id.cmp(&b.attribute_id)));
+    let out = held.into_iter().map(|a| json!({ "id": a.attribute_id, "assignedAt": a.assigned_at })).collect();
+    Ok(Json(to_value(page.apply(out))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TenantDeclaredAttributeSeed {
+    id: String,
+    delegation_id: Option<String>,
+}
+
+/// Writes on a tenant's declared attributes: m2m-admin, own organisation only.
+fn own_tenant(caller: &Caller, raw: &str) -> Result<TenantId, Problem> {
+    caller.require_admin()?;
+    let tid: TenantId = id(raw, "tenantId")?;
+    if tid != caller.tenant_id {
+        return Err(api_problem(StatusCode::FORBIDDEN, "attributes are declared by the organisation itself"));
+    }
+    Ok(tid)
+}
+
+async fn declare(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let tid = own_tenant(&caller, &raw)?;
+    let seed: TenantDeclaredAttributeSeed = serde_json::from_slice(&body)
+        .map_err(|e| api_problem(StatusCode::BAD_REQUEST, &format!("invalid TenantDeclaredAttributeSeed: {e}")))?;
+    let aid: AttributeId = id(&seed.id, "id")?;
+    if let Some(d) = &seed.delegation_id {
+        let d: uuid::Uuid = id(d, "delegationId")?;
+        return Err(api_problem(StatusCode::NOT_FOUND, &format!("delegation {d} not found")));
+    }
+    let svc = s.platform.env(caller.env);
+    // Only a declared attribute can be declared; the platform would treat others by
+    // their own rules (a verified one would be "verified" by the tenant itself).
+    let attr = svc.attribute(aid).await.map_err(app_problem)?;
+    if attr.kind != AttributeKind::Declared {
+        return Err(api_problem(StatusCode::NOT_FOUND, &format!("declared attribute {aid} not found")));
+    }
+    let t = svc.assign_attribute(&caller.actor(), tid, aid).await.map_err(app_problem)?;
+    let held = t.attributes.iter().find(|a| a.attribute_id == aid && a.kind == AttributeKind::Declared);
+    Ok(Json(held.map(held_json).unwrap_or_else(|| json!({ "id": aid }))))
+}
+
+async fn revoke_declared(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw, aid)): Path<(String, String, String)>,
+) -> Result<Json<Value>, Problem> {
+    let tid = own_tenant(&caller, &raw)?;
+    let aid: AttributeId = id(&aid, "attributeId")?;
+    let svc = s.platform.env(caller.env);
+    let t = svc.tenant(tid).await.map_err(app_problem)?;
+    if !t.attributes.iter().any(|a| a.attribute_id == aid && a.kind == AttributeKind::Declared && a.is_active()) {
+        return Err(api_problem(StatusCode::NOT_FOUND, &format!("declared attribute {aid} not found on the tenant")));
+    }
+    let t = svc.revoke_attribute(&caller.actor(), tid, aid).await.map_err(app_problem)?;
+    let held = t.attributes.iter().find(|a| a.attribute_id == aid && a.kind == AttributeKind::Declared);
+    Ok(Json(held.map(held_json).unwrap_or_else(|| json!({ "id": aid }))))
+}
+
+// ------------------------------------------------------------- the registry
+
+/// `CertifiedAttribute` has code and origin; declared and verified ones do not.
+fn attribute_json(a: &Attribute) -> Value {
+    let mut v = json!({ "id": a.id, "name": a.name, "description": a.description, "createdAt": a.created_at });
+    if a.kind == AttributeKind::Certified {
+        v["code"] = json!(a.code.clone().unwrap_or_default());
+        v["origin"] = json!(a.origin.clone().unwrap_or_default());
+    }
+    v
+}
+
+async fn list_kind(
+    s: &AppState,
+    caller: &Caller,
+    q: &HashMap<String, String>,
+    kind: AttributeKind,
+) -> Result<Json<Value>, Problem> {
+    let page = page_of(q)?;
+    let mut all = s.platform.env(caller.env).attributes().await.map_err(app_problem)?;
+    all.retain(|a| a.kind == kind);
+    all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    Ok(Json(to_value(page.apply(all.iter().map(attribute_json).collect()))))
+}
+
+async fn read_kind(s: &AppState, caller: &Caller, raw: &str, kind: AttributeKind) -> Result<Json<Value>, Problem> {
+    let aid: AttributeId = id(raw, "attributeId")?;
+    let a = s.platform.env(caller.env).attribute(aid).await.map_err(app_problem)?;
+    if a.kind != kind {
+        return Err(api_problem(StatusCode::NOT_FOUND, &format!("attribute {aid} not found")));
+    }
+    Ok(Json(attribute_json(&a)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttributeSeed {
+    name: String,
+    description: String,
+}
+
+/// Declared and verified attributes: any organisation may add them to the registry;
+/// names are unique across all attributes (409).
+async fn create_kind(
+    s: &AppState,
+    caller: &Caller,
+    body: &[u8],
+    kind: AttributeKind,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    caller.require_admin()?;
+    let bad = |d: &str| api_problem(StatusCode::BAD_REQUEST, d);
+    let seed: AttributeSeed = serde_json::from_slice(body).map_err(|e| bad(&format!("invalid attribute seed: {e}")))?;
+    if !(3..=100).contains(&seed.name.chars().count()) {
+        return Err(bad("name must be 3 to 100 characters"));
+    }
+    if !(10..=500).contains(&seed.description.chars().count()) {
+        return Err(bad("description must be 10 to 500 characters"));
+    }
+    let svc = s.platform.env(caller.env);
+    let wanted = seed.name.trim().to_lowercase();
+    if svc.attributes().await.map_err(app_problem)?.iter().any(|a| a.name.to_lowercase() == wanted) {
+        return Err(api_problem(StatusCode::CONFLICT, &format!("an attribute named {:?} already exists", seed.name)));
+    }
+    let a = svc
+        .create_attribute(&caller.actor(), kind, &seed.name, &seed.description, None, None)
+        .await
+        .map_err(app_problem)?;
+    Ok((StatusCode::CREATED, Json(attribute_json(&a))))
+}
+
+async fn list_certified(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    list_kind(&s, &caller, &q, AttributeKind::Certified).await
+}
+
+async fn list_declared(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    list_kind(&s, &caller, &q, AttributeKind::Declared).await
+}
+
+async fn list_verified(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    list_kind(&s, &caller, &q, AttributeKind::Verified).await
+}
+
+async fn read_certified(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+) -> Result<Json<Value>, Problem> {
+    read_kind(&s, &caller, &raw, AttributeKind::Certified).await
+}
+
+async fn read_declared(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+) -> Result<Json<Value>, Problem> {
+    read_kind(&s, &caller, &raw, AttributeKind::Declared).await
+}
+
+async fn read_verified(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+) -> Result<Json<Value>, Problem> {
+    read_kind(&s, &caller, &raw, AttributeKind::Verified).await
+}
+
+/// Certified attributes belong to certifiers (e.g. IPA), and no API client of
+/// Varco is one: refused as PDND refuses a non-certifier.
+async fn create_certified(caller: Caller) -> Result<Json<Value>, Problem> {
+    caller.require_admin()?;
+    Err(api_problem(StatusCode::FORBIDDEN, "only a certifier creates certified attributes"))
+}
+
+async fn create_declared(
+    State(s): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    create_kind(&s, &caller, &body, AttributeKind::Declared).await
+}
+
+async fn create_verified(
+    State(s): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    create_kind(&s, &caller, &body, AttributeKind::Verified).await
 }
