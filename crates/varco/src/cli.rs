@@ -68,6 +68,26 @@ pub enum Command {
     /// Client side: exchange a client assertion for a voucher at any token endpoint.
     #[command(subcommand)]
     Voucher(VoucherCmd),
+    /// Client side: call the machine API (v2 with a Bearer voucher, v3 with DPoP),
+    /// getting the voucher first. Prints the answer's JSON.
+    Api {
+        /// JSON printed by `client create-api` (clientId, kid, tokenEndpoint, apiV2, apiV3).
+        #[arg(long)]
+        from: PathBuf,
+        /// The API client's private key.
+        #[arg(long)]
+        key: PathBuf,
+        /// v2 (Bearer) or v3 (DPoP).
+        #[arg(long, default_value = "v2")]
+        version: String,
+        /// GET, POST, DELETE...
+        method: String,
+        /// Path under the API base, e.g. "/eservices?offset=0&limit=10".
+        path: String,
+        /// JSON body, or @file.
+        #[arg(long)]
+        data: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -265,6 +285,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "adminId": admin,
                 "role": if admin.is_some() { "m2m-admin" } else { "m2m" },
                 "tokenEndpoint": svc.config().token_url,
+                "apiV2": svc.config().api_v2_url,
+                "apiV3": svc.config().api_v3_url,
                 "clientAssertionAudience": svc.config().client_assertion_audience,
             }));
             Ok(ExitCode::SUCCESS)
@@ -352,6 +374,84 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (report, ok) = debug_report(&token, env, assertion.trim(), client_id.as_deref());
             print_json(&report);
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+        Command::Api { from, key, version, method, path, data } => {
+            let saved = read_json(&from)?;
+            let field = |n: &str| {
+                saved[n].as_str().map(String::from).ok_or_else(|| anyhow!("{n} missing in {}", from.display()))
+            };
+            let key = RsaPrivateKey::from_pem(&read_file(&key)?).map_err(|e| anyhow!("chiave privata: {e}"))?;
+            let dpop = match version.as_str() {
+                "v2" => false,
+                "v3" => true,
+                other => bail!("--version {other:?}: v2 or v3"),
+            };
+            let base = field(if dpop { "apiV3" } else { "apiV2" })?;
+            let token_url = field("tokenEndpoint")?;
+            let now = chrono::Utc::now().timestamp();
+            let assertion = varco_jose::build_client_assertion(
+                &AssertionParams {
+                    kid: field("kid")?,
+                    client_id: field("clientId")?,
+                    audience: field("clientAssertionAudience")?,
+                    purpose_id: None,
+                    digest: None,
+                    lifetime_secs: 60,
+                    iat: now,
+                    jti: None,
+                },
+                &key,
+            );
+            let http = reqwest::Client::new();
+            let body = form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_assertion", &assertion)
+                .append_pair("client_assertion_type", varco_token::checks::ASSERTION_TYPE)
+                .append_pair("grant_type", "client_credentials")
+                .finish();
+            let mut req = http.post(&token_url).header("content-type", "application/x-www-form-urlencoded").body(body);
+            let jti = || uuid::Uuid::new_v4().to_string();
+            if dpop {
+                req = req.header("DPoP", varco_jose::build_dpop_proof(&key, "POST", &token_url, now, &jti(), None));
+            }
+            let resp = req.send().await.with_context(|| format!("cannot reach {token_url}"))?;
+            let status = resp.status();
+            let answer: serde_json::Value = resp.json().await.unwrap_or_default();
+            let voucher = answer["access_token"]
+                .as_str()
+                .ok_or_else(|| anyhow!("no voucher (HTTP {status}): {answer}"))?
+                .to_string();
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes())
+                .map_err(|_| anyhow!("unknown HTTP method {method:?}"))?;
+            let url = format!("{}{}", base.trim_end_matches('/'), path);
+            let htu = url.split('?').next().unwrap_or(&url).to_string();
+            let mut req = http.request(method.clone(), &url);
+            req = if dpop {
+                req.header("authorization", format!("DPoP {voucher}")).header(
+                    "DPoP",
+                    varco_jose::build_dpop_proof(&key, method.as_str(), &htu, now, &jti(), Some(&voucher)),
+                )
+            } else {
+                req.bearer_auth(&voucher)
+            };
+            if let Some(d) = data {
+                let d = arg_or_file(&d)?;
+                let v: serde_json::Value = serde_json::from_str(&d).context("--data is not JSON")?;
+                req = req.json(&v);
+            }
+            let resp = req.send().await.with_context(|| format!("cannot reach {url}"))?;
+            let status = resp.status();
+            let text = resp.text().await?;
+            match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) => print_json(&v),
+                Err(_) if text.is_empty() => {}
+                Err(_) => println!("{text}"),
+            }
+            if status.is_success() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("HTTP {status}");
+                Ok(ExitCode::from(2))
+            }
         }
         Command::Voucher(VoucherCmd::Load { token_url, from, assertion, concurrency, seconds }) => {
             let saved = from.as_deref().map(read_json).transpose()?;

@@ -1,7 +1,426 @@
-//! Machine API: agreements (to be written).
-use crate::AppState;
-use axum::Router;
+//! Agreements ("richieste di fruizione") as PDND's machine API shows them, and their
+//! lifecycle. Who may do what on an agreement (consumer or producer side) is the
+//! platform's business; here we check the role (writes need m2m-admin), parse the
+//! input strictly and map the entities to PDND's schemas.
+use super::doc::ApiRoutes;
+use super::{api_problem, app_problem, Caller, PageQuery};
+use crate::{AppState, Problem};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use varco_domain::*;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .get("/agreements", list, "getAgreements")
+        .post("/agreements", create, "createAgreement")
+        .get("/agreements/{id}", read, "getAgreement")
+        .delete("/agreements/{id}", delete, "deleteAgreement")
+        .get("/agreements/{id}/purposes", purposes, "getAgreementPurposes")
+        .post("/agreements/{id}/submit", submit, "submitAgreement")
+        .post("/agreements/{id}/approve", approve, "approveAgreement")
+        .post("/agreements/{id}/reject", reject, "rejectAgreement")
+        .post("/agreements/{id}/suspend", suspend, "suspendAgreement")
+        .post("/agreements/{id}/unsuspend", unsuspend, "unsuspendAgreement")
+        .post("/agreements/{id}/upgrade", upgrade, "upgradeAgreement")
+        .post("/agreements/{id}/clone", clone, "cloneAgreement")
+}
+
+fn enum_str<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn bad(detail: &str) -> Problem {
+    api_problem(StatusCode::BAD_REQUEST, detail)
+}
+
+/// Sets the optional properties that have a value: PDND's schemas have
+/// `additionalProperties: false` and no nullable fields here, so absent means omitted.
+fn put_some(v: &mut Value, fields: Vec<(&str, Option<Value>)>) {
+    for (name, x) in fields {
+        if let Some(x) = x {
+            v[name] = x;
+        }
+    }
+}
+
+/// PDND's `Agreement`.
+pub fn agreement_json(a: &Agreement) -> Value {
+    let mut v = json!({
+        "id": a.id,
+        "eserviceId": a.eservice_id,
+        "descriptorId": a.descriptor_id,
+        "producerId": a.producer_id,
+        "consumerId": a.consumer_id,
+        "state": enum_str(&a.state),
+        "suspendedByConsumer": a.suspended_by_consumer,
+        "suspendedByProducer": a.suspended_by_producer,
+        "suspendedByPlatform": a.suspended_by_platform,
+        "createdAt": a.created_at,
+    });
+    // When suspended, the date of the first suspension still in force.
+    let suspended_at = (a.state == AgreementState::Suspended)
+        .then(|| {
+            [&a.stamps.suspension_by_consumer, &a.stamps.suspension_by_producer]
+                .into_iter()
+                .flatten()
+                .map(|s| s.when)
+                .min()
+        })
+        .flatten();
+    put_some(
+        &mut v,
+        vec![
+            ("consumerNotes", a.consumer_notes.clone().map(Value::String)),
+            ("rejectionReason", a.rejection_reason.clone().map(Value::String)),
+            ("updatedAt", a.updated_at.map(|t| json!(t))),
+            ("suspendedAt", suspended_at.map(|t| json!(t))),
+        ],
+    );
+    v
+}
+
+fn purpose_version_json(pv: &PurposeVersion) -> Value {
+    let mut v = json!({
+        "id": pv.id,
+        "state": enum_str(&pv.state),
+        "dailyCalls": pv.daily_calls,
+        "createdAt": pv.created_at,
+    });
+    put_some(
+        &mut v,
+        vec![
+            ("updatedAt", pv.updated_at.map(|t| json!(t))),
+            ("firstActivationAt", pv.first_activation_at.map(|t| json!(t))),
+            ("suspendedAt", pv.suspended_at.map(|t| json!(t))),
+            ("rejectionReason", pv.rejection_reason.clone().map(Value::String)),
+        ],
+    );
+    v
+}
+
+/// PDND's `Purpose`, as listed under an agreement.
+fn purpose_json(p: &Purpose) -> Value {
+    let mut v = json!({
+        "id": p.id,
+        "eserviceId": p.eservice_id,
+        "consumerId": p.consumer_id,
+        "suspendedByConsumer": p.suspended_by_consumer,
+        "suspendedByProducer": p.suspended_by_producer,
+        "title": p.title,
+        "description": p.description,
+        "createdAt": p.created_at,
+        "isRiskAnalysisValid": varco_platform::risk_analysis_valid(p.risk_analysis.as_ref()),
+        "isFreeOfCharge": p.is_free_of_charge,
+    });
+    // A purpose not yet activated shows its draft as the current version.
+    let current = p.current_version().or_else(|| p.draft_version());
+    let rejected = p
+        .versions
+        .iter()
+        .filter(|pv| pv.state == PurposeVersionState::Rejected)
+        .max_by_key(|pv| pv.updated_at.unwrap_or(pv.created_at));
+    put_some(
+        &mut v,
+        vec![
+            ("updatedAt", p.updated_at.map(|t| json!(t))),
+            ("freeOfChargeReason", p.free_of_charge_reason.clone().map(Value::String)),
+            ("currentVersion", current.map(purpose_version_json)),
+            ("waitingForApprovalVersion", p.waiting_version().map(purpose_version_json)),
+            ("rejectedVersion", rejected.map(purpose_version_json)),
+        ],
+    );
+    v
+}
+
+fn uuid_param<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {
+    s.parse().map_err(|_| bad(&format!("{what} is not a UUID")))
+}
+
+/// A comma-separated list query parameter (`explode: false`); absent or empty means
+/// no filter.
+fn list_param<T>(
+    q: &HashMap<String, String>,
+    name: &str,
+    parse: impl Fn(&str) -> Result<T, Problem>,
+) -> Result<Vec<T>, Problem> {
+    match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        Some(list) => list.split(',').map(|x| parse(x.trim())).collect(),
+        None => Ok(vec![]),
+    }
+}
+
+fn state_param(s: &str) -> Result<AgreementState, Problem> {
+    serde_json::from_value(json!(s)).map_err(|_| bad(&format!("states: {s:?} is not an agreement state")))
+}
+
+/// A JSON request body of type `T` (which denies unknown fields, as PDND's
+/// `additionalProperties: false`). `optional` bodies may be empty.
+fn body<T: serde::de::DeserializeOwned + Default>(raw: &Bytes, optional: bool) -> Result<T, Problem> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return if optional { Ok(T::default()) } else { Err(bad("a JSON body is required")) };
+    }
+    serde_json::from_slice(raw).map_err(|e| bad(&format!("invalid body: {e}")))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AgreementSeed {
+    eservice_id: Option<String>,
+    descriptor_id: Option<String>,
+    delegation_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DelegationRef {
+    delegation_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AgreementSubmission {
+    consumer_notes: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgreementRejection {
+    reason: Option<String>,
+}
+
+/// Varco has no delegations: acting for another organisation is refused outright,
+/// rather than silently acting for the caller's own.
+fn no_delegation(d: &Option<String>) -> Result<(), Problem> {
+    match d {
+        None => Ok(()),
+        Some(d) => {
+            let _: uuid::Uuid = uuid_param(d, "delegationId")?;
+            Err(bad("delegations are not supported"))
+        }
+    }
+}
+
+/// The agreement, if the caller's organisation is its consumer or its producer.
+/// Others get 403, as PDND does for an agreement the requester may not see.
+async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Agreement, Problem> {
+    let id: AgreementId = uuid_param(raw, "agreementId")?;
+    let a = s.platform.env(caller.env).agreement(id).await.map_err(app_problem)?;
+    if a.consumer_id != caller.tenant_id && a.producer_id != caller.tenant_id {
+        return Err(api_problem(StatusCode::FORBIDDEN, "the agreement belongs to other organisations"));
+    }
+    Ok(a)
+}
+
+async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    let page = PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))?;
+    let states = list_param(&q, "states", state_param)?;
+    let producers: Vec<TenantId> = list_param(&q, "producerIds", |x| uuid_param(x, "producerIds"))?;
+    let consumers: Vec<TenantId> = list_param(&q, "consumerIds", |x| uuid_param(x, "consumerIds"))?;
+    let eservices: Vec<EServiceId> = list_param(&q, "eserviceIds", |x| uuid_param(x, "eserviceIds"))?;
+    let descriptors: Vec<DescriptorId> = list_param(&q, "descriptorIds", |x| uuid_param(x, "descriptorIds"))?;
+
+    // Only the caller's own agreements, on either side; keyed by id so that an
+    // organisation consuming its own e-service is listed once.
+    let store = &s.platform.store;
+    let me = caller.tenant_id.to_string();
+    let mut mine: BTreeMap<AgreementId, Agreement> = BTreeMap::new();
+    for side in ["consumer_id", "producer_id"] {
+        let found: Vec<Agreement> =
+            store.list(caller.env, &[(side, me.as_str())]).await.map_err(|e| app_problem(e.into()))?;
+        mine.extend(found.into_iter().map(|a| (a.id, a)));
+    }
+    let mut all: Vec<Agreement> = mine
+        .into_values()
+        .filter(|a| {
+            (states.is_empty() || states.contains(&a.state))
+                && (producers.is_empty() || producers.contains(&a.producer_id))
+                && (consumers.is_empty() || consumers.contains(&a.consumer_id))
+                && (eservices.is_empty() || eservices.contains(&a.eservice_id))
+                && (descriptors.is_empty() || descriptors.contains(&a.descriptor_id))
+        })
+        .collect();
+    // A stable order, so that pages do not overlap.
+    all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    let page = page.apply(all.iter().map(agreement_json).collect());
+    Ok(Json(serde_json::to_value(page).expect("page serializes")))
+}
+
+async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
+    caller.require_admin()?;
+    let seed: AgreementSeed = body(&raw, false)?;
+    let eid: EServiceId =
+        uuid_param(seed.eservice_id.as_deref().ok_or_else(|| bad("eserviceId is required"))?, "eserviceId")?;
+    let did: DescriptorId =
+        uuid_param(seed.descriptor_id.as_deref().ok_or_else(|| bad("descriptorId is required"))?, "descriptorId")?;
+    no_delegation(&seed.delegation_id)?;
+    let svc = s.platform.env(caller.env);
+    let es = svc.eservice(eid).await.map_err(app_problem)?;
+    // The platform always makes agreements on the latest published version; asking
+    // for another one is refused rather than silently changed.
+    if let Some(latest) = es.latest_published() {
+        if latest.id != did {
+            return Err(bad(&format!(
+                "descriptor {did} is not the latest published version of e-service {eid} (it is {})",
+                latest.id
+            )));
+        }
+    }
+    let a = svc.create_agreement(&caller.actor(), caller.tenant_id, eid).await.map_err(app_problem)?;
+    Ok((StatusCode::CREATED, Json(agreement_json(&a))))
+}
+
+async fn read(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+) -> Result<Json<Value>, Problem> {
+    Ok(Json(agreement_json(&load(&s, &caller, &raw).await?)))
+}
+
+async fn delete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    caller.require_admin()?;
+    let id: AgreementId = uuid_param(&raw, "agreementId")?;
+    s.platform.env(caller.env).delete_agreement(&caller.actor(), id).await.map_err(app_problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn purposes(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    let page = PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))?;
+    let a = load(&s, &caller, &raw).await?;
+    let (consumer, eservice) = (a.consumer_id.to_string(), a.eservice_id.to_string());
+    let mut ps: Vec<Purpose> = s
+        .platform
+        .store
+        .list(caller.env, &[("consumer_id", consumer.as_str()), ("eservice_id", eservice.as_str())])
+        .await
+        .map_err(|e| app_problem(e.into()))?;
+    // Drafts are the consumer's business until submitted.
+    if a.consumer_id != caller.tenant_id {
+        ps.retain(|p| p.versions.iter().any(|v| v.state != PurposeVersionState::Draft));
+    }
+    ps.sort_by(|x, y| x.created_at.cmp(&y.created_at).then(x.id.cmp(&y.id)));
+    let page = page.apply(ps.iter().map(purpose_json).collect());
+    Ok(Json(serde_json::to_value(page).expect("page serializes")))
+}
+
+async fn submit(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    body_raw: Bytes,
+) -> Result<Json<Value>, Problem> {
+    caller.require_admin()?;
+    let id: AgreementId = uuid_param(&raw, "agreementId")?;
+    let sub: AgreementSubmission = body(&body_raw, false)?;
+    if sub.consumer_notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+        return Err(bad("consumerNotes can have at most 1000 characters"));
+    }
+    let a = s.platform.env(caller.env).submit_agreement(&caller.actor(), id, sub.consumer_notes).await;
+    Ok(Json(agreement_json(&a.map_err(app_problem)?)))
+}
+
+async fn reject(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    body_raw: Bytes,
+) -> Result<Json<Value>, Problem> {
+    caller.require_admin()?;
+    let id: AgreementId = uuid_param(&raw, "agreementId")?;
+    let r: AgreementRejection = body(&body_raw, false)?;
+    let reason = r.reason.ok_or_else(|| bad("reason is required"))?;
+    if !(20..=1000).contains(&reason.chars().count()) {
+        return Err(bad("reason must be between 20 and 1000 characters"));
+    }
+    let a = s.platform.env(caller.env).reject_agreement(&caller.actor(), id, reason).await;
+    Ok(Json(agreement_json(&a.map_err(app_problem)?)))
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Approve,
+    Suspend,
+    Unsuspend,
+    Upgrade,
+    Clone,
+}
+
+/// The operations whose body is at most a `DelegationRef` (or nothing at all).
+async fn simple(s: AppState, caller: Caller, raw: String, body_raw: Bytes, op: Op) -> Result<Json<Value>, Problem> {
+    caller.require_admin()?;
+    let id: AgreementId = uuid_param(&raw, "agreementId")?;
+    let r: DelegationRef = body(&body_raw, true)?;
+    no_delegation(&r.delegation_id)?;
+    let (svc, actor) = (s.platform.env(caller.env), caller.actor());
+    let a = match op {
+        Op::Approve => svc.approve_agreement(&actor, id).await,
+        Op::Suspend => svc.suspend_agreement(&actor, id).await,
+        Op::Unsuspend => svc.unsuspend_agreement(&actor, id).await,
+        Op::Upgrade => svc.upgrade_agreement(&actor, id).await,
+        Op::Clone => svc.clone_agreement(&actor, id).await,
+    };
+    Ok(Json(agreement_json(&a.map_err(app_problem)?)))
+}
+
+async fn approve(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    b: Bytes,
+) -> Result<Json<Value>, Problem> {
+    simple(s, caller, raw, b, Op::Approve).await
+}
+
+async fn suspend(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    b: Bytes,
+) -> Result<Json<Value>, Problem> {
+    simple(s, caller, raw, b, Op::Suspend).await
+}
+
+async fn unsuspend(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    b: Bytes,
+) -> Result<Json<Value>, Problem> {
+    simple(s, caller, raw, b, Op::Unsuspend).await
+}
+
+async fn upgrade(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    b: Bytes,
+) -> Result<Json<Value>, Problem> {
+    simple(s, caller, raw, b, Op::Upgrade).await
+}
+
+async fn clone(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((_, raw)): Path<(String, String)>,
+    b: Bytes,
+) -> Result<Json<Value>, Problem> {
+    simple(s, caller, raw, b, Op::Clone).await
 }

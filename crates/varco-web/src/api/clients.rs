@@ -3,26 +3,27 @@
 //! PDND lets any caller see that a client exists (`PartialClient`: id and owner)
 //! but shows name, description, purposes and keys to the owner only; writes are the
 //! owner's, with the m2m-admin role.
+use super::doc::ApiRoutes;
 use super::{api_problem, app_problem, Caller, PageQuery};
 use crate::{AppState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use varco_domain::*;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/clients", get(list))
-        .route("/clients/{id}", get(read))
-        .route("/clients/{id}/purposes", get(purposes).post(add_purpose))
-        .route("/clients/{id}/purposes/{pid}", delete(remove_purpose))
-        .route("/clients/{id}/keys", get(keys))
-        .route("/keys/{kid}", get(key))
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .get("/clients", list, "getClients")
+        .get("/clients/{id}", read, "getClient")
+        .get("/clients/{id}/purposes", purposes, "getClientPurposes")
+        .post("/clients/{id}/purposes", add_purpose, "addClientPurpose")
+        .delete("/clients/{id}/purposes/{pid}", remove_purpose, "removeClientPurpose")
+        .get("/clients/{id}/keys", keys, "getClientKeys")
+        .get("/keys/{kid}", key, "getJWKByKid")
 }
 
 fn id<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {

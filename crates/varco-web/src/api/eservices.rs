@@ -1,20 +1,20 @@
 //! E-services and their descriptors (versions), as PDND's machine API shows them.
+use super::doc::ApiRoutes;
 use super::{api_problem, app_problem, Caller, PageQuery};
 use crate::{AppState, Problem};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use varco_domain::*;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/eservices", get(list))
-        .route("/eservices/{id}", get(read))
-        .route("/eservices/{id}/descriptors", get(descriptors))
-        .route("/eservices/{id}/descriptors/{did}", get(descriptor))
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .get("/eservices", list, "getEServices")
+        .get("/eservices/{id}", read, "getEService")
+        .get("/eservices/{id}/descriptors", descriptors, "getEServiceDescriptors")
+        .get("/eservices/{id}/descriptors/{did}", descriptor, "getEServiceDescriptor")
 }
 
 fn enum_str<T: serde::Serialize>(v: &T) -> Value {

@@ -7,6 +7,7 @@
 mod agreements;
 mod auth;
 mod clients;
+pub mod doc;
 mod eservices;
 mod page;
 mod purposes;
@@ -19,15 +20,38 @@ pub use page::{Page, PageQuery};
 use crate::{AppState, Problem};
 use axum::http::StatusCode;
 use axum::Router;
+use doc::ApiRoutes;
+
+/// The operations of both versions: v2 (Bearer) and v3 (DPoP, which adds client
+/// and key writes). `Caller` tells the two apart by the path.
+fn operations() -> (ApiRoutes, ApiRoutes) {
+    let common = || {
+        eservices::routes()
+            .merge(agreements::routes())
+            .merge(purposes::routes())
+            .merge(clients::routes())
+            .merge(tenants::routes())
+    };
+    (common(), common().merge(v3::routes()))
+}
 
 pub fn routes() -> Router<AppState> {
-    // The same operations answer under v2 (Bearer vouchers) and v3 (DPoP vouchers);
-    // `Caller` tells the two apart by the path.
-    let versioned = || eservices::routes().merge(clients::routes()).merge(tenants::routes()).merge(purposes::routes());
+    let (v2, v3) = operations();
     Router::new()
-        .nest("/interop/{env}/api/v2", versioned())
-        .nest("/interop/{env}/api/v3", versioned().merge(v3::routes()))
-        .merge(agreements::routes())
+        .nest("/interop/{env}/api/v2", v2.router)
+        .nest("/interop/{env}/api/v3", v3.router)
+        .route("/interop/{env}/openapi.json", axum::routing::get(openapi))
+}
+
+/// `GET /interop/{env}/openapi.json`: Varco's own OpenAPI document for that
+/// environment (token endpoint, JWKS, API v2 and v3), made from the route table.
+async fn openapi(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    axum::extract::Path(env): axum::extract::Path<String>,
+) -> Result<axum::Json<serde_json::Value>, Problem> {
+    let env = crate::parse_env(&env)?;
+    let (v2, v3) = operations();
+    Ok(axum::Json(doc::document(&s.platform.config(env).base_url, &v2.ops, &v3.ops)))
 }
 
 /// An error of the machine API: PDND's problem shape, which always lists at least

@@ -5,34 +5,34 @@
 //! until the first activation). Anyone else gets 404, so ids of other organisations'
 //! purposes reveal nothing. Who may change what (consumer or producer side) is decided
 //! by the platform's use cases.
+use super::doc::ApiRoutes;
 use super::{api_problem, app_problem, Caller, PageQuery};
 use crate::{AppState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use varco_domain::*;
 
-const BASE: &str = "/purposes";
-
-pub fn routes() -> Router<AppState> {
-    let r = |tail: &str| format!("{BASE}{tail}");
-    Router::new()
-        .route(BASE, get(list).post(create))
-        .route(&r("/{id}"), get(read).delete(remove))
-        .route(&r("/{id}/versions"), get(versions).post(new_version))
-        .route(&r("/{id}/versions/{vid}"), get(version))
-        .route(&r("/{id}/activate"), post(activate))
-        .route(&r("/{id}/approve"), post(approve))
-        .route(&r("/{id}/suspend"), post(suspend))
-        .route(&r("/{id}/unsuspend"), post(unsuspend))
-        .route(&r("/{id}/archive"), post(archive))
-        .route(&r("/{id}/agreement"), get(agreement))
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .get("/purposes", list, "getPurposes")
+        .post("/purposes", create, "createPurpose")
+        .get("/purposes/{id}", read, "getPurpose")
+        .delete("/purposes/{id}", remove, "deletePurpose")
+        .get("/purposes/{id}/versions", versions, "getPurposeVersions")
+        .post("/purposes/{id}/versions", new_version, "createPurposeVersion")
+        .get("/purposes/{id}/versions/{vid}", version, "getPurposeVersion")
+        .post("/purposes/{id}/activate", activate, "activateDraftPurpose")
+        .post("/purposes/{id}/approve", approve, "approvePurpose")
+        .post("/purposes/{id}/suspend", suspend, "suspendPurpose")
+        .post("/purposes/{id}/unsuspend", unsuspend, "unsuspendPurpose")
+        .post("/purposes/{id}/archive", archive, "archivePurpose")
+        .get("/purposes/{id}/agreement", agreement, "getPurposeAgreement")
 }
 
 // ------------------------------------------------------------------ shapes

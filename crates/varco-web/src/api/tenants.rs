@@ -1,31 +1,35 @@
 //! Tenants, their attributes, and the attribute registry, as PDND's machine API (v2)
 //! shows them. A caller declares attributes for its own organisation only.
+use super::doc::ApiRoutes;
 use super::{api_problem, app_problem, Caller, PageQuery};
 use crate::{AppState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use varco_domain::*;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/tenants", get(list))
-        .route("/tenants/{id}", get(read))
-        .route("/tenants/{id}/declaredAttributes", get(declared).post(declare))
-        .route("/tenants/{id}/declaredAttributes/{aid}", delete(revoke_declared))
-        .route("/tenants/{id}/certifiedAttributes", get(certified))
-        .route("/tenants/{id}/verifiedAttributes", get(verified))
-        .route("/certifiedAttributes", get(list_certified).post(create_certified))
-        .route("/certifiedAttributes/{aid}", get(read_certified))
-        .route("/declaredAttributes", get(list_declared).post(create_declared))
-        .route("/declaredAttributes/{aid}", get(read_declared))
-        .route("/verifiedAttributes", get(list_verified).post(create_verified))
-        .route("/verifiedAttributes/{aid}", get(read_verified))
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .get("/tenants", list, "getTenants")
+        .get("/tenants/{id}", read, "getTenant")
+        .get("/tenants/{id}/declaredAttributes", declared, "getTenantDeclaredAttributes")
+        .post("/tenants/{id}/declaredAttributes", declare, "assignTenantDeclaredAttribute")
+        .delete("/tenants/{id}/declaredAttributes/{aid}", revoke_declared, "revokeTenantDeclaredAttribute")
+        .get("/tenants/{id}/certifiedAttributes", certified, "getTenantCertifiedAttributes")
+        .get("/tenants/{id}/verifiedAttributes", verified, "getTenantVerifiedAttributes")
+        .get("/certifiedAttributes", list_certified, "getCertifiedAttributes")
+        .post("/certifiedAttributes", create_certified, "createCertifiedAttribute")
+        .get("/certifiedAttributes/{aid}", read_certified, "getCertifiedAttribute")
+        .get("/declaredAttributes", list_declared, "getDeclaredAttributes")
+        .post("/declaredAttributes", create_declared, "createDeclaredAttribute")
+        .get("/declaredAttributes/{aid}", read_declared, "getDeclaredAttribute")
+        .get("/verifiedAttributes", list_verified, "getVerifiedAttributes")
+        .post("/verifiedAttributes", create_verified, "createVerifiedAttribute")
+        .get("/verifiedAttributes/{aid}", read_verified, "getVerifiedAttribute")
 }
 
 fn id<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {

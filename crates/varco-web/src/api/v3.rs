@@ -1,20 +1,20 @@
 //! Operations that only the v3 machine API has: creating client e-services and
 //! managing their public keys, with DPoP-bound vouchers.
+use super::doc::ApiRoutes;
 use super::{api_problem, app_problem, Caller};
 use crate::{AppState, Problem};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use varco_domain::*;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/clients", post(create_client))
-        .route("/clients/{id}/keys", post(create_key))
-        .route("/clients/{id}/keys/{kid}", delete(delete_key))
+pub fn routes() -> ApiRoutes {
+    ApiRoutes::new()
+        .post("/clients", create_client, "createClient")
+        .post("/clients/{id}/keys", create_key, "createClientKey")
+        .delete("/clients/{id}/keys/{kid}", delete_key, "deleteClientKeyById")
 }
 
 /// Parses a JSON body, turning every way it can be wrong into a 400 problem.
