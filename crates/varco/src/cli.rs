@@ -87,7 +87,13 @@ pub enum Command {
         /// JSON body, or @file.
         #[arg(long)]
         data: Option<String>,
+        /// Print only this part of the answer (a JSON pointer, e.g. /results/0/id).
+        #[arg(long)]
+        pick: Option<String>,
     },
+    /// The risk analysis ("analisi del rischio") rules of PDND.
+    #[command(subcommand)]
+    RiskAnalysis(RiskAnalysisCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -129,6 +135,19 @@ pub enum DemoCmd {
         daily_calls: u32,
         #[command(flatten)]
         db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RiskAnalysisCmd {
+    /// Print a complete, valid form (first option of every required question).
+    Example {
+        /// PA, or PRIVATE (also for GSP and SCP).
+        #[arg(long, default_value = "PA")]
+        kind: String,
+        /// Form version; the latest by default.
+        #[arg(long)]
+        version: Option<String>,
     },
 }
 
@@ -219,6 +238,9 @@ pub enum VoucherCmd {
         /// Bind the voucher with DPoP, proving possession of this private key.
         #[arg(long)]
         dpop_key: Option<PathBuf>,
+        /// Print only this part of the answer (a JSON pointer, e.g. /access_token).
+        #[arg(long)]
+        pick: Option<String>,
     },
     /// Load-test a token endpoint: reuse one assertion from many connections and report
     /// vouchers per second and latencies. (Mind the server's rate limit.)
@@ -375,7 +397,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_json(&report);
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
-        Command::Api { from, key, version, method, path, data } => {
+        Command::RiskAnalysis(RiskAnalysisCmd::Example { kind, version }) => {
+            let kind = match kind.to_uppercase().as_str() {
+                "PA" => TenantKind::Pa,
+                "PRIVATE" | "GSP" | "SCP" => TenantKind::Private,
+                other => bail!("--kind {other:?}: PA or PRIVATE"),
+            };
+            let rules = varco_domain::risk_analysis::rules_for(kind, version.as_deref())
+                .ok_or_else(|| anyhow!("no such version of the risk analysis"))?;
+            print_json(&serde_json::to_value(rules.example_form())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Api { from, key, version, method, path, data, pick } => {
             let saved = read_json(&from)?;
             let field = |n: &str| {
                 saved[n].as_str().map(String::from).ok_or_else(|| anyhow!("{n} missing in {}", from.display()))
@@ -442,6 +475,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let status = resp.status();
             let text = resp.text().await?;
             match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) if status.is_success() => print_picked(&v, pick.as_deref())?,
                 Ok(v) => print_json(&v),
                 Err(_) if text.is_empty() => {}
                 Err(_) => println!("{text}"),
@@ -462,7 +496,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_json(&report);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Voucher(VoucherCmd::Get { token_url, from, assertion, client_id, dpop_key }) => {
+        Command::Voucher(VoucherCmd::Get { token_url, from, assertion, client_id, dpop_key, pick }) => {
             let saved = from.as_deref().map(read_json).transpose()?;
             let token_url = token_url
                 .or_else(|| saved.as_ref().and_then(|v| v["tokenEndpoint"].as_str()).map(String::from))
@@ -497,6 +531,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let status = resp.status();
             let text = resp.text().await?;
             match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) if status.is_success() => print_picked(&v, pick.as_deref())?,
                 Ok(v) => print_json(&v),
                 Err(_) => println!("{text}"),
             }
@@ -705,6 +740,19 @@ fn write_new(path: &Path, content: &str, private: bool) -> anyhow::Result<()> {
     let mut f =
         opts.open(path).with_context(|| format!("cannot create {} (does it exist already?)", path.display()))?;
     f.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+/// Prints the whole answer, or the part a JSON pointer names (strings raw, for shells).
+fn print_picked(v: &serde_json::Value, pick: Option<&str>) -> anyhow::Result<()> {
+    match pick {
+        None => print_json(v),
+        Some(ptr) => match v.pointer(ptr) {
+            Some(serde_json::Value::String(s)) => println!("{s}"),
+            Some(other) => print_json(other),
+            None => bail!("{ptr} is not in the answer: {v}"),
+        },
+    }
     Ok(())
 }
 
