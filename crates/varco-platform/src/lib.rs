@@ -756,6 +756,7 @@ impl EnvService<'_> {
 
     // --------------------------------------------------------------- clients
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_client(
         &self,
         actor: &Actor,

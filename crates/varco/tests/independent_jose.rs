@@ -62,7 +62,8 @@ async fn voucher_flow(args: Vec<(&str, String)>) -> Value {
     let mut cmd = tokio::process::Command::new("python3");
     cmd.arg(script()).current_dir(repo_root()).kill_on_drop(true);
     for (name, value) in &args {
-        cmd.arg(format!("--{name}")).arg(value);
+        // `=` form: a kid may begin with "-", which argparse would take for an option.
+        cmd.arg(format!("--{name}={value}"));
     }
     let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
         .await

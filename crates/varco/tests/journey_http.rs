@@ -151,7 +151,8 @@ varco::both_backends!(journey_steps_4_to_9_over_http, |backend| async move {
         .args(["--token-url", discovery["tokenEndpoint"].as_str().unwrap()])
         .args(["--jwks-url", discovery["jwksUri"].as_str().unwrap()])
         .args(["--audience", discovery["clientAssertionAudience"].as_str().unwrap()])
-        .args(["--client-id", &cid, "--kid", &kid, "--purpose-id", &pid])
+        // `=` form: a kid may begin with "-", which argparse would take for an option.
+        .args([format!("--client-id={cid}"), format!("--kid={kid}"), format!("--purpose-id={pid}")])
         .arg("--private-key")
         .arg(&private)
         .args(["--expect-iss", discovery["issuer"].as_str().unwrap()])

@@ -3,7 +3,8 @@
 //! platform's business; here we check the role (writes need m2m-admin), parse the
 //! input strictly and map the entities to PDND's schemas.
 use super::doc::ApiRoutes;
-use super::{api_problem, app_problem, Caller, PageQuery};
+use super::purposes::purpose_json;
+use super::{api_problem, app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
 use crate::{AppState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -30,14 +31,6 @@ pub fn routes() -> ApiRoutes {
         .post("/agreements/{id}/clone", clone, "cloneAgreement")
 }
 
-fn enum_str<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
-fn bad(detail: &str) -> Problem {
-    api_problem(StatusCode::BAD_REQUEST, detail)
-}
-
 /// Sets the optional properties that have a value: PDND's schemas have
 /// `additionalProperties: false` and no nullable fields here, so absent means omitted.
 fn put_some(v: &mut Value, fields: Vec<(&str, Option<Value>)>) {
@@ -56,7 +49,7 @@ pub fn agreement_json(a: &Agreement) -> Value {
         "descriptorId": a.descriptor_id,
         "producerId": a.producer_id,
         "consumerId": a.consumer_id,
-        "state": enum_str(&a.state),
+        "state": to_json(a.state),
         "suspendedByConsumer": a.suspended_by_consumer,
         "suspendedByProducer": a.suspended_by_producer,
         "suspendedByPlatform": a.suspended_by_platform,
@@ -84,63 +77,6 @@ pub fn agreement_json(a: &Agreement) -> Value {
     v
 }
 
-fn purpose_version_json(pv: &PurposeVersion) -> Value {
-    let mut v = json!({
-        "id": pv.id,
-        "state": enum_str(&pv.state),
-        "dailyCalls": pv.daily_calls,
-        "createdAt": pv.created_at,
-    });
-    put_some(
-        &mut v,
-        vec![
-            ("updatedAt", pv.updated_at.map(|t| json!(t))),
-            ("firstActivationAt", pv.first_activation_at.map(|t| json!(t))),
-            ("suspendedAt", pv.suspended_at.map(|t| json!(t))),
-            ("rejectionReason", pv.rejection_reason.clone().map(Value::String)),
-        ],
-    );
-    v
-}
-
-/// PDND's `Purpose`, as listed under an agreement.
-fn purpose_json(p: &Purpose) -> Value {
-    let mut v = json!({
-        "id": p.id,
-        "eserviceId": p.eservice_id,
-        "consumerId": p.consumer_id,
-        "suspendedByConsumer": p.suspended_by_consumer,
-        "suspendedByProducer": p.suspended_by_producer,
-        "title": p.title,
-        "description": p.description,
-        "createdAt": p.created_at,
-        "isRiskAnalysisValid": varco_platform::risk_analysis_valid(p.risk_analysis.as_ref()),
-        "isFreeOfCharge": p.is_free_of_charge,
-    });
-    // A purpose not yet activated shows its draft as the current version.
-    let current = p.current_version().or_else(|| p.draft_version());
-    let rejected = p
-        .versions
-        .iter()
-        .filter(|pv| pv.state == PurposeVersionState::Rejected)
-        .max_by_key(|pv| pv.updated_at.unwrap_or(pv.created_at));
-    put_some(
-        &mut v,
-        vec![
-            ("updatedAt", p.updated_at.map(|t| json!(t))),
-            ("freeOfChargeReason", p.free_of_charge_reason.clone().map(Value::String)),
-            ("currentVersion", current.map(purpose_version_json)),
-            ("waitingForApprovalVersion", p.waiting_version().map(purpose_version_json)),
-            ("rejectedVersion", rejected.map(purpose_version_json)),
-        ],
-    );
-    v
-}
-
-fn uuid_param<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {
-    s.parse().map_err(|_| bad(&format!("{what} is not a UUID")))
-}
-
 /// A comma-separated list query parameter (`explode: false`); absent or empty means
 /// no filter.
 fn list_param<T>(
@@ -155,16 +91,16 @@ fn list_param<T>(
 }
 
 fn state_param(s: &str) -> Result<AgreementState, Problem> {
-    serde_json::from_value(json!(s)).map_err(|_| bad(&format!("states: {s:?} is not an agreement state")))
+    serde_json::from_value(json!(s)).map_err(|_| bad_request(&format!("states: {s:?} is not an agreement state")))
 }
 
 /// A JSON request body of type `T` (which denies unknown fields, as PDND's
 /// `additionalProperties: false`). `optional` bodies may be empty.
 fn body<T: serde::de::DeserializeOwned + Default>(raw: &Bytes, optional: bool) -> Result<T, Problem> {
     if raw.iter().all(u8::is_ascii_whitespace) {
-        return if optional { Ok(T::default()) } else { Err(bad("a JSON body is required")) };
+        return if optional { Ok(T::default()) } else { Err(bad_request("a JSON body is required")) };
     }
-    serde_json::from_slice(raw).map_err(|e| bad(&format!("invalid body: {e}")))
+    serde_json::from_slice(raw).map_err(|e| bad_request(&format!("invalid body: {e}")))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -199,8 +135,8 @@ fn no_delegation(d: &Option<String>) -> Result<(), Problem> {
     match d {
         None => Ok(()),
         Some(d) => {
-            let _: uuid::Uuid = uuid_param(d, "delegationId")?;
-            Err(bad("delegations are not supported"))
+            let _: uuid::Uuid = parse_id(d, "delegationId")?;
+            Err(bad_request("delegations are not supported"))
         }
     }
 }
@@ -208,7 +144,7 @@ fn no_delegation(d: &Option<String>) -> Result<(), Problem> {
 /// The agreement, if the caller's organisation is its consumer or its producer.
 /// Others get 403, as PDND does for an agreement the requester may not see.
 async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Agreement, Problem> {
-    let id: AgreementId = uuid_param(raw, "agreementId")?;
+    let id: AgreementId = parse_id(raw, "agreementId")?;
     let a = s.platform.env(caller.env).agreement(id).await.map_err(app_problem)?;
     if a.consumer_id != caller.tenant_id && a.producer_id != caller.tenant_id {
         return Err(api_problem(StatusCode::FORBIDDEN, "the agreement belongs to other organisations"));
@@ -223,10 +159,10 @@ async fn list(
 ) -> Result<Json<Value>, Problem> {
     let page = PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))?;
     let states = list_param(&q, "states", state_param)?;
-    let producers: Vec<TenantId> = list_param(&q, "producerIds", |x| uuid_param(x, "producerIds"))?;
-    let consumers: Vec<TenantId> = list_param(&q, "consumerIds", |x| uuid_param(x, "consumerIds"))?;
-    let eservices: Vec<EServiceId> = list_param(&q, "eserviceIds", |x| uuid_param(x, "eserviceIds"))?;
-    let descriptors: Vec<DescriptorId> = list_param(&q, "descriptorIds", |x| uuid_param(x, "descriptorIds"))?;
+    let producers: Vec<TenantId> = list_param(&q, "producerIds", |x| parse_id(x, "producerIds"))?;
+    let consumers: Vec<TenantId> = list_param(&q, "consumerIds", |x| parse_id(x, "consumerIds"))?;
+    let eservices: Vec<EServiceId> = list_param(&q, "eserviceIds", |x| parse_id(x, "eserviceIds"))?;
+    let descriptors: Vec<DescriptorId> = list_param(&q, "descriptorIds", |x| parse_id(x, "descriptorIds"))?;
 
     // Only the caller's own agreements, on either side; keyed by id so that an
     // organisation consuming its own e-service is listed once.
@@ -258,9 +194,11 @@ async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result
     caller.require_admin()?;
     let seed: AgreementSeed = body(&raw, false)?;
     let eid: EServiceId =
-        uuid_param(seed.eservice_id.as_deref().ok_or_else(|| bad("eserviceId is required"))?, "eserviceId")?;
-    let did: DescriptorId =
-        uuid_param(seed.descriptor_id.as_deref().ok_or_else(|| bad("descriptorId is required"))?, "descriptorId")?;
+        parse_id(seed.eservice_id.as_deref().ok_or_else(|| bad_request("eserviceId is required"))?, "eserviceId")?;
+    let did: DescriptorId = parse_id(
+        seed.descriptor_id.as_deref().ok_or_else(|| bad_request("descriptorId is required"))?,
+        "descriptorId",
+    )?;
     no_delegation(&seed.delegation_id)?;
     let svc = s.platform.env(caller.env);
     let es = svc.eservice(eid).await.map_err(app_problem)?;
@@ -268,7 +206,7 @@ async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result
     // for another one is refused rather than silently changed.
     if let Some(latest) = es.latest_published() {
         if latest.id != did {
-            return Err(bad(&format!(
+            return Err(bad_request(&format!(
                 "descriptor {did} is not the latest published version of e-service {eid} (it is {})",
                 latest.id
             )));
@@ -292,7 +230,7 @@ async fn delete(
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
     caller.require_admin()?;
-    let id: AgreementId = uuid_param(&raw, "agreementId")?;
+    let id: AgreementId = parse_id(&raw, "agreementId")?;
     s.platform.env(caller.env).delete_agreement(&caller.actor(), id).await.map_err(app_problem)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -328,10 +266,10 @@ async fn submit(
     body_raw: Bytes,
 ) -> Result<Json<Value>, Problem> {
     caller.require_admin()?;
-    let id: AgreementId = uuid_param(&raw, "agreementId")?;
+    let id: AgreementId = parse_id(&raw, "agreementId")?;
     let sub: AgreementSubmission = body(&body_raw, false)?;
     if sub.consumer_notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
-        return Err(bad("consumerNotes can have at most 1000 characters"));
+        return Err(bad_request("consumerNotes can have at most 1000 characters"));
     }
     let a = s.platform.env(caller.env).submit_agreement(&caller.actor(), id, sub.consumer_notes).await;
     Ok(Json(agreement_json(&a.map_err(app_problem)?)))
@@ -344,11 +282,11 @@ async fn reject(
     body_raw: Bytes,
 ) -> Result<Json<Value>, Problem> {
     caller.require_admin()?;
-    let id: AgreementId = uuid_param(&raw, "agreementId")?;
+    let id: AgreementId = parse_id(&raw, "agreementId")?;
     let r: AgreementRejection = body(&body_raw, false)?;
-    let reason = r.reason.ok_or_else(|| bad("reason is required"))?;
+    let reason = r.reason.ok_or_else(|| bad_request("reason is required"))?;
     if !(20..=1000).contains(&reason.chars().count()) {
-        return Err(bad("reason must be between 20 and 1000 characters"));
+        return Err(bad_request("reason must be between 20 and 1000 characters"));
     }
     let a = s.platform.env(caller.env).reject_agreement(&caller.actor(), id, reason).await;
     Ok(Json(agreement_json(&a.map_err(app_problem)?)))
@@ -366,7 +304,7 @@ enum Op {
 /// The operations whose body is at most a `DelegationRef` (or nothing at all).
 async fn simple(s: AppState, caller: Caller, raw: String, body_raw: Bytes, op: Op) -> Result<Json<Value>, Problem> {
     caller.require_admin()?;
-    let id: AgreementId = uuid_param(&raw, "agreementId")?;
+    let id: AgreementId = parse_id(&raw, "agreementId")?;
     let r: DelegationRef = body(&body_raw, true)?;
     no_delegation(&r.delegation_id)?;
     let (svc, actor) = (s.platform.env(caller.env), caller.actor());

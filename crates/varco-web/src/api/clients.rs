@@ -4,7 +4,8 @@
 //! but shows name, description, purposes and keys to the owner only; writes are the
 //! owner's, with the m2m-admin role.
 use super::doc::ApiRoutes;
-use super::{api_problem, app_problem, Caller, PageQuery};
+use super::purposes::purpose_json;
+use super::{api_problem, app_problem, parse_id, to_json, Caller, PageQuery};
 use crate::{AppState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -26,18 +27,6 @@ pub fn routes() -> ApiRoutes {
         .get("/keys/{kid}", key, "getJWKByKid")
 }
 
-fn id<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {
-    s.parse().map_err(|_| api_problem(StatusCode::BAD_REQUEST, &format!("{what} is not a UUID")))
-}
-
-fn page_of(q: &HashMap<String, String>) -> Result<PageQuery, Problem> {
-    PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))
-}
-
-fn to_value<T: serde::Serialize>(v: T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
 /// `FullClient` for the owner, `PartialClient` for everybody else (the schema is
 /// `oneOf` the two; neither has a `kind`).
 pub fn client_json(c: &Client, caller: &Caller) -> Value {
@@ -51,57 +40,8 @@ pub fn client_json(c: &Client, caller: &Caller) -> Value {
     v
 }
 
-fn version_json(v: &PurposeVersion) -> Value {
-    let mut out = json!({
-        "id": v.id,
-        "state": to_value(v.state),
-        "createdAt": v.created_at,
-        "dailyCalls": v.daily_calls,
-    });
-    for (name, x) in [
-        ("suspendedAt", v.suspended_at.map(|t| json!(t))),
-        ("updatedAt", v.updated_at.map(|t| json!(t))),
-        ("firstActivationAt", v.first_activation_at.map(|t| json!(t))),
-        ("rejectionReason", v.rejection_reason.clone().map(Value::String)),
-    ] {
-        if let Some(x) = x {
-            out[name] = x;
-        }
-    }
-    out
-}
-
-/// PDND's `Purpose` (kept local: the purposes module is another slice of the API).
-fn purpose_json(p: &Purpose) -> Value {
-    let mut v = json!({
-        "id": p.id,
-        "eserviceId": p.eservice_id,
-        "consumerId": p.consumer_id,
-        "suspendedByConsumer": p.suspended_by_consumer,
-        "suspendedByProducer": p.suspended_by_producer,
-        "title": p.title,
-        "description": p.description,
-        "createdAt": p.created_at,
-        "isRiskAnalysisValid": varco_platform::risk_analysis_valid(p.risk_analysis.as_ref()),
-        "isFreeOfCharge": p.is_free_of_charge,
-    });
-    let rejected = p.versions.iter().filter(|v| v.state == PurposeVersionState::Rejected).max_by_key(|v| v.created_at);
-    for (name, x) in [
-        ("updatedAt", p.updated_at.map(|t| json!(t))),
-        ("freeOfChargeReason", p.free_of_charge_reason.clone().map(Value::String)),
-        ("currentVersion", p.current_version().map(version_json)),
-        ("waitingForApprovalVersion", p.waiting_version().map(version_json)),
-        ("rejectedVersion", rejected.map(version_json)),
-    ] {
-        if let Some(x) = x {
-            v[name] = x;
-        }
-    }
-    v
-}
-
 async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Client, Problem> {
-    let cid: ClientId = id(raw, "clientId")?;
+    let cid: ClientId = parse_id(raw, "clientId")?;
     s.platform.env(caller.env).client(cid).await.map_err(app_problem)
 }
 
@@ -119,9 +59,9 @@ async fn list(
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
-    let page = page_of(&q)?;
+    let page = PageQuery::from_query(&q)?;
     let consumer: Option<TenantId> =
-        q.get("consumerId").filter(|v| !v.is_empty()).map(|v| id(v, "consumerId")).transpose()?;
+        q.get("consumerId").filter(|v| !v.is_empty()).map(|v| parse_id(v, "consumerId")).transpose()?;
     // Names are visible to the owner only, so a name filter matches only own clients.
     let name = q.get("name").map(|n| n.to_lowercase());
     let mut all = s.platform.env(caller.env).clients().await.map_err(app_problem)?;
@@ -131,7 +71,7 @@ async fn list(
     });
     all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
     let page = page.apply(all.iter().map(|c| client_json(c, &caller)).collect());
-    Ok(Json(to_value(page)))
+    Ok(Json(to_json(page)))
 }
 
 async fn read(
@@ -148,9 +88,9 @@ async fn purposes(
     Path((_, raw)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
-    let page = page_of(&q)?;
+    let page = PageQuery::from_query(&q)?;
     let eservices: Vec<EServiceId> = match q.get("eserviceIds").filter(|v| !v.is_empty()) {
-        Some(list) => list.split(',').map(|e| id(e, "eserviceIds")).collect::<Result<_, _>>()?,
+        Some(list) => list.split(',').map(|e| parse_id(e, "eserviceIds")).collect::<Result<_, _>>()?,
         None => vec![],
     };
     let states: Vec<PurposeVersionState> = match q.get("states").filter(|v| !v.is_empty()) {
@@ -186,7 +126,7 @@ async fn purposes(
             out.push(purpose_json(&p));
         }
     }
-    Ok(Json(to_value(page.apply(out))))
+    Ok(Json(to_json(page.apply(out))))
 }
 
 #[derive(Deserialize)]
@@ -202,10 +142,10 @@ async fn add_purpose(
     body: Bytes,
 ) -> Result<StatusCode, Problem> {
     caller.require_admin()?;
-    let cid: ClientId = id(&raw, "clientId")?;
+    let cid: ClientId = parse_id(&raw, "clientId")?;
     let seed: ClientAddPurpose = serde_json::from_slice(&body)
         .map_err(|e| api_problem(StatusCode::BAD_REQUEST, &format!("invalid ClientAddPurpose: {e}")))?;
-    let pid: PurposeId = id(&seed.purpose_id, "purposeId")?;
+    let pid: PurposeId = parse_id(&seed.purpose_id, "purposeId")?;
     s.platform.env(caller.env).add_client_purpose(&caller.actor(), cid, pid).await.map_err(app_problem)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -216,8 +156,8 @@ async fn remove_purpose(
     Path((_, raw, pid)): Path<(String, String, String)>,
 ) -> Result<StatusCode, Problem> {
     caller.require_admin()?;
-    let cid: ClientId = id(&raw, "clientId")?;
-    let pid: PurposeId = id(&pid, "purposeId")?;
+    let cid: ClientId = parse_id(&raw, "clientId")?;
+    let pid: PurposeId = parse_id(&pid, "purposeId")?;
     s.platform.env(caller.env).remove_client_purpose(&caller.actor(), cid, pid).await.map_err(app_problem)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -228,7 +168,7 @@ async fn keys(
     Path((_, raw)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
-    let page = page_of(&q)?;
+    let page = PageQuery::from_query(&q)?;
     let c = load_own(&s, &caller, &raw).await?;
     let svc = s.platform.env(caller.env);
     let mut jwks = vec![];
@@ -236,7 +176,7 @@ async fn keys(
     for k in &c.keys {
         jwks.push(svc.client_key_jwk(k.kid.as_str()).await.map_err(app_problem)?.1);
     }
-    let out = to_value(page.apply(jwks));
+    let out = to_json(page.apply(jwks));
     Ok(Json(out))
 }
 

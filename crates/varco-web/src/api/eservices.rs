@@ -1,6 +1,6 @@
 //! E-services and their descriptors (versions), as PDND's machine API shows them.
 use super::doc::ApiRoutes;
-use super::{api_problem, app_problem, Caller, PageQuery};
+use super::{api_problem, app_problem, parse_id, to_json, Caller, PageQuery};
 use crate::{AppState, Problem};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -17,18 +17,14 @@ pub fn routes() -> ApiRoutes {
         .get("/eservices/{id}/descriptors/{did}", descriptor, "getEServiceDescriptor")
 }
 
-fn enum_str<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
 pub fn eservice_json(e: &EService) -> Value {
     json!({
         "id": e.id,
         "producerId": e.producer_id,
         "name": e.name,
         "description": e.description,
-        "technology": enum_str(&e.technology),
-        "mode": enum_str(&e.mode),
+        "technology": to_json(e.technology),
+        "mode": to_json(e.mode),
     })
 }
 
@@ -40,8 +36,8 @@ pub fn descriptor_json(d: &Descriptor) -> Value {
         "voucherLifespan": d.voucher_lifespan,
         "dailyCallsPerConsumer": d.daily_calls_per_consumer,
         "dailyCallsTotal": d.daily_calls_total,
-        "state": enum_str(&d.state),
-        "agreementApprovalPolicy": enum_str(&d.agreement_approval_policy),
+        "state": to_json(d.state),
+        "agreementApprovalPolicy": to_json(d.agreement_approval_policy),
         "serverUrls": d.server_urls,
     });
     for (name, at) in [
@@ -56,10 +52,6 @@ pub fn descriptor_json(d: &Descriptor) -> Value {
         }
     }
     v
-}
-
-fn id<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {
-    s.parse().map_err(|_| api_problem(StatusCode::BAD_REQUEST, &format!("{what} is not a UUID")))
 }
 
 /// Drafts are the producer's business: others see published versions only.
@@ -78,7 +70,7 @@ async fn list(
 ) -> Result<Json<Value>, Problem> {
     let page = PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))?;
     let producers: Vec<TenantId> = match q.get("producerIds").filter(|v| !v.is_empty()) {
-        Some(list) => list.split(',').map(|p| id(p, "producerIds")).collect::<Result<_, _>>()?,
+        Some(list) => list.split(',').map(|p| parse_id(p, "producerIds")).collect::<Result<_, _>>()?,
         None => vec![],
     };
     let name = q.get("name").map(|n| n.to_lowercase());
@@ -88,8 +80,8 @@ async fn list(
     all.retain(|e| {
         (producers.is_empty() || producers.contains(&e.producer_id))
             && name.as_ref().is_none_or(|n| e.name.to_lowercase().contains(n))
-            && tech.as_ref().is_none_or(|t| enum_str(&e.technology) == json!(t))
-            && mode.as_ref().is_none_or(|m| enum_str(&e.mode) == json!(m))
+            && tech.as_ref().is_none_or(|t| to_json(e.technology) == json!(t))
+            && mode.as_ref().is_none_or(|m| to_json(e.mode) == json!(m))
             && !visible(e, &caller).is_empty()
     });
     all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
@@ -98,7 +90,7 @@ async fn list(
 }
 
 async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<EService, Problem> {
-    let eid: EServiceId = id(raw, "eserviceId")?;
+    let eid: EServiceId = parse_id(raw, "eserviceId")?;
     let e = s.platform.env(caller.env).eservice(eid).await.map_err(app_problem)?;
     if visible(&e, caller).is_empty() {
         return Err(api_problem(StatusCode::NOT_FOUND, &format!("e-service {eid} not found")));
@@ -124,7 +116,7 @@ async fn descriptors(
     let e = load(&s, &caller, &raw).await?;
     let mut ds = visible(&e, &caller);
     if let Some(state) = q.get("state") {
-        ds.retain(|d| enum_str(&d.state) == json!(state));
+        ds.retain(|d| to_json(d.state) == json!(state));
     }
     ds.sort_by_key(|d| d.version);
     let page = page.apply(ds.iter().map(descriptor_json).collect());
@@ -137,7 +129,7 @@ async fn descriptor(
     Path((_, raw, did)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
     let e = load(&s, &caller, &raw).await?;
-    let did: DescriptorId = id(&did, "descriptorId")?;
+    let did: DescriptorId = parse_id(&did, "descriptorId")?;
     visible(&e, &caller)
         .iter()
         .find(|d| d.id == did)

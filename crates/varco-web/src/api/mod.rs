@@ -75,3 +75,17 @@ pub fn app_problem(e: varco_platform::AppError) -> Problem {
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     api_problem(status, p.detail.as_deref().unwrap_or(""))
 }
+
+/// A UUID (or other parsed) path or query parameter; anything else is a 400 problem.
+pub(super) fn parse_id<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {
+    s.parse().map_err(|_| bad_request(&format!("{what} is not a UUID")))
+}
+
+/// A domain value as JSON: enums come out as PDND writes them (SCREAMING_CASE).
+pub(super) fn to_json<T: serde::Serialize>(v: T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+pub(super) fn bad_request(detail: &str) -> Problem {
+    api_problem(StatusCode::BAD_REQUEST, detail)
+}

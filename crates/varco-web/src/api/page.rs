@@ -28,6 +28,11 @@ impl PageQuery {
         Ok(PageQuery { offset: offset as usize, limit: limit as usize })
     }
 
+    /// From the query string's `offset` and `limit`.
+    pub fn from_query(q: &std::collections::HashMap<String, String>) -> Result<PageQuery, Problem> {
+        PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))
+    }
+
     /// The requested window of `all`, with the total count.
     pub fn apply<T>(self, all: Vec<T>) -> Page<T> {
         let total = all.len();

@@ -5,8 +5,9 @@
 //! until the first activation). Anyone else gets 404, so ids of other organisations'
 //! purposes reveal nothing. Who may change what (consumer or producer side) is decided
 //! by the platform's use cases.
+use super::agreements::agreement_json;
 use super::doc::ApiRoutes;
-use super::{api_problem, app_problem, Caller, PageQuery};
+use super::{api_problem, app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
 use crate::{AppState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -37,10 +38,6 @@ pub fn routes() -> ApiRoutes {
 
 // ------------------------------------------------------------------ shapes
 
-fn enum_str<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
 /// Sets the optional properties that have a value; PDND's schemas forbid nulls.
 fn put_opt(v: &mut Value, fields: Vec<(&str, Option<Value>)>) {
     for (name, x) in fields {
@@ -54,7 +51,7 @@ fn put_opt(v: &mut Value, fields: Vec<(&str, Option<Value>)>) {
 pub fn version_json(v: &PurposeVersion) -> Value {
     let mut out = json!({
         "id": v.id,
-        "state": enum_str(&v.state),
+        "state": to_json(v.state),
         "createdAt": v.created_at,
         "dailyCalls": v.daily_calls,
     });
@@ -103,63 +100,22 @@ pub fn purpose_json(p: &Purpose) -> Value {
     out
 }
 
-/// PDND's `Agreement` (for `GET /purposes/{id}/agreement`).
-fn agreement_json(a: &Agreement) -> Value {
-    let mut out = json!({
-        "id": a.id,
-        "eserviceId": a.eservice_id,
-        "descriptorId": a.descriptor_id,
-        "producerId": a.producer_id,
-        "consumerId": a.consumer_id,
-        "state": enum_str(&a.state),
-        "suspendedByConsumer": a.suspended_by_consumer,
-        "suspendedByProducer": a.suspended_by_producer,
-        "suspendedByPlatform": a.suspended_by_platform,
-        "createdAt": a.created_at,
-    });
-    // The earliest suspension still in force is when the agreement stopped working.
-    let suspended_at = [&a.stamps.suspension_by_consumer, &a.stamps.suspension_by_producer]
-        .into_iter()
-        .flatten()
-        .map(|s| s.when)
-        .min()
-        .filter(|_| a.state == AgreementState::Suspended);
-    put_opt(
-        &mut out,
-        vec![
-            ("consumerNotes", a.consumer_notes.clone().map(Value::String)),
-            ("rejectionReason", a.rejection_reason.clone().map(Value::String)),
-            ("updatedAt", a.updated_at.map(|t| json!(t))),
-            ("suspendedAt", suspended_at.map(|t| json!(t))),
-        ],
-    );
-    out
-}
-
 // ------------------------------------------------------------------ inputs
-
-fn bad(detail: &str) -> Problem {
-    api_problem(StatusCode::BAD_REQUEST, detail)
-}
-
-fn id<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {
-    s.parse().map_err(|_| bad(&format!("{what} is not a UUID")))
-}
 
 fn ids<T: std::str::FromStr>(q: &HashMap<String, String>, name: &str) -> Result<Vec<T>, Problem> {
     match q.get(name).filter(|v| !v.is_empty()) {
-        Some(list) => list.split(',').map(|x| id(x.trim(), name)).collect(),
+        Some(list) => list.split(',').map(|x| parse_id(x.trim(), name)).collect(),
         None => Ok(vec![]),
     }
 }
 
 fn state(s: &str, name: &str) -> Result<PurposeVersionState, Problem> {
-    serde_json::from_value(json!(s.trim())).map_err(|_| bad(&format!("{name}: unknown purpose state {s:?}")))
+    serde_json::from_value(json!(s.trim())).map_err(|_| bad_request(&format!("{name}: unknown purpose state {s:?}")))
 }
 
 /// Parses a JSON body ourselves: axum's own rejections are not PDND problems.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
-    serde_json::from_slice(bytes).map_err(|e| bad(&format!("invalid request body: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| bad_request(&format!("invalid request body: {e}")))
 }
 
 #[derive(Deserialize)]
@@ -182,7 +138,7 @@ fn check_delegation(d: Option<&str>) -> Result<(), Problem> {
     match d {
         None => Ok(()),
         Some(raw) => {
-            let d: uuid::Uuid = id(raw, "delegationId")?;
+            let d: uuid::Uuid = parse_id(raw, "delegationId")?;
             Err(api_problem(StatusCode::NOT_FOUND, &format!("delegation {d} not found")))
         }
     }
@@ -194,7 +150,7 @@ fn daily_calls(n: i64) -> Result<u32, Problem> {
     if (1..=MAX_DAILY_CALLS).contains(&n) {
         Ok(n as u32)
     } else {
-        Err(bad("dailyCalls must be between 1 and 1000000000"))
+        Err(bad_request("dailyCalls must be between 1 and 1000000000"))
     }
 }
 
@@ -202,7 +158,7 @@ fn daily_calls(n: i64) -> Result<u32, Problem> {
 fn length(name: &str, v: &str, min: usize, max: usize) -> Result<(), Problem> {
     let n = v.chars().count();
     if n < min || n > max {
-        return Err(bad(&format!("{name} must have from {min} to {max} characters")));
+        return Err(bad_request(&format!("{name} must have from {min} to {max} characters")));
     }
     Ok(())
 }
@@ -246,15 +202,11 @@ struct PurposeVersionSeed {
     daily_calls: i64,
 }
 
-fn page_of(q: &HashMap<String, String>) -> Result<PageQuery, Problem> {
-    PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))
-}
-
 // ------------------------------------------------------------------ reads
 
 /// A purpose the caller may see: its own, or one on its e-services once activated.
 async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Purpose, Problem> {
-    let pid: PurposeId = id(raw, "purposeId")?;
+    let pid: PurposeId = parse_id(raw, "purposeId")?;
     let svc = s.platform.env(caller.env);
     let hidden = || api_problem(StatusCode::NOT_FOUND, &format!("purpose {pid} not found"));
     let p = svc.purpose(pid).await.map_err(|e| match e {
@@ -280,7 +232,7 @@ async fn list(
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
-    let page = page_of(&q)?;
+    let page = PageQuery::from_query(&q)?;
     let eservices: Vec<EServiceId> = ids(&q, "eserviceIds")?;
     let consumers: Vec<TenantId> = ids(&q, "consumerIds")?;
     let states: Vec<PurposeVersionState> = match q.get("states").filter(|v| !v.is_empty()) {
@@ -335,7 +287,7 @@ async fn versions(
     Path((_, raw)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
-    let page = page_of(&q)?;
+    let page = PageQuery::from_query(&q)?;
     let wanted = q.get("state").map(|x| state(x, "state")).transpose()?;
     let p = load(&s, &caller, &raw).await?;
     let vs: Vec<Value> = p.versions.iter().filter(|v| wanted.is_none_or(|w| v.state == w)).map(version_json).collect();
@@ -348,7 +300,7 @@ async fn version(
     Path((_, raw, vid)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
     let p = load(&s, &caller, &raw).await?;
-    let vid: PurposeVersionId = id(&vid, "versionId")?;
+    let vid: PurposeVersionId = parse_id(&vid, "versionId")?;
     p.versions
         .iter()
         .find(|v| v.id == vid)
@@ -378,7 +330,7 @@ async fn agreement(
 async fn create(State(s): State<AppState>, caller: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
     caller.require_admin()?;
     let seed: PurposeSeed = body(&bytes)?;
-    let eservice: EServiceId = id(&seed.eservice_id, "eserviceId")?;
+    let eservice: EServiceId = parse_id(&seed.eservice_id, "eserviceId")?;
     check_delegation(seed.delegation_id.as_deref())?;
     length("title", &seed.title, 5, 60)?;
     length("description", &seed.description, 10, 250)?;

@@ -1,7 +1,7 @@
 //! Tenants, their attributes, and the attribute registry, as PDND's machine API (v2)
 //! shows them. A caller declares attributes for its own organisation only.
 use super::doc::ApiRoutes;
-use super::{api_problem, app_problem, Caller, PageQuery};
+use super::{api_problem, app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
 use crate::{AppState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -32,18 +32,6 @@ pub fn routes() -> ApiRoutes {
         .get("/verifiedAttributes/{aid}", read_verified, "getVerifiedAttribute")
 }
 
-fn id<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {
-    s.parse().map_err(|_| api_problem(StatusCode::BAD_REQUEST, &format!("{what} is not a UUID")))
-}
-
-fn page_of(q: &HashMap<String, String>) -> Result<PageQuery, Problem> {
-    PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))
-}
-
-fn to_value<T: serde::Serialize>(v: T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
 /// PDND's `Tenant`. Its `required` list names `certifier`, `attributes` and `mails`,
 /// which are not among its properties and `additionalProperties` is false: we emit
 /// only the declared properties. `onboardedAt` is the SelfCare onboarding, which
@@ -54,7 +42,7 @@ pub fn tenant_json(t: &Tenant) -> Value {
         "externalId": { "origin": t.external_id.origin, "value": t.external_id.value },
         "createdAt": t.created_at,
         "name": t.name,
-        "kind": to_value(t.kind),
+        "kind": to_json(t.kind),
         "onboardedAt": t.created_at,
     })
 }
@@ -69,7 +57,7 @@ fn held_json(a: &TenantAttribute) -> Value {
 }
 
 async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Tenant, Problem> {
-    let tid: TenantId = id(raw, "tenantId")?;
+    let tid: TenantId = parse_id(raw, "tenantId")?;
     s.platform.env(caller.env).tenant(tid).await.map_err(app_problem)
 }
 
@@ -78,7 +66,7 @@ async fn list(
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
-    let page = page_of(&q)?;
+    let page = PageQuery::from_query(&q)?;
     let ipa = q.get("IPACode").filter(|v| !v.is_empty());
     let tax = q.get("taxCode").filter(|v| !v.is_empty());
     if ipa.is_some() && tax.is_some() {
@@ -91,7 +79,7 @@ async fn list(
             && tax.is_none_or(|c| !in_ipa && &t.external_id.value == c)
     });
     all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    Ok(Json(to_value(page.apply(all.iter().map(tenant_json).collect()))))
+    Ok(Json(to_json(page.apply(all.iter().map(tenant_json).collect()))))
 }
 
 async fn read(
@@ -110,11 +98,11 @@ async fn held(
     kind: AttributeKind,
     show: fn(&TenantAttribute) -> Value,
 ) -> Result<Json<Value>, Problem> {
-    let page = page_of(q)?;
+    let page = PageQuery::from_query(q)?;
     let t = load(s, caller, raw).await?;
     let mut held: Vec<&TenantAttribute> = t.attributes.iter().filter(|a| a.kind == kind).collect();
     held.sort_by(|a, b| a.assigned_at.cmp(&b.assigned_at).then(a.attribute_id.cmp(&b.attribute_id)));
-    Ok(Json(to_value(page.apply(held.into_iter().map(show).collect()))))
+    Ok(Json(to_json(page.apply(held.into_iter().map(show).collect()))))
 }
 
 async fn declared(
@@ -124,11 +112,11 @@ async fn declared(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
     if let Some(d) = q.get("delegationId").filter(|v| !v.is_empty()) {
-        let _: uuid::Uuid = id(d, "delegationId")?;
+        let _: uuid::Uuid = parse_id(d, "delegationId")?;
         // Varco has no delegations: nothing was declared through one.
-        let page = page_of(&q)?;
+        let page = PageQuery::from_query(&q)?;
         load(&s, &caller, &raw).await?;
-        return Ok(Json(to_value(page.apply(Vec::<Value>::new()))));
+        return Ok(Json(to_json(page.apply(Vec::<Value>::new()))));
     }
     held(&s, &caller, &raw, &q, AttributeKind::Declared, held_json).await
 }
@@ -149,13 +137,13 @@ async fn verified(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
     // `TenantVerifiedAttribute` has no revokedAt: only the verifications in force.
-    let page = page_of(&q)?;
+    let page = PageQuery::from_query(&q)?;
     let t = load(&s, &caller, &raw).await?;
     let mut held: Vec<&TenantAttribute> =
         t.attributes.iter().filter(|a| a.kind == AttributeKind::Verified && a.is_active()).collect();
     held.sort_by(|a, b| a.assigned_at.cmp(&b.assigned_at).then(a.attribute_id.cmp(&b.attribute_id)));
     let out = held.into_iter().map(|a| json!({ "id": a.attribute_id, "assignedAt": a.assigned_at })).collect();
-    Ok(Json(to_value(page.apply(out))))
+    Ok(Json(to_json(page.apply(out))))
 }
 
 #[derive(Deserialize)]
@@ -168,7 +156,7 @@ struct TenantDeclaredAttributeSeed {
 /// Writes on a tenant's declared attributes: m2m-admin, own organisation only.
 fn own_tenant(caller: &Caller, raw: &str) -> Result<TenantId, Problem> {
     caller.require_admin()?;
-    let tid: TenantId = id(raw, "tenantId")?;
+    let tid: TenantId = parse_id(raw, "tenantId")?;
     if tid != caller.tenant_id {
         return Err(api_problem(StatusCode::FORBIDDEN, "attributes are declared by the organisation itself"));
     }
@@ -184,9 +172,9 @@ async fn declare(
     let tid = own_tenant(&caller, &raw)?;
     let seed: TenantDeclaredAttributeSeed = serde_json::from_slice(&body)
         .map_err(|e| api_problem(StatusCode::BAD_REQUEST, &format!("invalid TenantDeclaredAttributeSeed: {e}")))?;
-    let aid: AttributeId = id(&seed.id, "id")?;
+    let aid: AttributeId = parse_id(&seed.id, "id")?;
     if let Some(d) = &seed.delegation_id {
-        let d: uuid::Uuid = id(d, "delegationId")?;
+        let d: uuid::Uuid = parse_id(d, "delegationId")?;
         return Err(api_problem(StatusCode::NOT_FOUND, &format!("delegation {d} not found")));
     }
     let svc = s.platform.env(caller.env);
@@ -207,7 +195,7 @@ async fn revoke_declared(
     Path((_, raw, aid)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
     let tid = own_tenant(&caller, &raw)?;
-    let aid: AttributeId = id(&aid, "attributeId")?;
+    let aid: AttributeId = parse_id(&aid, "attributeId")?;
     let svc = s.platform.env(caller.env);
     let t = svc.tenant(tid).await.map_err(app_problem)?;
     if !t.attributes.iter().any(|a| a.attribute_id == aid && a.kind == AttributeKind::Declared && a.is_active()) {
@@ -236,15 +224,15 @@ async fn list_kind(
     q: &HashMap<String, String>,
     kind: AttributeKind,
 ) -> Result<Json<Value>, Problem> {
-    let page = page_of(q)?;
+    let page = PageQuery::from_query(q)?;
     let mut all = s.platform.env(caller.env).attributes().await.map_err(app_problem)?;
     all.retain(|a| a.kind == kind);
     all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    Ok(Json(to_value(page.apply(all.iter().map(attribute_json).collect()))))
+    Ok(Json(to_json(page.apply(all.iter().map(attribute_json).collect()))))
 }
 
 async fn read_kind(s: &AppState, caller: &Caller, raw: &str, kind: AttributeKind) -> Result<Json<Value>, Problem> {
-    let aid: AttributeId = id(raw, "attributeId")?;
+    let aid: AttributeId = parse_id(raw, "attributeId")?;
     let a = s.platform.env(caller.env).attribute(aid).await.map_err(app_problem)?;
     if a.kind != kind {
         return Err(api_problem(StatusCode::NOT_FOUND, &format!("attribute {aid} not found")));
@@ -268,13 +256,13 @@ async fn create_kind(
     kind: AttributeKind,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
     caller.require_admin()?;
-    let bad = |d: &str| api_problem(StatusCode::BAD_REQUEST, d);
-    let seed: AttributeSeed = serde_json::from_slice(body).map_err(|e| bad(&format!("invalid attribute seed: {e}")))?;
+    let seed: AttributeSeed =
+        serde_json::from_slice(body).map_err(|e| bad_request(&format!("invalid attribute seed: {e}")))?;
     if !(3..=100).contains(&seed.name.chars().count()) {
-        return Err(bad("name must be 3 to 100 characters"));
+        return Err(bad_request("name must be 3 to 100 characters"));
     }
     if !(10..=500).contains(&seed.description.chars().count()) {
-        return Err(bad("description must be 10 to 500 characters"));
+        return Err(bad_request("description must be 10 to 500 characters"));
     }
     let svc = s.platform.env(caller.env);
     let wanted = seed.name.trim().to_lowercase();

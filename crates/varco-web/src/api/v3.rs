@@ -1,7 +1,7 @@
 //! Operations that only the v3 machine API has: creating client e-services and
 //! managing their public keys, with DPoP-bound vouchers.
 use super::doc::ApiRoutes;
-use super::{api_problem, app_problem, Caller};
+use super::{api_problem, app_problem, parse_id, Caller};
 use crate::{AppState, Problem};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -20,10 +20,6 @@ pub fn routes() -> ApiRoutes {
 /// Parses a JSON body, turning every way it can be wrong into a 400 problem.
 fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, Problem> {
     serde_json::from_slice(raw).map_err(|e| api_problem(StatusCode::BAD_REQUEST, &format!("invalid body: {e}")))
-}
-
-fn uuid_param<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {
-    s.parse().map_err(|_| api_problem(StatusCode::BAD_REQUEST, &format!("{what} is not a UUID")))
 }
 
 #[derive(Deserialize)]
@@ -55,7 +51,7 @@ async fn create_client(
             return Err(api_problem(StatusCode::BAD_REQUEST, "description must have 10 to 250 characters"));
         }
     }
-    let members = seed.members.iter().map(|m| uuid_param::<UserId>(m, "members[]")).collect::<Result<Vec<_>, _>>()?;
+    let members = seed.members.iter().map(|m| parse_id::<UserId>(m, "members[]")).collect::<Result<Vec<_>, _>>()?;
     let client = s
         .platform
         .env(caller.env)
@@ -90,7 +86,7 @@ async fn create_key(
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, Problem> {
     caller.require_admin()?;
-    let client_id: ClientId = uuid_param(&client_id, "clientId")?;
+    let client_id: ClientId = parse_id(&client_id, "clientId")?;
     let seed: KeySeed = body(&raw)?;
     if seed.key_use != "SIG" {
         return Err(api_problem(StatusCode::BAD_REQUEST, "use must be SIG: keys sign client assertions"));
@@ -116,7 +112,7 @@ async fn delete_key(
     Path((_, client_id, key_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
     caller.require_admin()?;
-    let client_id: ClientId = uuid_param(&client_id, "clientId")?;
+    let client_id: ClientId = parse_id(&client_id, "clientId")?;
     let kid = Kid::parse(&key_id).map_err(|e| api_problem(StatusCode::BAD_REQUEST, &e.to_string()))?;
     s.platform.env(caller.env).delete_client_key(&caller.actor(), client_id, &kid).await.map_err(app_problem)?;
     Ok(Json(json!({})))
