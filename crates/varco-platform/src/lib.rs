@@ -379,6 +379,44 @@ impl EnvService<'_> {
         .await
     }
 
+    /// Quotas of a live (or draft) version; PDND lets producers change them after
+    /// publication, so unlike the rest of a descriptor they are not frozen.
+    pub async fn update_descriptor_quotas(
+        &self,
+        actor: &Actor,
+        id: EServiceId,
+        d: DescriptorId,
+        voucher_lifespan: u32,
+        per_consumer: u32,
+        total: u32,
+    ) -> AppResult<Descriptor> {
+        if !(60..=86400).contains(&voucher_lifespan) {
+            return Err(AppError::Invalid(format!(
+                "La durata del voucher deve essere tra 60 e 86400 secondi (indicati {voucher_lifespan})"
+            )));
+        }
+        if per_consumer < 1 || per_consumer > total {
+            return Err(AppError::Invalid(
+                "Le chiamate giornaliere per fruitore devono essere almeno 1 e non superare quelle totali".into(),
+            ));
+        }
+        self.change_eservice(actor, id, "EServiceDescriptorQuotasUpdated", |es, _| {
+            let desc = es
+                .descriptors
+                .iter_mut()
+                .find(|x| x.id == d)
+                .ok_or_else(|| AppError::NotFound(format!("Descrittore {d}")))?;
+            if desc.state == DescriptorState::Archived {
+                return Err(AppError::Conflict("una versione archiviata non si modifica".into()));
+            }
+            desc.voucher_lifespan = voucher_lifespan;
+            desc.daily_calls_per_consumer = per_consumer;
+            desc.daily_calls_total = total;
+            Ok(desc.clone())
+        })
+        .await
+    }
+
     async fn change_eservice<R>(
         &self,
         actor: &Actor,
