@@ -5,3 +5,7 @@
 //! in storage or HTTP dependencies.
 
 pub mod codice_fiscale;
+pub mod email;
+pub mod identity_token;
+pub mod model;
+pub mod rules;
