@@ -1,11 +1,13 @@
-//! SelfCare-side domain helpers for Varco.
+//! SelfCare for Varco: Enti, products, users and roles, the "Crea Utente" rules,
+//! and the identity token that opens an Interoperabilità environment.
 //!
-//! Kept in its own crate so that identity checks (who may act for an
-//! institution) can be reused by the web layer and the CLI without pulling
-//! in storage or HTTP dependencies.
+//! The pure parts (`codice_fiscale`, `email`, `model`, `rules`, `identity_token`)
+//! know nothing of storage; `service` stores them (same database as the platform)
+//! and queues the notification mails in an outbox. No HTTP here.
 
 pub mod codice_fiscale;
 pub mod email;
 pub mod identity_token;
 pub mod model;
 pub mod rules;
+pub mod service;
