@@ -131,13 +131,18 @@ impl EnvService<'_> {
     }
 
     pub async fn tenant_by_name(&self, name: &str) -> AppResult<Tenant> {
+        self.by_name(name, "ente").await
+    }
+
+    /// The aggregate with this exact name (tenants and e-services index it).
+    async fn by_name<T: varco_store::Aggregate>(&self, name: &str, what: &str) -> AppResult<T> {
         self.p
             .store
-            .list::<Tenant>(self.env, &[("name", name)])
+            .list::<T>(self.env, &[("name", name)])
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| not_found("ente", format!("{name:?} in {}", self.env)))
+            .ok_or_else(|| not_found(what, format!("{name:?} in {}", self.env)))
     }
 
     pub async fn eservice(&self, id: EServiceId) -> AppResult<EService> {
@@ -149,13 +154,7 @@ impl EnvService<'_> {
     }
 
     pub async fn eservice_by_name(&self, name: &str) -> AppResult<EService> {
-        self.p
-            .store
-            .list::<EService>(self.env, &[("name", name)])
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| not_found("e-service", format!("{name:?} in {}", self.env)))
+        self.by_name(name, "e-service").await
     }
 
     pub async fn agreement(&self, id: AgreementId) -> AppResult<Agreement> {
