@@ -20,6 +20,34 @@ pub struct Options {
     pub demo: bool,
     pub rate_limit: u32,
     pub hardened: bool,
+    /// Production mode: the demo identity provider is off.
+    pub production: bool,
+    /// SMTP server for SelfCare's mails (`smtp://host:port`, `smtps://user:pass@host`);
+    /// without one, mails stay in the outbox (`varco mail list`).
+    pub smtp_url: Option<String>,
+    /// Sender of SelfCare's mails.
+    pub mail_from: String,
+    /// OpenID Connect provider for SPID/CIE login (issuer URL, client id, secret).
+    pub oidc: Option<OidcOptions>,
+}
+
+/// The OpenID Connect provider SelfCare logs in through.
+#[derive(Clone)]
+pub struct OidcOptions {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+}
+
+// The secret must never reach a log line, even through `{:?}` of the options.
+impl std::fmt::Debug for OidcOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcOptions")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// The database URL: the given one, or SQLite in the data directory.

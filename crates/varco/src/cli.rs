@@ -49,6 +49,25 @@ pub enum Command {
         /// Varco's hardened mode: refuse replayed assertions, cap their lifetime at 1 h, allow 30 s of clock skew.
         #[arg(long, env = "VARCO_HARDENED")]
         hardened: bool,
+        /// Production mode: no demo identity provider (log in only through OpenID Connect).
+        #[arg(long, env = "VARCO_PRODUCTION")]
+        production: bool,
+        /// SMTP server for SelfCare's mails, e.g. smtp://127.0.0.1:25 or smtps://user:password@host;
+        /// without one, mails stay in the outbox (`varco mail list`).
+        #[arg(long, env = "VARCO_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// Sender address of SelfCare's mails.
+        #[arg(long, env = "VARCO_MAIL_FROM", default_value = "Area Riservata <noreply@varco.localhost>")]
+        mail_from: String,
+        /// OpenID Connect issuer for SPID/CIE login (its discovery document is read at start).
+        #[arg(long, env = "VARCO_OIDC_ISSUER", requires = "oidc_client_id")]
+        oidc_issuer: Option<String>,
+        /// Client id registered at the OpenID Connect provider.
+        #[arg(long, env = "VARCO_OIDC_CLIENT_ID")]
+        oidc_client_id: Option<String>,
+        /// Client secret (client_secret_basic); leave empty for a public client (PKCE only).
+        #[arg(long, env = "VARCO_OIDC_CLIENT_SECRET", hide_env_values = true)]
+        oidc_client_secret: Option<String>,
     },
     /// Operator: clients of a tenant.
     #[command(subcommand)]
@@ -260,7 +279,19 @@ pub enum VoucherCmd {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, db, no_demo, rate_limit, hardened } => {
+        Command::Serve {
+            listen,
+            db,
+            no_demo,
+            rate_limit,
+            hardened,
+            production,
+            smtp_url,
+            mail_from,
+            oidc_issuer,
+            oidc_client_id,
+            oidc_client_secret,
+        } => {
             let public_url = if db.public_url == "http://127.0.0.1:8080" && listen.to_string() != "127.0.0.1:8080" {
                 format!("http://{listen}")
             } else {
@@ -274,6 +305,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo: !no_demo,
                 rate_limit,
                 hardened,
+                production,
+                smtp_url,
+                mail_from,
+                oidc: oidc_issuer.map(|issuer| app::OidcOptions {
+                    issuer,
+                    client_id: oidc_client_id.unwrap_or_default(),
+                    client_secret: oidc_client_secret.filter(|s| !s.is_empty()),
+                }),
             })
             .await?;
             eprintln!("Varco in ascolto su http://{}", running.addr);

@@ -60,6 +60,10 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Options)) 
         demo: true,
         rate_limit: 450,
         hardened: false,
+        production: false,
+        smtp_url: None,
+        mail_from: "Area Riservata <noreply@varco.localhost>".into(),
+        oidc: None,
     };
     tweak(&mut opts);
     let running = app::start(opts).await.expect("varco starts");
