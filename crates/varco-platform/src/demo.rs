@@ -20,8 +20,10 @@ pub const DEMO_TENANTS: [(&str, &str, TenantKind); 3] = [
 ];
 
 /// Creates the demo world unless the database already has tenants. Returns whether
-/// it created anything.
-pub async fn seed_if_empty(p: &Platform) -> AppResult<bool> {
+/// it created anything. `selfcare_ids` gives, by Ente name, the SelfCare
+/// institution each tenant comes from (the back office finds the tenant of a
+/// person entering from SelfCare by it).
+pub async fn seed_if_empty(p: &Platform, selfcare_ids: &[(String, String)]) -> AppResult<bool> {
     let actor = Actor::System;
     let mut created = false;
     for env in Env::ALL {
@@ -40,7 +42,7 @@ pub async fn seed_if_empty(p: &Platform) -> AppResult<bool> {
                         origin: "IPA".into(),
                         origin_id: ipa.into(),
                         kind,
-                        selfcare_id: None,
+                        selfcare_id: selfcare_ids.iter().find(|(n, _)| n == name).map(|(_, id)| id.clone()),
                     },
                 )
                 .await?;

@@ -3,11 +3,14 @@
 //!
 //! The pure parts (`codice_fiscale`, `email`, `model`, `rules`, `identity_token`)
 //! know nothing of storage; `service` stores them (same database as the platform)
-//! and queues the notification mails in an outbox. No HTTP here.
+//! and queues the notification mails in an outbox, which `mailer` delivers over
+//! SMTP. No HTTP here.
 
 pub mod codice_fiscale;
+pub mod demo;
 pub mod email;
 pub mod identity_token;
+pub mod mailer;
 pub mod model;
 pub mod rules;
 pub mod service;

@@ -240,6 +240,41 @@ impl SelfCare {
         Ok((user, added))
     }
 
+    /// Makes sure a person is known (by fiscal code), without roles: how a
+    /// person who logged in, or a demo user, first exists. Returns the stored one.
+    pub async fn ensure_user(&self, user: &User) -> Result<User> {
+        let mut w = self.begin().await?;
+        let user = upsert_user(&mut w.tx, user.clone(), Uuid::nil(), None).await?;
+        w.tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Every institution, by name (for the demo identity provider and operators).
+    pub async fn institutions(&self) -> Result<Vec<Institution>> {
+        let rows = sqlx::query("SELECT doc FROM institutions ORDER BY name, id").fetch_all(self.store.pool()).await?;
+        rows.iter().map(|r| from_doc(r, "institutions")).collect()
+    }
+
+    /// The people holding a role (deleted ones excluded) at an institution, with
+    /// those roles, by family name then name. Filters are applied by the caller.
+    pub async fn members(&self, institution_id: Uuid) -> Result<Vec<(User, Vec<RoleRecord>)>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT u.id AS id, u.doc AS doc FROM sc_users u JOIN user_roles r ON r.user_id = u.id \
+             WHERE r.institution_id = $1 AND r.status <> 'DELETED'",
+        )
+        .bind(institution_id.to_string())
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut out = Vec::new();
+        for row in &rows {
+            let user: User = from_doc(row, "sc_users")?;
+            let roles = self.roles_of(user.id, institution_id).await?;
+            out.push((user, roles));
+        }
+        out.sort_by(|(a, _), (b, _)| (&a.family_name, &a.name, a.id).cmp(&(&b.family_name, &b.name, b.id)));
+        Ok(out)
+    }
+
     /// "Crea Utente": `actor_user_id` gives the person described by `form`
     /// roles at the institution. The person is reused if already known by
     /// fiscal code (their e-mail at this institution becomes the one given);
@@ -384,6 +419,142 @@ impl SelfCare {
             })
             .collect()
     }
+
+    // Delivery of the outbox (see `crate::mailer`). Each write is one statement
+    // that writes first, in its own transaction: no read-then-write upgrade, so
+    // SQLite just waits (busy_timeout) even for another `SelfCare` instance.
+
+    /// Queued mails with their delivery state, oldest first; only the unsent
+    /// ones if `unsent_only`.
+    pub async fn outbox_entries(&self, unsent_only: bool) -> Result<Vec<OutboxEntry>> {
+        let sql = if unsent_only {
+            format!("SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE sent_ms IS NULL ORDER BY seq")
+        } else {
+            format!("SELECT {OUTBOX_COLUMNS} FROM mail_outbox ORDER BY seq")
+        };
+        let rows = sqlx::query(&sql).fetch_all(self.store.pool()).await?;
+        rows.iter().map(outbox_entry).collect()
+    }
+
+    /// One queued mail with its delivery state.
+    pub async fn outbox_entry(&self, seq: i64) -> Result<Option<OutboxEntry>> {
+        let row = sqlx::query(&format!("SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE seq = $1"))
+            .bind(seq)
+            .fetch_optional(self.store.pool())
+            .await?;
+        row.as_ref().map(outbox_entry).transpose()
+    }
+
+    /// At most `limit` unsent mails, oldest first, due or not.
+    pub async fn unsent_mail(&self, limit: i64) -> Result<Vec<OutboxMail>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE sent_ms IS NULL ORDER BY seq LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.iter().map(|r| outbox_entry(r).map(|e| e.mail)).collect()
+    }
+
+    /// Takes the oldest unsent mail that is due at `now_ms` for this sender:
+    /// nobody else takes it before `now_ms + lease_ms`. The claim is a
+    /// conditional update, so of two replicas racing for a row exactly one
+    /// wins; the loser moves on to the next row. `None`: nothing is due.
+    pub async fn claim_due_mail(&self, now_ms: i64, lease_ms: i64) -> Result<Option<OutboxEntry>> {
+        loop {
+            let Some(row) = sqlx::query(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM mail_outbox \
+                 WHERE sent_ms IS NULL AND (next_try_ms IS NULL OR next_try_ms <= $1) ORDER BY seq LIMIT 1"
+            ))
+            .bind(now_ms)
+            .fetch_optional(self.store.pool())
+            .await?
+            else {
+                return Ok(None);
+            };
+            let mut entry = outbox_entry(&row)?;
+            let mut w = self.begin().await?;
+            let done = sqlx::query(
+                "UPDATE mail_outbox SET next_try_ms = $1 \
+                 WHERE seq = $2 AND sent_ms IS NULL AND (next_try_ms IS NULL OR next_try_ms <= $3)",
+            )
+            .bind(now_ms + lease_ms)
+            .bind(entry.mail.seq)
+            .bind(now_ms)
+            .execute(&mut *w.tx)
+            .await?;
+            w.tx.commit().await?;
+            if done.rows_affected() == 1 {
+                entry.next_try_ms = Some(now_ms + lease_ms);
+                return Ok(Some(entry));
+            }
+        }
+    }
+
+    /// Records that the SMTP server accepted mail `seq`. False if it was
+    /// already marked sent (by another replica whose lease had run out).
+    pub async fn mark_mail_sent(&self, seq: i64, now_ms: i64) -> Result<bool> {
+        let mut w = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE mail_outbox SET sent_ms = $1, next_try_ms = NULL, last_error = NULL \
+             WHERE seq = $2 AND sent_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(seq)
+        .execute(&mut *w.tx)
+        .await?;
+        w.tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a failed attempt at mail `seq`: it stays unsent and is due
+    /// again at `retry_at_ms`. `error` is stored for `varco mail list`, so it
+    /// must not hold secrets.
+    pub async fn mark_mail_failed(&self, seq: i64, retry_at_ms: i64, error: &str) -> Result<()> {
+        let error: String = error.chars().take(500).collect();
+        let mut w = self.begin().await?;
+        sqlx::query(
+            "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $1, next_try_ms = $2 \
+             WHERE seq = $3 AND sent_ms IS NULL",
+        )
+        .bind(error)
+        .bind(retry_at_ms)
+        .bind(seq)
+        .execute(&mut *w.tx)
+        .await?;
+        w.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A queued mail and how its delivery is going (migration 0004).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub mail: OutboxMail,
+    /// Failed attempts so far.
+    pub attempts: i64,
+    /// The last failure, as the SMTP client reported it.
+    pub last_error: Option<String>,
+    /// Not taken before this time: claimed by a sender, or pausing after a failure.
+    pub next_try_ms: Option<i64>,
+}
+
+const OUTBOX_COLUMNS: &str = "seq, to_addr, subject, body, created_ms, sent_ms, next_try_ms, attempts, last_error";
+
+fn outbox_entry(r: &AnyRow) -> Result<OutboxEntry> {
+    Ok(OutboxEntry {
+        mail: OutboxMail {
+            seq: r.try_get("seq")?,
+            to: r.try_get("to_addr")?,
+            subject: r.try_get("subject")?,
+            body: r.try_get("body")?,
+            created_ms: r.try_get("created_ms")?,
+            sent_ms: r.try_get("sent_ms")?,
+        },
+        attempts: r.try_get("attempts")?,
+        last_error: r.try_get("last_error")?,
+        next_try_ms: r.try_get("next_try_ms")?,
+    })
 }
 
 fn to_doc<T: serde::Serialize>(v: &T) -> String {

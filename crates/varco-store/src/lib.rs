@@ -8,10 +8,12 @@
 
 mod aggregate;
 mod audit;
+mod sessions;
 mod signing;
 
 pub use aggregate::Aggregate;
 pub use audit::{AuditSink, VoucherAuditRow};
+pub use sessions::SessionRow;
 pub use signing::SigningKeyRow;
 
 use chrono::{TimeZone, Utc};

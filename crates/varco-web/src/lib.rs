@@ -6,7 +6,11 @@
 //! place (`problem`).
 
 pub mod api;
+pub mod backoffice;
+pub mod pages;
 mod problem;
+pub mod selfcare;
+pub mod session;
 mod token;
 
 pub use problem::Problem;
@@ -18,13 +22,32 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::sync::Arc;
 use varco_domain::Env;
+use varco_jose::{RsaPrivateKey, RsaPublicKey};
 use varco_platform::Platform;
+use varco_selfcare::service::SelfCare;
 use varco_token::TokenServer;
 
 #[derive(Clone)]
 pub struct AppState {
     pub platform: Platform,
     pub token: Arc<TokenServer>,
+    pub selfcare: SelfCare,
+    pub web: Arc<WebConfig>,
+}
+
+/// What the pages need besides the services.
+pub struct WebConfig {
+    /// Production mode: no demo identity provider.
+    pub production: bool,
+    /// Cookies get `Secure` when Varco is served over https.
+    pub secure_cookies: bool,
+    /// `iss` of SelfCare's identity tokens.
+    pub selfcare_issuer: String,
+    /// SelfCare's key for identity tokens, parsed once.
+    pub selfcare_key: RsaPrivateKey,
+    pub selfcare_public: RsaPublicKey,
+    /// The OpenID Connect provider for SPID/CIE, when configured.
+    pub oidc: Option<selfcare::oidc::OidcClient>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -34,7 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/interop/{env}/token.oauth2", post(token::token))
         .route("/interop/{env}/.well-known/jwks.json", get(jwks))
         .route("/interop/{env}/.well-known/varco.json", get(discovery))
-        .route("/interop/{env}/", get(back_office_home))
+        .merge(backoffice::routes())
+        .merge(selfcare::routes())
         .merge(api::routes())
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such resource") })
         .with_state(state)
@@ -76,25 +100,6 @@ async fn discovery(State(s): State<AppState>, Path(env): Path<String>) -> Result
         "backOffice": format!("{}/", c.base_url),
     }))
     .into_response())
-}
-
-/// The back office of an environment. For now it names the environment and its
-/// endpoints; the pages behind SelfCare login come with the SelfCare work.
-async fn back_office_home(State(s): State<AppState>, Path(env): Path<String>) -> Result<Html<String>, Problem> {
-    let env = parse_env(&env)?;
-    let c = s.platform.config(env);
-    Ok(Html(format!(
-        "<!doctype html><html lang=\"it\"><head><meta charset=\"utf-8\"><title>Interoperabilità {label}</title></head>\
-         <body><h1>Interoperabilità – ambiente {label}</h1><ul>\
-         <li>Token endpoint: <code>{token}</code></li><li>JWKS: <code>{jwks}</code></li>\
-         <li>Audience della client assertion: <code>{aud}</code></li><li>Issuer dei voucher: <code>{iss}</code></li>\
-         </ul></body></html>",
-        label = env.label(),
-        token = c.token_url,
-        jwks = c.jwks_url,
-        aud = c.client_assertion_audience,
-        iss = c.issuer
-    )))
 }
 
 async fn home(State(s): State<AppState>) -> Html<String> {

@@ -7,7 +7,9 @@ use varco_domain::Env;
 use varco_platform::{EnvConfig, Platform};
 use varco_store::Store;
 use varco_token::{Hardened, TokenConfig, TokenServer};
-use varco_web::AppState;
+use varco_jose::RsaPrivateKey;
+use varco_selfcare::service::SelfCare;
+use varco_web::{AppState, WebConfig};
 
 /// What `varco serve` and the tests need to start a server.
 #[derive(Debug, Clone)]
@@ -115,9 +117,15 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let public_url = opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let platform = open_platform(&opts.data_dir, opts.database_url.as_deref(), &public_url).await?;
-    if opts.demo && varco_platform::demo::seed_if_empty(&platform).await? {
-        tracing::info!("demo world created");
+    let selfcare = SelfCare::new(platform.store.clone());
+    if opts.demo {
+        let institutions = varco_selfcare::demo::seed_if_empty(&selfcare).await?;
+        let ids: Vec<(String, String)> = institutions.iter().map(|i| (i.name.clone(), i.id.to_string())).collect();
+        if varco_platform::demo::seed_if_empty(&platform, &ids).await? {
+            tracing::info!("demo world created");
+        }
     }
+    let web = web_config(&platform, &opts, &public_url).await?;
     let token = TokenServer::start(
         platform.clone(),
         TokenConfig {
@@ -127,7 +135,49 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         },
     )
     .await?;
-    let app = varco_web::router(AppState { platform: platform.clone(), token: token.clone() });
+    // SelfCare's mails: delivered from the outbox when an SMTP server is given,
+    // otherwise they wait there (`varco mail list`). The URL is checked now.
+    if let Some(smtp_url) = &opts.smtp_url {
+        let config = varco_selfcare::mailer::MailerConfig { smtp_url: smtp_url.clone(), from: opts.mail_from.clone() };
+        varco_selfcare::mailer::spawn(selfcare.clone(), config)?;
+    }
+    let app = varco_web::router(AppState {
+        platform: platform.clone(),
+        token: token.clone(),
+        selfcare: selfcare.clone(),
+        web: Arc::new(web),
+    });
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Running { addr, platform, token, base_url: public_url, server })
+}
+
+/// SelfCare's identity-token key (made once, kept in the database so every
+/// replica signs with it), the issuer, and the login providers.
+async fn web_config(platform: &Platform, opts: &Options, public_url: &str) -> anyhow::Result<WebConfig> {
+    let fresh = RsaPrivateKey::generate_2048();
+    let pem = fresh.to_pkcs8_pem();
+    let (_, pem) = platform
+        .store
+        .selfcare_key_init(fresh.kid().as_str(), &pem, chrono::Utc::now().timestamp_millis())
+        .await
+        .context("cannot store SelfCare's key")?;
+    let key = RsaPrivateKey::from_pem(&pem).context("SelfCare's stored key does not parse")?;
+    let root = public_url.trim_end_matches('/');
+    let no_scheme = root.split_once("://").map(|(_, r)| r).unwrap_or(root);
+    let oidc = match &opts.oidc {
+        Some(o) => Some(
+            varco_web::selfcare::oidc::OidcClient::discover(o.issuer.clone(), o.client_id.clone(), o.client_secret.clone(), root)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot use the OpenID Connect provider {}: {e}", o.issuer))?,
+        ),
+        None => None,
+    };
+    Ok(WebConfig {
+        production: opts.production,
+        secure_cookies: root.starts_with("https://"),
+        selfcare_issuer: format!("{no_scheme}/selfcare"),
+        selfcare_public: key.public_key(),
+        selfcare_key: key,
+        oidc,
+    })
 }

@@ -113,6 +113,42 @@ pub enum Command {
     /// The risk analysis ("analisi del rischio") rules of PDND.
     #[command(subcommand)]
     RiskAnalysis(RiskAnalysisCmd),
+    /// Operator: SelfCare's mails (the outbox) and their delivery.
+    #[command(subcommand)]
+    Mail(MailCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MailCmd {
+    /// List the queued mails, oldest first: number, date, recipient, state, subject.
+    List {
+        /// Only the mails not sent yet.
+        #[arg(long)]
+        unsent: bool,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Print one mail whole, body included.
+    Show {
+        /// Its number in the list.
+        seq: i64,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Deliver the mails that are due once, through this SMTP server, and say how many went.
+    Send {
+        /// e.g. smtp://127.0.0.1:25, smtp://user:password@host:587?tls=required, smtps://user:password@host.
+        #[arg(long, env = "VARCO_SMTP_URL", hide_env_values = true)]
+        smtp_url: String,
+        #[arg(long, env = "VARCO_MAIL_FROM", default_value = "Area Riservata <noreply@varco.localhost>")]
+        mail_from: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -436,6 +472,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_json(&report);
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
+        Command::Mail(cmd) => mail(cmd).await,
         Command::RiskAnalysis(RiskAnalysisCmd::Example { kind, version }) => {
             let kind = match kind.to_uppercase().as_str() {
                 "PA" => TenantKind::Pa,
@@ -734,6 +771,102 @@ pub async fn setup_consumer(
         "tokenEndpoint": svc.config().token_url,
         "clientAssertionAudience": svc.config().client_assertion_audience,
     }))
+}
+
+/// `varco mail ...`: the outbox as the operator sees it.
+async fn mail(cmd: MailCmd) -> anyhow::Result<ExitCode> {
+    use varco_selfcare::mailer;
+    use varco_selfcare::service::{OutboxEntry, SelfCare};
+    fn when(ms: i64) -> String {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_else(|| ms.to_string())
+    }
+    fn state(e: &OutboxEntry) -> String {
+        match (e.mail.sent_ms, e.attempts) {
+            (Some(ms), _) => format!("inviata {}", when(ms)),
+            (None, 0) => "da inviare".to_string(),
+            (None, n) => format!("da inviare, {n} tentativi falliti"),
+        }
+    }
+    fn to_json(e: &OutboxEntry, body: bool) -> serde_json::Value {
+        let mut v = json!({
+            "seq": e.mail.seq,
+            "createdAt": when(e.mail.created_ms),
+            "to": e.mail.to,
+            "subject": e.mail.subject,
+            "sent": e.mail.sent_ms.is_some(),
+            "sentAt": e.mail.sent_ms.map(when),
+            "failedAttempts": e.attempts,
+            "lastError": e.last_error,
+        });
+        if body {
+            v["body"] = json!(e.mail.body);
+        }
+        v
+    }
+    match cmd {
+        MailCmd::List { unsent, json, db } => {
+            let sc = SelfCare::new(open(&db).await?.store.clone());
+            let entries = sc.outbox_entries(unsent).await?;
+            if json {
+                print_json(&json!(entries.iter().map(|e| to_json(e, false)).collect::<Vec<_>>()));
+            } else if entries.is_empty() {
+                println!("{}", if unsent { "Nessuna mail da inviare." } else { "Nessuna mail in coda." });
+            } else {
+                for e in &entries {
+                    let m = &e.mail;
+                    println!("{:>5}  {}  {}  [{}]  {}", m.seq, when(m.created_ms), m.to, state(e), m.subject);
+                    if let (None, Some(err)) = (m.sent_ms, &e.last_error) {
+                        println!("       ultimo errore: {err}");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MailCmd::Show { seq, json, db } => {
+            let sc = SelfCare::new(open(&db).await?.store.clone());
+            let e = sc.outbox_entry(seq).await?.ok_or_else(|| anyhow!("nessuna mail numero {seq}"))?;
+            if json {
+                print_json(&to_json(&e, true));
+            } else {
+                println!("Numero: {}", e.mail.seq);
+                println!("Data: {}", when(e.mail.created_ms));
+                println!("A: {}", e.mail.to);
+                println!("Oggetto: {}", e.mail.subject);
+                println!("Stato: {}", state(&e));
+                if let (None, Some(err)) = (e.mail.sent_ms, &e.last_error) {
+                    println!("Ultimo errore: {err}");
+                }
+                println!();
+                print!("{}", e.mail.body);
+                if !e.mail.body.ends_with('\n') {
+                    println!();
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MailCmd::Send { smtp_url, mail_from, db } => {
+            let config = mailer::MailerConfig { smtp_url, from: mail_from };
+            let (transport, from) = mailer::transport(&config)?;
+            let sc = SelfCare::new(open(&db).await?.store.clone());
+            let before = sc.outbox_entries(true).await?;
+            let sent = mailer::deliver_pending(&sc, &transport, &from).await?;
+            let after = sc.outbox_entries(true).await?;
+            let failed = after
+                .iter()
+                .filter(|a| before.iter().any(|b| b.mail.seq == a.mail.seq && b.attempts < a.attempts))
+                .count();
+            println!("Inviate {sent} mail tramite {}.", mailer::redact(&config.smtp_url));
+            if !after.is_empty() {
+                println!(
+                    "Ancora da inviare: {} ({failed} non riuscite ora; vedere `varco mail list --unsent`).",
+                    after.len()
+                );
+            }
+            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+    }
 }
 
 async fn open(db: &DbArgs) -> anyhow::Result<Platform> {

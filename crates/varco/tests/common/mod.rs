@@ -3,6 +3,8 @@
 //! HTTP, the generic refusal body, and capture of the server's log.
 #![allow(dead_code)]
 
+pub mod node;
+
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};

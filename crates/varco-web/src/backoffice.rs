@@ -1,0 +1,277 @@
+//! The back office of each environment: it trusts only SelfCare's identity
+//! token (signature with SelfCare's key, issuer, this environment's audience,
+//! expiry, single use), keeps the roles of this environment's product, and
+//! opens its own session. Roles on another environment's product give nothing
+//! here: Amministratore in Collaudo is nobody in Produzione.
+use crate::pages::{render, see_other, with_cookies, Layout, PageError};
+use crate::session::{self, SetCookie};
+use crate::{parse_env, AppState};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use varco_domain::event::Actor;
+use varco_domain::{Env, TenantKind};
+use varco_platform::NewTenant;
+use varco_selfcare::identity_token::{self, IdentityClaims, IdentityTokenError};
+use varco_selfcare::model::ProductRole;
+
+/// Identity tokens live seconds: just the hop from SelfCare to the back office.
+pub const IDENTITY_TOKEN_LIFETIME_SECS: i64 = 60;
+/// How long a back-office session lasts at most.
+pub const SESSION_TTL: Duration = Duration::from_secs(9 * 3600);
+/// Clock difference tolerated between SelfCare and a back office on other hosts.
+const LEEWAY_SECS: i64 = 5;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/interop/{env}/", get(home))
+        .route("/interop/{env}/selfcare/login", post(login))
+        .route("/interop/{env}/logout", post(logout))
+}
+
+/// The audience of identity tokens for `env`'s back office.
+pub fn audience(state: &AppState, env: Env) -> String {
+    let base = &state.platform.config(env).base_url;
+    let no_scheme = base.split_once("://").map(|(_, r)| r).unwrap_or(base);
+    format!("{no_scheme}/ui")
+}
+
+fn scope(env: Env) -> String {
+    format!("bo:{}", env.slug())
+}
+
+fn cookie_name(env: Env) -> String {
+    format!("varco_bo_{}", env.slug())
+}
+
+fn cookie_path(env: Env) -> String {
+    format!("/interop/{}/", env.slug())
+}
+
+/// A back-office session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BoIdentity {
+    pub user_id: String,
+    pub name: String,
+    pub family_name: String,
+    pub fiscal_code: String,
+    pub selfcare_id: String,
+    pub organization: String,
+    pub tenant_id: String,
+    /// Product roles on this environment's product (`admin`, `api`, `security`).
+    pub roles: Vec<String>,
+}
+
+/// The back-office session of the request for `env`, if any.
+pub async fn current(
+    state: &AppState,
+    headers: &HeaderMap,
+    env: Env,
+) -> Result<Option<session::Session<BoIdentity>>, PageError> {
+    session::load(state, headers, &scope(env), &cookie_name(env)).await
+}
+
+fn layout(env: Env, title: &str, state: &AppState) -> Layout {
+    Layout {
+        title: title.into(),
+        brand: format!("Interoperabilità {}", env.label()),
+        brand_href: cookie_path(env),
+        logout_action: format!("/interop/{}/logout", env.slug()),
+        demo: !state.web.production,
+        ..Layout::default()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "bo_home.html")]
+struct HomePage {
+    layout: Layout,
+    env_label: String,
+    who: Option<BoIdentity>,
+    role_labels: Vec<String>,
+    token_url: String,
+    jwks_url: String,
+    audience: String,
+    issuer: String,
+}
+
+/// The back office's home: who you are here, or how to get in.
+async fn home(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let env = parse_env(&env).map_err(|_| PageError::not_found("L'ambiente"))?;
+    let session = current(&state, &headers, env).await?;
+    let c = state.platform.config(env);
+    let mut layout = layout(env, &format!("Interoperabilità – {}", env.label()), &state);
+    let who = session.map(|s| {
+        layout.user = Some(format!("{} {}", s.data.name, s.data.family_name));
+        layout.csrf = s.csrf.clone();
+        s.data
+    });
+    let role_labels = who
+        .as_ref()
+        .map(|w| {
+            w.roles
+                .iter()
+                .map(|r| r.parse::<ProductRole>().map(|p| p.label().to_string()).unwrap_or(r.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    render(&HomePage {
+        layout,
+        env_label: env.label().into(),
+        who,
+        role_labels,
+        token_url: c.token_url.clone(),
+        jwks_url: c.jwks_url.clone(),
+        audience: c.client_assertion_audience.clone(),
+        issuer: c.issuer.clone(),
+    })
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// Exchanges SelfCare's identity token for this back office's session.
+async fn login(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, PageError> {
+    let env = parse_env(&env).map_err(|_| PageError::not_found("L'ambiente"))?;
+    let refused = |msg: String| {
+        PageError::new(StatusCode::UNAUTHORIZED, "Accesso non riuscito", msg)
+            .back("/selfcare/", "Torna all'Area Riservata")
+    };
+    let now = chrono::Utc::now().timestamp();
+    let claims = identity_token::verify(
+        form.token.trim(),
+        std::slice::from_ref(&state.web.selfcare_public),
+        &state.web.selfcare_issuer,
+        &audience(&state, env),
+        now,
+        LEEWAY_SECS,
+    )
+    .map_err(|e| {
+        tracing::info!(env = env.slug(), "identity token refused: {e}");
+        refused(explain(&e, env))
+    })?;
+    let product = env.product_id();
+    let roles: Vec<String> = claims
+        .organization
+        .roles
+        .iter()
+        .filter(|r| r.product_id == product)
+        .map(|r| r.role.clone())
+        .filter(|r| r.parse::<ProductRole>().is_ok())
+        .collect();
+    if roles.is_empty() {
+        return Err(PageError::forbidden(format!(
+            "{} {} non ha un ruolo su Interoperabilità {} per {}: in questo ambiente non può entrare.",
+            claims.name,
+            claims.family_name,
+            env.label(),
+            claims.organization.name
+        ))
+        .back("/selfcare/", "Torna all'Area Riservata"));
+    }
+    // Single use: a token copied from a page or a log cannot open a second session.
+    if !state
+        .platform
+        .store
+        .consume_token(&claims.jti, (claims.exp + LEEWAY_SECS) * 1000)
+        .await
+        .map_err(PageError::internal)?
+    {
+        return Err(refused("Questo accesso è già stato usato: rientra dall'Area Riservata.".into()));
+    }
+    let tenant = tenant_of(&state, env, &claims).await?;
+    let identity = BoIdentity {
+        user_id: claims.uid.clone(),
+        name: claims.name.clone(),
+        family_name: claims.family_name.clone(),
+        fiscal_code: claims.fiscal_number.clone(),
+        selfcare_id: claims.organization.id.clone(),
+        organization: claims.organization.name.clone(),
+        tenant_id: tenant.to_string(),
+        roles,
+    };
+    let ttl = Duration::from_secs((claims.desired_exp - now).clamp(60, SESSION_TTL.as_secs() as i64) as u64);
+    let (cookie, _) = session::open(&state, &scope(env), &cookie_name(env), &cookie_path(env), &identity, ttl).await?;
+    tracing::info!(env = env.slug(), user = %claims.uid, tenant = %tenant, "back-office login");
+    Ok(with_cookies(see_other(&cookie_path(env)), &[cookie]))
+}
+
+/// The Interoperabilità tenant of the organisation: found by SelfCare id, or by
+/// its IPA code, or created from the SelfCare onboarding on first entry.
+async fn tenant_of(state: &AppState, env: Env, claims: &IdentityClaims) -> Result<varco_domain::TenantId, PageError> {
+    let svc = state.platform.env(env);
+    let tenants = svc.tenants().await.map_err(PageError::internal)?;
+    let org = &claims.organization;
+    if let Some(t) = tenants.iter().find(|t| t.selfcare_id.as_deref() == Some(org.id.as_str())) {
+        return Ok(t.id);
+    }
+    let (origin, origin_id) = match &org.ipa_code {
+        Some(ipa) => ("IPA".to_string(), ipa.clone()),
+        None => ("SELC".to_string(), org.fiscal_code.clone()),
+    };
+    if let Some(t) = tenants.iter().find(|t| t.external_id.origin == origin && t.external_id.value == origin_id) {
+        return Ok(t.id);
+    }
+    let t = svc
+        .create_tenant(
+            &Actor::System,
+            NewTenant {
+                name: org.name.clone(),
+                origin,
+                origin_id,
+                kind: if org.ipa_code.is_some() { TenantKind::Pa } else { TenantKind::Private },
+                selfcare_id: Some(org.id.clone()),
+            },
+        )
+        .await
+        .map_err(PageError::internal)?;
+    Ok(t.id)
+}
+
+fn explain(e: &IdentityTokenError, env: Env) -> String {
+    match e {
+        IdentityTokenError::Expired { .. } => "L'accesso è scaduto: rientra dall'Area Riservata.".into(),
+        IdentityTokenError::WrongAudience { .. } => {
+            format!("L'accesso era destinato a un altro ambiente, non a {}: rientra dall'Area Riservata.", env.label())
+        }
+        IdentityTokenError::NoRoles { .. } => "Non hai ruoli attivi per questo ente.".into(),
+        _ => "L'accesso presentato non è valido: rientra dall'Area Riservata.".into(),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    Path(env): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let env = parse_env(&env).map_err(|_| PageError::not_found("L'ambiente"))?;
+    if let Some(s) = current(&state, &headers, env).await? {
+        s.check_csrf(&form.csrf)?;
+        s.end(&state).await?;
+    }
+    let gone = SetCookie::removal(&cookie_name(env), &cookie_path(env), state.web.secure_cookies);
+    Ok(with_cookies(see_other(&cookie_path(env)), &[gone]))
+}

@@ -1,0 +1,260 @@
+//! After login: the choice of Ente, the Ente's overview with its product cards,
+//! and the "Interoperabilità" card that leads into an environment.
+use super::ScUser;
+use crate::pages::{render, see_other, Layout, PageError};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::{Form, Json};
+use serde::Deserialize;
+use varco_domain::Env;
+use varco_selfcare::identity_token::{self, OrganizationClaim, RoleClaim, UserIdentity};
+use varco_selfcare::model::{Institution, ProductId, RoleStatus};
+use varco_selfcare::service::RoleRecord;
+
+/// `/selfcare/`: the login page for strangers, the choice of Ente for others.
+pub async fn start(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    let logged =
+        crate::session::load::<super::ScIdentity>(&state, &headers, "selfcare", crate::session::SELFCARE_COOKIE)
+            .await?
+            .is_some();
+    Ok(see_other(if logged { "/selfcare/enti" } else { "/selfcare/login" }))
+}
+
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    Json(identity_token::jwks(std::slice::from_ref(&state.web.selfcare_public))).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "sc_institutions.html")]
+struct InstitutionsPage {
+    layout: Layout,
+    institutions: Vec<Institution>,
+}
+
+/// "Seleziona il tuo ente".
+pub async fn institutions(State(state): State<AppState>, user: ScUser) -> Result<Response, PageError> {
+    let institutions = state.selfcare.institutions_of_user(user.identity().user_id).await?;
+    render(&InstitutionsPage { layout: user.layout("Seleziona il tuo ente", &state), institutions })
+}
+
+/// The environments (and their products) the user may enter at an institution:
+/// those where the Ente is onboarded and the user holds an ACTIVE role.
+fn enterable(institution: &Institution, roles: &[RoleRecord]) -> Vec<Env> {
+    // Attestazione, Collaudo, Produzione: the order SelfCare shows them in.
+    [Env::Attestazione, Env::Collaudo, Env::Produzione]
+        .into_iter()
+        .filter(|env| {
+            let product: ProductId = env.product_id().parse().expect("every environment has its product");
+            institution.is_active_on(product)
+                && roles.iter().any(|r| r.role.product == product && r.role.status == RoleStatus::Active)
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "sc_overview.html")]
+struct OverviewPage {
+    layout: Layout,
+    institution: Institution,
+    /// The "Interoperabilità" card is shown when at least one environment opens.
+    interop: bool,
+    /// Utenti is offered to those who may manage users on some product.
+    can_manage: bool,
+    roles: Vec<(String, String, String)>,
+}
+
+/// The Ente's "Panoramica": its data, "I tuoi prodotti", and the menu.
+pub async fn overview(
+    State(state): State<AppState>,
+    user: ScUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let (institution, roles) = user.membership(&state, &id).await?;
+    let plain = super::plain_roles(&roles);
+    let can_manage =
+        ProductId::ALL.into_iter().any(|p| varco_selfcare::rules::can_manage_users(&plain, &institution, p));
+    let role_rows = roles
+        .iter()
+        .map(|r| {
+            (
+                r.role.product.label().to_string(),
+                r.role.product_role.label().to_string(),
+                status_label(r.role.status).to_string(),
+            )
+        })
+        .collect();
+    render(&OverviewPage {
+        layout: user.layout(&institution.name, &state),
+        interop: !enterable(&institution, &roles).is_empty(),
+        can_manage,
+        roles: role_rows,
+        institution,
+    })
+}
+
+pub fn status_label(s: RoleStatus) -> &'static str {
+    match s {
+        RoleStatus::Active => "Attivo",
+        RoleStatus::Suspended => "Sospeso",
+        RoleStatus::Deleted => "Rimosso",
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EnvQuery {
+    ambiente: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "sc_env_choice.html")]
+struct EnvChoicePage {
+    layout: Layout,
+    institution: Institution,
+    envs: Vec<(String, String)>,
+}
+
+/// The "Interoperabilità" card: "In quale ambiente vuoi entrare?" among the
+/// environments the user has roles on, or straight in when there is one.
+pub async fn interop(
+    State(state): State<AppState>,
+    user: ScUser,
+    Path(id): Path<String>,
+    Query(q): Query<EnvQuery>,
+) -> Result<Response, PageError> {
+    let (institution, roles) = user.membership(&state, &id).await?;
+    let envs = enterable(&institution, &roles);
+    if let Some(wanted) = q.ambiente.as_deref() {
+        return enter(&state, &user, &institution, &roles, wanted).await;
+    }
+    match envs.as_slice() {
+        [] => Err(no_role(&institution, None)),
+        [only] => enter(&state, &user, &institution, &roles, only.slug()).await,
+        _ => render(&EnvChoicePage {
+            layout: user.layout("In quale ambiente vuoi entrare?", &state),
+            envs: envs.iter().map(|e| (e.slug().to_string(), env_choice_label(*e).to_string())).collect(),
+            institution,
+        }),
+    }
+}
+
+fn env_choice_label(env: Env) -> &'static str {
+    match env {
+        Env::Attestazione => "Ambiente di Attestazione",
+        Env::Collaudo => "Ambiente di Collaudo",
+        Env::Produzione => "Ambiente di Produzione",
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EnterForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    ambiente: String,
+}
+
+pub async fn interop_enter(
+    State(state): State<AppState>,
+    user: ScUser,
+    Path(id): Path<String>,
+    Form(form): Form<EnterForm>,
+) -> Result<Response, PageError> {
+    user.0.check_csrf(&form.csrf)?;
+    let (institution, roles) = user.membership(&state, &id).await?;
+    if form.ambiente.is_empty() {
+        return Err(PageError::bad_request("Scegli l'ambiente in cui entrare.")
+            .back(&format!("/selfcare/enti/{}/interoperabilita", institution.id), "Torna alla scelta"));
+    }
+    enter(&state, &user, &institution, &roles, &form.ambiente).await
+}
+
+fn no_role(institution: &Institution, env: Option<Env>) -> PageError {
+    let msg = match env {
+        Some(env) => format!(
+            "Non hai un ruolo attivo su «{}» per {}: non puoi entrare nell'ambiente {}.",
+            env_product_label(env),
+            institution.name,
+            env.label()
+        ),
+        None => format!("Non hai un ruolo attivo su Interoperabilità per {}.", institution.name),
+    };
+    PageError::forbidden(msg).back(&format!("/selfcare/enti/{}", institution.id), "Torna all'ente")
+}
+
+fn env_product_label(env: Env) -> &'static str {
+    env.product_id().parse::<ProductId>().map(ProductId::label).unwrap_or("Interoperabilità")
+}
+
+#[derive(Template)]
+#[template(path = "sc_handoff.html")]
+struct HandoffPage {
+    layout: Layout,
+    env_label: String,
+    action: String,
+    token: String,
+}
+
+/// Issues the identity token for `env` and hands it to that back office with a
+/// form POST (a token in a URL would end up in logs and browser history).
+async fn enter(
+    state: &AppState,
+    user: &ScUser,
+    institution: &Institution,
+    roles: &[RoleRecord],
+    env: &str,
+) -> Result<Response, PageError> {
+    let env = crate::parse_env(env).map_err(|_| PageError::bad_request(format!("Ambiente sconosciuto: «{env}».")))?;
+    let product: ProductId = env.product_id().parse().expect("every environment has its product");
+    let active: Vec<RoleClaim> = roles
+        .iter()
+        .filter(|r| r.role.product == product && r.role.status == RoleStatus::Active)
+        .map(|r| RoleClaim {
+            party_role: wire_name(&r.role.party_role),
+            role: r.role.product_role.as_str().into(),
+            product_id: product.as_str().into(),
+        })
+        .collect();
+    if active.is_empty() || !institution.is_active_on(product) {
+        return Err(no_role(institution, Some(env)));
+    }
+    let id = user.identity();
+    let now = chrono::Utc::now().timestamp();
+    let token = identity_token::issue(
+        &state.web.selfcare_key,
+        &state.web.selfcare_issuer,
+        &crate::backoffice::audience(state, env),
+        &UserIdentity {
+            uid: id.user_id.to_string(),
+            fiscal_number: id.fiscal_code.clone(),
+            name: id.name.clone(),
+            family_name: id.family_name.clone(),
+        },
+        OrganizationClaim {
+            id: institution.id.to_string(),
+            name: institution.name.clone(),
+            fiscal_code: institution.tax_code.clone(),
+            ipa_code: (institution.origin == varco_selfcare::model::Origin::Ipa).then(|| institution.origin_id.clone()),
+            roles: active,
+        },
+        now,
+        crate::backoffice::IDENTITY_TOKEN_LIFETIME_SECS,
+        now + crate::backoffice::SESSION_TTL.as_secs() as i64,
+    );
+    tracing::info!(user = %id.user_id, institution = %institution.id, env = env.slug(), "identity token issued");
+    render(&HandoffPage {
+        layout: user.layout("Accesso a Interoperabilità", state),
+        env_label: env.label().into(),
+        action: format!("{}/selfcare/login", state.platform.config(env).base_url),
+        token,
+    })
+}
+
+fn wire_name<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
