@@ -6,6 +6,7 @@
 //! place (`problem`).
 
 pub mod api;
+mod assets;
 pub mod backoffice;
 pub mod pages;
 mod problem;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(backoffice::routes())
         .merge(selfcare::routes())
         .merge(api::routes())
+        .merge(assets::routes())
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such resource") })
         .with_state(state)
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod node;
+pub mod web;
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;

@@ -1,0 +1,86 @@
+//! A browser-like HTTP client for page tests: a cookie jar, no automatic
+//! redirects (each hop is asserted), and the helpers to log in as a demo person.
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the first hidden field `name` in the page.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let needle = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&needle)? + needle.len();
+        let end = self.body[start..].find('"')? + start;
+        Some(self.body[start..end].to_string())
+    }
+
+    pub fn csrf(&self) -> String {
+        self.field("csrf").unwrap_or_else(|| panic!("no csrf field in page:\n{}", self.body))
+    }
+
+    #[track_caller]
+    pub fn assert_contains(&self, text: &str) {
+        assert!(self.body.contains(text), "expected {text:?} in page (status {}):\n{}", self.status, self.body);
+    }
+}
+
+pub struct Browser {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        let http = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
+        Browser { base: base.trim_end_matches('/').to_string(), http }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{}", self.base, path)
+        }
+    }
+
+    async fn page(resp: reqwest::Response) -> Page {
+        let status = resp.status();
+        let location = resp.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+        let set_cookies =
+            resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+        let body = resp.text().await.unwrap();
+        Page { status, location, set_cookies, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::page(self.http.get(self.url(path)).send().await.unwrap()).await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        Self::page(self.http.post(self.url(path)).form(form).send().await.unwrap()).await
+    }
+
+    /// Logs in through the demo identity provider as the person with `fiscal_code`.
+    pub async fn demo_login(&self, fiscal_code: &str) {
+        let login = self.get("/selfcare/login").await;
+        assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+        let done = self.post("/selfcare/login/demo", &[("csrf", &login.csrf()), ("fiscal_code", fiscal_code)]).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(done.location.as_deref(), Some("/selfcare/"));
+    }
+
+    /// The id of the Ente named `name` on the "Seleziona il tuo ente" page.
+    pub async fn institution_id(&self, name: &str) -> String {
+        let page = self.get("/selfcare/enti").await;
+        let marker = format!("aria-label=\"Accedi a {name}\"");
+        let at = page.body.find(&marker).unwrap_or_else(|| panic!("{name} not listed:\n{}", page.body));
+        let before = &page.body[..at];
+        let start = before.rfind("/selfcare/enti/").unwrap() + "/selfcare/enti/".len();
+        before[start..start + 36].to_string()
+    }
+}
