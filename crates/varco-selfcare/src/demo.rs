@@ -38,25 +38,41 @@ pub const PAGOPA_STAFF: DemoPerson = DemoPerson {
 };
 pub const PEOPLE: [DemoPerson; 3] = [ADMIN_COMUNE, TECHNICIAN, PAGOPA_STAFF];
 
-/// Enti: name, tax code, IPA code, type, PEC, and who is its legale rappresentante.
-const ENTI: [(&str, &str, &str, InstitutionType, &str, Option<(DemoPerson, &str)>); 3] = [
-    (
-        "PagoPA S.p.A.",
-        "15376371009",
-        "5N2TR557",
-        InstitutionType::Gsp,
-        "selfcare@pec.pagopa.it",
-        Some((PAGOPA_STAFF, "laura.bianchi@pagopa.example")),
-    ),
-    (
-        "Comune di Prova",
-        "00000000001",
-        "c_prova",
-        InstitutionType::Pa,
-        "protocollo@pec.comune.prova.example",
-        Some((ADMIN_COMUNE, "maria.bianchi@comune.prova.example")),
-    ),
-    ("Comune di Esempio", "00000000002", "c_esempio", InstitutionType::Pa, "protocollo@pec.comune.esempio.example", None),
+/// A demo Ente, and who is its legale rappresentante (with their e-mail there).
+struct DemoEnte {
+    name: &'static str,
+    tax_code: &'static str,
+    ipa: &'static str,
+    kind: InstitutionType,
+    pec: &'static str,
+    manager: Option<(DemoPerson, &'static str)>,
+}
+
+const ENTI: [DemoEnte; 3] = [
+    DemoEnte {
+        name: "PagoPA S.p.A.",
+        tax_code: "15376371009",
+        ipa: "5N2TR557",
+        kind: InstitutionType::Gsp,
+        pec: "selfcare@pec.pagopa.it",
+        manager: Some((PAGOPA_STAFF, "laura.bianchi@pagopa.example")),
+    },
+    DemoEnte {
+        name: "Comune di Prova",
+        tax_code: "00000000001",
+        ipa: "c_prova",
+        kind: InstitutionType::Pa,
+        pec: "protocollo@pec.comune.prova.example",
+        manager: Some((ADMIN_COMUNE, "maria.bianchi@comune.prova.example")),
+    },
+    DemoEnte {
+        name: "Comune di Esempio",
+        tax_code: "00000000002",
+        ipa: "c_esempio",
+        kind: InstitutionType::Pa,
+        pec: "protocollo@pec.comune.esempio.example",
+        manager: None,
+    },
 ];
 
 /// Creates the demo Enti and people unless SelfCare has Enti already. Returns the
@@ -65,7 +81,7 @@ pub async fn seed_if_empty(sc: &SelfCare) -> Result<Vec<Institution>> {
     if !sc.institutions().await?.is_empty() {
         return sc.institutions().await;
     }
-    for (name, tax_code, ipa, kind, pec, manager) in ENTI {
+    for DemoEnte { name, tax_code, ipa, kind, pec, manager } in ENTI {
         let institution = Institution {
             id: Uuid::new_v4(),
             name: name.into(),

@@ -154,12 +154,16 @@ pub fn validate_new_user(
     existing: &[UserProductRole],
 ) -> Result<ValidNewUser, FieldErrors> {
     let product = form.product.parse::<ProductId>();
+    let admin_somewhere = || ProductId::ALL.into_iter().any(|p| can_manage_users(actor_roles, institution, p));
     let allowed = match &product {
+        // Nobody can be admin on a product the Ente has not joined: an admin of
+        // the Ente is told, next to the field, that the product is not joined.
+        Ok(p) if !institution.is_active_on(*p) => admin_somewhere(),
         Ok(p) => can_manage_users(actor_roles, institution, *p),
         // With no usable product we can't tell which right applies; refuse
         // only someone who is admin nowhere here, and let an admin see the
         // field error.
-        Err(_) => ProductId::ALL.into_iter().any(|p| can_manage_users(actor_roles, institution, p)),
+        Err(_) => admin_somewhere(),
     };
     if !allowed {
         return Err(FieldErrors::forbidden());

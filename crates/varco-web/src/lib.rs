@@ -18,7 +18,7 @@ pub use problem::Problem;
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::sync::Arc;
@@ -104,22 +104,29 @@ async fn discovery(State(s): State<AppState>, Path(env): Path<String>) -> Result
     .into_response())
 }
 
-async fn home(State(s): State<AppState>) -> Html<String> {
-    let mut rows = String::new();
-    for env in Env::ALL {
-        let c = s.platform.config(env);
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td></tr>",
-            env.label(),
-            c.token_url,
-            c.jwks_url,
-            c.client_assertion_audience
-        ));
-    }
-    Html(format!(
-        "<!doctype html><html lang=\"it\"><head><meta charset=\"utf-8\"><title>Varco</title></head>\
-         <body><h1>Varco</h1><p>Interoperabilità: ambienti disponibili.</p>\
-         <table><thead><tr><th>Ambiente</th><th>Token endpoint</th><th>JWKS</th>\
-         <th>Audience client assertion</th></tr></thead><tbody>{rows}</tbody></table></body></html>"
-    ))
+#[derive(askama::Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: pages::Layout,
+    /// Label, back office, token endpoint, JWKS, client-assertion audience.
+    envs: Vec<(String, String, String, String, String)>,
+}
+
+/// The front page: the way in (Area Riservata) and each environment's endpoints.
+async fn home(State(s): State<AppState>) -> Result<Response, pages::PageError> {
+    let envs = Env::ALL
+        .iter()
+        .map(|&env| {
+            let c = s.platform.config(env);
+            (
+                env.label().to_string(),
+                format!("/interop/{}/", env.slug()),
+                c.token_url.clone(),
+                c.jwks_url.clone(),
+                c.client_assertion_audience.clone(),
+            )
+        })
+        .collect();
+    let layout = pages::Layout { brand_href: "/".into(), ..pages::Layout::selfcare("Varco", !s.web.production) };
+    pages::render(&HomePage { layout, envs })
 }

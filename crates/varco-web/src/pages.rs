@@ -124,10 +124,10 @@ impl From<ServiceError> for PageError {
             ServiceError::NotFound(what) => PageError::not_found(&capitalised(what)),
             ServiceError::Forbidden => PageError::forbidden(e.to_string()),
             ServiceError::Transition(t) => {
-                PageError::new(StatusCode::CONFLICT, "Operazione non possibile", t.to_string())
+                PageError::new(StatusCode::CONFLICT, "Operazione non possibile", capitalised(&t.to_string()))
             }
             ServiceError::Duplicate(_) | ServiceError::Conflict(_) => {
-                PageError::new(StatusCode::CONFLICT, "Operazione non possibile", e.to_string())
+                PageError::new(StatusCode::CONFLICT, "Operazione non possibile", capitalised(&e.to_string()))
             }
             ServiceError::Db(_) | ServiceError::Corrupt { .. } => PageError::internal(e),
         }
