@@ -4,15 +4,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use varco_domain::Env;
+use varco_jose::RsaPrivateKey;
 use varco_platform::{EnvConfig, Platform};
+use varco_selfcare::service::SelfCare;
 use varco_store::Store;
 use varco_token::{Hardened, TokenConfig, TokenServer};
-use varco_jose::RsaPrivateKey;
-use varco_selfcare::service::SelfCare;
 use varco_web::{AppState, WebConfig};
 
 /// What `varco serve` and the tests need to start a server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -31,6 +31,25 @@ pub struct Options {
     pub mail_from: String,
     /// OpenID Connect provider for SPID/CIE login (issuer URL, client id, secret).
     pub oidc: Option<OidcOptions>,
+}
+
+// By hand: the SMTP URL may carry a password, and `{:?}` must not print it.
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_deref().map(redact))
+            .field("public_url", &self.public_url)
+            .field("demo", &self.demo)
+            .field("rate_limit", &self.rate_limit)
+            .field("hardened", &self.hardened)
+            .field("production", &self.production)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
+            .field("mail_from", &self.mail_from)
+            .field("oidc", &self.oidc)
+            .finish()
+    }
 }
 
 /// The OpenID Connect provider SelfCare logs in through.
@@ -166,9 +185,14 @@ async fn web_config(platform: &Platform, opts: &Options, public_url: &str) -> an
     let no_scheme = root.split_once("://").map(|(_, r)| r).unwrap_or(root);
     let oidc = match &opts.oidc {
         Some(o) => Some(
-            varco_web::selfcare::oidc::OidcClient::discover(o.issuer.clone(), o.client_id.clone(), o.client_secret.clone(), root)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot use the OpenID Connect provider {}: {e}", o.issuer))?,
+            varco_web::selfcare::oidc::OidcClient::discover(
+                o.issuer.clone(),
+                o.client_id.clone(),
+                o.client_secret.clone(),
+                root,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot use the OpenID Connect provider {}: {e}", o.issuer))?,
         ),
         None => None,
     };

@@ -786,6 +786,7 @@ async fn mail(cmd: MailCmd) -> anyhow::Result<ExitCode> {
         match (e.mail.sent_ms, e.attempts) {
             (Some(ms), _) => format!("inviata {}", when(ms)),
             (None, 0) => "da inviare".to_string(),
+            (None, 1) => "da inviare, 1 tentativo fallito".to_string(),
             (None, n) => format!("da inviare, {n} tentativi falliti"),
         }
     }
@@ -858,11 +859,11 @@ async fn mail(cmd: MailCmd) -> anyhow::Result<ExitCode> {
                 .filter(|a| before.iter().any(|b| b.mail.seq == a.mail.seq && b.attempts < a.attempts))
                 .count();
             println!("Inviate {sent} mail tramite {}.", mailer::redact(&config.smtp_url));
+            if failed > 0 {
+                println!("Non riuscite: {failed} (riproveranno più tardi).");
+            }
             if !after.is_empty() {
-                println!(
-                    "Ancora da inviare: {} ({failed} non riuscite ora; vedere `varco mail list --unsent`).",
-                    after.len()
-                );
+                println!("Ancora da inviare: {} (vedere `varco mail list --unsent`).", after.len());
             }
             Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }

@@ -16,12 +16,9 @@ async fn seed_document_in_a_real_browser() {
     let app = spawn_app(Backend::Sqlite).await;
     let out = repo_root().join("docs/screenshots");
     let out_arg = out.to_string_lossy().to_string();
-    let run = run_node(
-        std::path::Path::new("seed-walk.mjs"),
-        &["--base", &app.running.base_url, "--out", &out_arg],
-        &[],
-    )
-    .await;
+    let run =
+        run_node(std::path::Path::new("seed-walk.mjs"), &["--base", &app.running.base_url, "--out", &out_arg], &[])
+            .await;
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success() && stdout.contains("WALK OK"), "the browser walk failed:\n{stdout}");
     for name in ["01-accesso-area-riservata", "06-crea-utente", "11-collaudo-home", "12-produzione-negata"] {

@@ -37,7 +37,9 @@ impl SmtpServer {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("aiosmtpd log file"))
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot run python3 for the SMTP server ({e}); install Python 3 and: {INSTALL}"));
+            .unwrap_or_else(|e| {
+                panic!("cannot run python3 for the SMTP server ({e}); install Python 3 and: {INSTALL}")
+            });
         let mut server = SmtpServer { child, maildir };
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
