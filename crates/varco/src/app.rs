@@ -160,6 +160,18 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         let config = varco_selfcare::mailer::MailerConfig { smtp_url: smtp_url.clone(), from: opts.mail_from.clone() };
         varco_selfcare::mailer::spawn(selfcare.clone(), config)?;
     }
+    // Expired sessions and used identity tokens are refused by their expiry
+    // anyway; this only keeps the tables small.
+    let store = platform.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.sessions_purge(chrono::Utc::now().timestamp_millis()).await {
+                tracing::warn!("cannot purge expired sessions: {e}");
+            }
+        }
+    });
     let app = varco_web::router(AppState {
         platform: platform.clone(),
         token: token.clone(),

@@ -116,6 +116,50 @@ pub enum Command {
     /// Operator: SelfCare's mails (the outbox) and their delivery.
     #[command(subcommand)]
     Mail(MailCmd),
+    /// Operator: the Enti of SelfCare.
+    #[command(subcommand)]
+    Ente(EnteCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EnteCmd {
+    /// Bring an Ente in: onboarded on Interoperabilità (so on Collaudo and Attestazione
+    /// too), its Legale rappresentante as first Amministratore, and its tenant in each
+    /// environment.
+    Add {
+        /// e.g. "Comune di Test".
+        #[arg(long)]
+        name: String,
+        /// The Ente's codice fiscale (11 digits).
+        #[arg(long)]
+        tax_code: String,
+        /// Its IPA code.
+        #[arg(long)]
+        ipa_code: String,
+        /// PA, GSP, SCP, PT, PSP or PRV.
+        #[arg(long = "type", default_value = "PA")]
+        kind: String,
+        /// The Ente's PEC.
+        #[arg(long)]
+        pec: String,
+        /// Codice fiscale of the Legale rappresentante (who logs in with SPID/CIE).
+        #[arg(long)]
+        manager_fiscal_code: String,
+        #[arg(long)]
+        manager_name: String,
+        #[arg(long)]
+        manager_family_name: String,
+        /// Their e-mail at this Ente.
+        #[arg(long)]
+        manager_email: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List the Enti with their products.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -473,6 +517,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
         Command::Mail(cmd) => mail(cmd).await,
+        Command::Ente(EnteCmd::Add {
+            name,
+            tax_code,
+            ipa_code,
+            kind,
+            pec,
+            manager_fiscal_code,
+            manager_name,
+            manager_family_name,
+            manager_email,
+            db,
+        }) => {
+            let p = open(&db).await?;
+            let sc = varco_selfcare::service::SelfCare::new(p.store.clone());
+            let ente = crate::onboarding::NewEnte {
+                name,
+                tax_code,
+                ipa_code,
+                kind,
+                pec,
+                manager_fiscal_code,
+                manager_name,
+                manager_family_name,
+                manager_email,
+            };
+            let i = crate::onboarding::onboard_ente(&p, &sc, &ente).await?;
+            println!("{}", serde_json::json!({ "id": i.id, "name": i.name, "taxCode": i.tax_code }));
+            eprintln!(
+                "{} aderisce a Interoperabilità (Produzione, Collaudo, Attestazione); {} {} ne è Amministratore.",
+                i.name, ente.manager_name, ente.manager_family_name
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ente(EnteCmd::List { db }) => {
+            let p = open(&db).await?;
+            let sc = varco_selfcare::service::SelfCare::new(p.store.clone());
+            for i in sc.institutions().await? {
+                let products: Vec<&str> =
+                    i.onboardings.iter().filter(|o| i.is_active_on(o.product)).map(|o| o.product.label()).collect();
+                println!("{}\t{}\t{}\t{}", i.id, i.tax_code, i.name, products.join(", "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::RiskAnalysis(RiskAnalysisCmd::Example { kind, version }) => {
             let kind = match kind.to_uppercase().as_str() {
                 "PA" => TenantKind::Pa,

@@ -1,0 +1,158 @@
+//! The operator's way to bring an Ente in outside the demo world: SelfCare's
+//! record, its onboarding on Interoperabilità (which brings Collaudo and
+//! Attestazione), its Legale rappresentante as first Amministratore (in SelfCare
+//! that role comes from the signed onboarding contract, which Varco does not
+//! have), and the Interoperabilità tenant of each environment, created from the
+//! onboarding as PDND does.
+use anyhow::{bail, Context};
+use uuid::Uuid;
+use varco_domain::event::Actor;
+use varco_domain::{Env, TenantKind};
+use varco_platform::{NewTenant, Platform};
+use varco_selfcare::codice_fiscale::CodiceFiscale;
+use varco_selfcare::email::Email;
+use varco_selfcare::model::{Institution, InstitutionType, Origin, ProductId, User};
+use varco_selfcare::service::SelfCare;
+
+/// What the operator says about the Ente and its Legale rappresentante.
+#[derive(Debug, Clone)]
+pub struct NewEnte {
+    pub name: String,
+    pub tax_code: String,
+    pub ipa_code: String,
+    pub kind: String,
+    pub pec: String,
+    pub manager_fiscal_code: String,
+    pub manager_name: String,
+    pub manager_family_name: String,
+    pub manager_email: String,
+}
+
+struct Valid {
+    institution: Institution,
+    manager: User,
+    tenant_kind: TenantKind,
+}
+
+/// Every field checked before anything is written: a refused Ente leaves nothing.
+fn validate(e: &NewEnte) -> anyhow::Result<Valid> {
+    let name = e.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        bail!("--name: the Ente's name is required (at most 200 characters)");
+    }
+    let tax_code = e.tax_code.trim();
+    if tax_code.len() != 11 || !tax_code.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("--tax-code {tax_code:?}: an Ente's codice fiscale is 11 digits");
+    }
+    let ipa = e.ipa_code.trim();
+    if ipa.is_empty() || ipa.len() > 64 || ipa.contains(char::is_whitespace) {
+        bail!("--ipa-code {ipa:?}: the IPA code is required, without spaces");
+    }
+    let (institution_type, tenant_kind) = match e.kind.trim().to_uppercase().as_str() {
+        "PA" => (InstitutionType::Pa, TenantKind::Pa),
+        "GSP" => (InstitutionType::Gsp, TenantKind::Gsp),
+        "SCP" => (InstitutionType::Scp, TenantKind::Scp),
+        "PT" => (InstitutionType::Pt, TenantKind::Private),
+        "PSP" => (InstitutionType::Psp, TenantKind::Private),
+        "PRV" => (InstitutionType::Prv, TenantKind::Private),
+        other => bail!("--type {other:?}: one of PA, GSP, SCP, PT, PSP, PRV"),
+    };
+    let pec = Email::parse(&e.pec).map_err(|err| anyhow::anyhow!("--pec: {err}"))?;
+    let cf =
+        CodiceFiscale::parse(&e.manager_fiscal_code).map_err(|err| anyhow::anyhow!("--manager-fiscal-code: {err}"))?;
+    cf.matches_name(e.manager_name.trim(), e.manager_family_name.trim())
+        .map_err(|err| anyhow::anyhow!("--manager-name/--manager-family-name: {err}"))?;
+    let email = Email::parse(&e.manager_email).map_err(|err| anyhow::anyhow!("--manager-email: {err}"))?;
+    let institution = Institution {
+        id: Uuid::new_v4(),
+        name: name.into(),
+        tax_code: tax_code.into(),
+        origin: Origin::Ipa,
+        origin_id: ipa.into(),
+        institution_type,
+        digital_address: pec.as_str().into(),
+        onboardings: vec![],
+    };
+    let mut manager = User {
+        id: Uuid::new_v4(),
+        name: e.manager_name.trim().into(),
+        family_name: e.manager_family_name.trim().into(),
+        fiscal_code: cf,
+        emails: Default::default(),
+    };
+    manager.emails.insert(institution.id, email);
+    Ok(Valid { institution, manager, tenant_kind })
+}
+
+/// Brings the Ente in; returns it as stored.
+pub async fn onboard_ente(platform: &Platform, selfcare: &SelfCare, e: &NewEnte) -> anyhow::Result<Institution> {
+    let v = validate(e)?;
+    if selfcare.institutions().await?.iter().any(|i| i.tax_code == v.institution.tax_code) {
+        bail!("an Ente with codice fiscale {} exists already", v.institution.tax_code);
+    }
+    selfcare.create_institution(&v.institution).await.context("cannot store the Ente")?;
+    let institution = selfcare.onboard(v.institution.id, ProductId::Interop).await?;
+    selfcare.seed_manager(institution.id, &v.manager).await?;
+    for env in Env::ALL {
+        let svc = platform.env(env);
+        let tenants = svc.tenants().await?;
+        let known = tenants.iter().any(|t| {
+            t.selfcare_id.as_deref() == Some(&institution.id.to_string())
+                || (t.external_id.origin == "IPA" && t.external_id.value == institution.origin_id)
+        });
+        if known {
+            continue;
+        }
+        svc.create_tenant(
+            &Actor::Operator,
+            NewTenant {
+                name: institution.name.clone(),
+                origin: "IPA".into(),
+                origin_id: institution.origin_id.clone(),
+                kind: v.tenant_kind,
+                selfcare_id: Some(institution.id.to_string()),
+            },
+        )
+        .await?;
+    }
+    Ok(institution)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ente() -> NewEnte {
+        NewEnte {
+            name: "Comune di Test".into(),
+            tax_code: "00000000003".into(),
+            ipa_code: "c_test".into(),
+            kind: "PA".into(),
+            pec: "protocollo@pec.comune.test.example".into(),
+            manager_fiscal_code: "RSSMRA80A01H501U".into(),
+            manager_name: "Mario".into(),
+            manager_family_name: "Rossi".into(),
+            manager_email: "mario.rossi@comune.test.example".into(),
+        }
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        assert!(validate(&ente()).is_ok());
+        let cases: [(fn(&mut NewEnte), &str); 7] = [
+            (|e| e.name = " ".into(), "--name"),
+            (|e| e.tax_code = "0000000000A".into(), "--tax-code"),
+            (|e| e.ipa_code = "c test".into(), "--ipa-code"),
+            (|e| e.kind = "XYZ".into(), "--type"),
+            (|e| e.pec = "nope".into(), "--pec"),
+            (|e| e.manager_fiscal_code = "RSSMRA80A01H501X".into(), "--manager-fiscal-code"),
+            (|e| e.manager_name = "Luigi".into(), "--manager-name"),
+        ];
+        for (spoil, flag) in cases {
+            let mut e = ente();
+            spoil(&mut e);
+            let err = validate(&e).err().expect("refused").to_string();
+            assert!(err.starts_with(flag), "{flag}: {err}");
+        }
+    }
+}
