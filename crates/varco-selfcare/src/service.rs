@@ -403,21 +403,7 @@ impl SelfCare {
 
     /// Every queued mail, oldest first.
     pub async fn outbox(&self) -> Result<Vec<OutboxMail>> {
-        let rows = sqlx::query("SELECT seq, to_addr, subject, body, created_ms, sent_ms FROM mail_outbox ORDER BY seq")
-            .fetch_all(self.store.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OutboxMail {
-                    seq: r.try_get("seq")?,
-                    to: r.try_get("to_addr")?,
-                    subject: r.try_get("subject")?,
-                    body: r.try_get("body")?,
-                    created_ms: r.try_get("created_ms")?,
-                    sent_ms: r.try_get("sent_ms")?,
-                })
-            })
-            .collect()
+        Ok(self.outbox_entries(false).await?.into_iter().map(|e| e.mail).collect())
     }
 
     // Delivery of the outbox (see `crate::mailer`). Each write is one statement

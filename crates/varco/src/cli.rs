@@ -127,31 +127,8 @@ pub enum EnteCmd {
     /// too), its Legale rappresentante as first Amministratore, and its tenant in each
     /// environment.
     Add {
-        /// e.g. "Comune di Test".
-        #[arg(long)]
-        name: String,
-        /// The Ente's codice fiscale (11 digits).
-        #[arg(long)]
-        tax_code: String,
-        /// Its IPA code.
-        #[arg(long)]
-        ipa_code: String,
-        /// PA, GSP, SCP, PT, PSP or PRV.
-        #[arg(long = "type", default_value = "PA")]
-        kind: String,
-        /// The Ente's PEC.
-        #[arg(long)]
-        pec: String,
-        /// Codice fiscale of the Legale rappresentante (who logs in with SPID/CIE).
-        #[arg(long)]
-        manager_fiscal_code: String,
-        #[arg(long)]
-        manager_name: String,
-        #[arg(long)]
-        manager_family_name: String,
-        /// Their e-mail at this Ente.
-        #[arg(long)]
-        manager_email: String,
+        #[command(flatten)]
+        ente: crate::onboarding::NewEnte,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -517,31 +494,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
         Command::Mail(cmd) => mail(cmd).await,
-        Command::Ente(EnteCmd::Add {
-            name,
-            tax_code,
-            ipa_code,
-            kind,
-            pec,
-            manager_fiscal_code,
-            manager_name,
-            manager_family_name,
-            manager_email,
-            db,
-        }) => {
+        Command::Ente(EnteCmd::Add { ente, db }) => {
             let p = open(&db).await?;
             let sc = varco_selfcare::service::SelfCare::new(p.store.clone());
-            let ente = crate::onboarding::NewEnte {
-                name,
-                tax_code,
-                ipa_code,
-                kind,
-                pec,
-                manager_fiscal_code,
-                manager_name,
-                manager_family_name,
-                manager_email,
-            };
             let i = crate::onboarding::onboard_ente(&p, &sc, &ente).await?;
             println!("{}", serde_json::json!({ "id": i.id, "name": i.name, "taxCode": i.tax_code }));
             eprintln!(

@@ -14,17 +14,34 @@ use varco_selfcare::email::Email;
 use varco_selfcare::model::{Institution, InstitutionType, Origin, ProductId, User};
 use varco_selfcare::service::SelfCare;
 
-/// What the operator says about the Ente and its Legale rappresentante.
-#[derive(Debug, Clone)]
+/// What the operator says about the Ente and its Legale rappresentante (also the
+/// flags of `varco ente add`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct NewEnte {
+    /// e.g. "Comune di Test".
+    #[arg(long)]
     pub name: String,
+    /// The Ente's codice fiscale (11 digits).
+    #[arg(long)]
     pub tax_code: String,
+    /// Its IPA code.
+    #[arg(long)]
     pub ipa_code: String,
+    /// PA, GSP, SCP, PT, PSP or PRV.
+    #[arg(long = "type", default_value = "PA")]
     pub kind: String,
+    /// The Ente's PEC.
+    #[arg(long)]
     pub pec: String,
+    /// Codice fiscale of the Legale rappresentante (who logs in with SPID/CIE).
+    #[arg(long)]
     pub manager_fiscal_code: String,
+    #[arg(long)]
     pub manager_name: String,
+    #[arg(long)]
     pub manager_family_name: String,
+    /// Their e-mail at this Ente.
+    #[arg(long)]
     pub manager_email: String,
 }
 
