@@ -63,7 +63,18 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(assets::routes())
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such resource") })
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Pages may not be framed by other sites (clickjacking of their forms), and
+/// nothing — a token in a URL, an Ente's id — leaks to other sites by Referer.
+async fn security_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.entry(header::X_FRAME_OPTIONS).or_insert(header::HeaderValue::from_static("DENY"));
+    h.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(header::HeaderValue::from_static("nosniff"));
+    h.entry(header::REFERRER_POLICY).or_insert(header::HeaderValue::from_static("same-origin"));
+    r
 }
 
 /// Parses the `{env}` path segment; an unknown environment is a 404.

@@ -276,6 +276,10 @@ varco::both_backends!(selfcare_sessions_are_protected, |backend: Backend| async 
     let r = b.get("/selfcare/enti").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location.as_deref(), Some("/selfcare/login"));
+    // Pages cannot be framed by other sites.
+    let resp = b.http.get(app.url("/selfcare/login")).send().await.unwrap();
+    assert_eq!(resp.headers()["x-frame-options"], "DENY");
+    assert_eq!(resp.headers()["referrer-policy"], "same-origin");
     // The demo login needs the login page's own token.
     let login = b.get("/selfcare/login").await;
     login.assert_contains("Provider di identità dimostrativo");
