@@ -58,6 +58,10 @@ pub enum ServiceError {
     Forbidden,
     #[error("{0}")]
     Transition(#[from] TransitionError),
+    /// Nobody suspends, reactivates or removes their own roles: an
+    /// Amministratore who did could leave the Ente with nobody to manage users.
+    #[error("non puoi sospendere, riabilitare o rimuovere i tuoi ruoli: chiedilo a un altro Amministratore dell'ente")]
+    OwnRole,
     /// A uniqueness rule of the schema was hit (tax code, fiscal code, or a
     /// live role given twice by concurrent requests).
     #[error("già esistente: {0}")]
@@ -366,6 +370,9 @@ impl SelfCare {
         // nothing about the role's state.
         if !rules::can_manage_users(&actor, &institution, record.role.product) {
             return Err(ServiceError::Forbidden);
+        }
+        if record.role.user == actor_user_id {
+            return Err(ServiceError::OwnRole);
         }
         op(&mut record.role)?;
         let done =

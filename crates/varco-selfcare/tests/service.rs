@@ -260,6 +260,13 @@ both_backends!(role_transitions_queue_mails, |b| async move {
     assert!(matches!(w.sc.suspend_role(Uuid::new_v4(), role_id).await, Err(ServiceError::Forbidden)));
     assert_eq!(counts(&w.sc).await, before);
 
+    // Nor may an Amministratore touch their own roles (the last admin could
+    // otherwise lock the Ente out).
+    let own = w.sc.roles_of(w.manager.id, w.institution.id).await.unwrap()[0].id;
+    assert!(matches!(w.sc.suspend_role(w.manager.id, own).await, Err(ServiceError::OwnRole)));
+    assert!(matches!(w.sc.delete_role(w.manager.id, own).await, Err(ServiceError::OwnRole)));
+    assert_eq!(counts(&w.sc).await, before);
+
     let r = w.sc.suspend_role(w.manager.id, role_id).await.unwrap();
     assert_eq!(r.role.status, RoleStatus::Suspended);
     assert!(matches!(

@@ -123,6 +123,7 @@ impl From<ServiceError> for PageError {
         match e {
             ServiceError::NotFound(what) => PageError::not_found(&capitalised(what)),
             ServiceError::Forbidden => PageError::forbidden(e.to_string()),
+            ServiceError::OwnRole => PageError::forbidden(capitalised(&e.to_string())),
             ServiceError::Transition(t) => {
                 PageError::new(StatusCode::CONFLICT, "Operazione non possibile", capitalised(&t.to_string()))
             }

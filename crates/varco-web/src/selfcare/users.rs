@@ -574,14 +574,6 @@ pub async fn change_role(
     if record.role.user != target.id || record.role.institution != m.institution.id {
         return Err(not_found());
     }
-    // Nobody changes their own roles here: an Amministratore who suspended or
-    // removed their own role could lock the Ente out of managing its users.
-    if target.id == user.identity().user_id {
-        return Err(PageError::forbidden(
-            "Non puoi sospendere, riabilitare o rimuovere i tuoi ruoli: chiedilo a un altro Amministratore dell'ente.",
-        )
-        .back(&back, "Torna all'utente"));
-    }
     let actor = user.identity().user_id;
     let (result, outcome) = match action.as_str() {
         "sospendi" => (state.selfcare.suspend_role(actor, role_id).await, "sospeso"),
