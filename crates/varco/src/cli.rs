@@ -121,6 +121,8 @@ pub enum Command {
     Ente(EnteCmd),
 }
 
+// Parsed once per run: the size of the variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum EnteCmd {
     /// Bring an Ente in: onboarded on Interoperabilità (so on Collaudo and Attestazione

@@ -156,7 +156,8 @@ mod tests {
     #[test]
     fn each_bad_field_is_named() {
         assert!(validate(&ente()).is_ok());
-        let cases: [(fn(&mut NewEnte), &str); 7] = [
+        type Spoil = fn(&mut NewEnte);
+        let cases: [(Spoil, &str); 7] = [
             (|e| e.name = " ".into(), "--name"),
             (|e| e.tax_code = "0000000000A".into(), "--tax-code"),
             (|e| e.ipa_code = "c test".into(), "--ipa-code"),
