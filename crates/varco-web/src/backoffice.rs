@@ -9,7 +9,7 @@ use crate::{parse_env, AppState};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::{Deserialize, Serialize};
@@ -140,15 +140,61 @@ async fn home(
 struct TokenForm {
     #[serde(default)]
     token: String,
+    #[serde(default)]
+    handoff: String,
+}
+
+const HANDOFF_COOKIE: &str = "varco_handoff";
+
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+/// When SelfCare and the back office of `env` are served from the same origin,
+/// the hand-over is bound to the browser that asked for it: SelfCare sets this
+/// cookie (only sent to the back office's login path, and, being `SameSite=Lax`,
+/// never with a POST from another site) and puts the same value in the form.
+/// Without it, another site could post its own identity token from a visitor's
+/// browser and log them into someone else's back office (login CSRF). On
+/// separate origins no cookie can be shared; the token's single use, audience
+/// and 60 s lifetime are then the protection.
+pub fn handoff_cookie(state: &AppState, env: Env) -> Option<SetCookie> {
+    same_origin(state, env).then(|| SetCookie {
+        name: HANDOFF_COOKIE.into(),
+        value: session::random_token(),
+        path: format!("/interop/{}/selfcare/login", env.slug()),
+        max_age: Some(120),
+        secure: state.web.secure_cookies,
+    })
+}
+
+fn same_origin(state: &AppState, env: Env) -> bool {
+    origin(&state.web.public_url) == origin(&state.platform.config(env).base_url)
 }
 
 /// Exchanges SelfCare's identity token for this back office's session.
 async fn login(
     State(state): State<AppState>,
     Path(env): Path<String>,
+    headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, PageError> {
     let env = parse_env(&env).map_err(|_| PageError::not_found("L'ambiente"))?;
+    let gone = SetCookie::removal(
+        HANDOFF_COOKIE,
+        &format!("/interop/{}/selfcare/login", env.slug()),
+        state.web.secure_cookies,
+    );
+    let r = exchange(&state, env, &headers, form).await;
+    Ok(with_cookies(r.unwrap_or_else(|e| e.into_response()), &[gone]))
+}
+
+async fn exchange(state: &AppState, env: Env, headers: &HeaderMap, form: TokenForm) -> Result<Response, PageError> {
+    let state = state.clone();
     let refused = |msg: String| {
         PageError::new(StatusCode::UNAUTHORIZED, "Accesso non riuscito", msg)
             .back("/selfcare/", "Torna all'Area Riservata")
@@ -184,6 +230,13 @@ async fn login(
             claims.organization.name
         ))
         .back("/selfcare/", "Torna all'Area Riservata"));
+    }
+    if same_origin(&state, env) {
+        let expected = session::cookie(headers, HANDOFF_COOKIE).unwrap_or_default();
+        if !session::same_secret(expected, &form.handoff) {
+            tracing::info!(env = env.slug(), "identity token refused: not handed over by this browser's SelfCare page");
+            return Err(refused("L'accesso non è partito da questo browser: rientra dall'Area Riservata.".into()));
+        }
     }
     // Single use: a token copied from a page or a log cannot open a second session.
     if !state
@@ -274,4 +327,18 @@ async fn logout(
     }
     let gone = SetCookie::removal(&cookie_name(env), &cookie_path(env), state.web.secure_cookies);
     Ok(with_cookies(see_other(&cookie_path(env)), &[gone]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        assert_eq!(origin("http://127.0.0.1:8080/interop/collaudo"), "http://127.0.0.1:8080");
+        assert_eq!(origin("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(origin("https://uat.example/interop/collaudo"), "https://uat.example");
+        assert_ne!(origin("https://a.example/x"), origin("https://b.example/x"));
+        assert_ne!(origin("http://a.example/x"), origin("https://a.example/x"));
+    }
 }

@@ -44,6 +44,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// `iss` of SelfCare's identity tokens.
     pub selfcare_issuer: String,
+    /// SelfCare's public URL (scheme, host, port), e.g. `http://127.0.0.1:8080`.
+    pub public_url: String,
     /// SelfCare's key for identity tokens, parsed once.
     pub selfcare_key: RsaPrivateKey,
     pub selfcare_public: RsaPublicKey,

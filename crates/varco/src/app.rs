@@ -212,6 +212,7 @@ async fn web_config(platform: &Platform, opts: &Options, public_url: &str) -> an
         production: opts.production,
         secure_cookies: root.starts_with("https://"),
         selfcare_issuer: format!("{no_scheme}/selfcare"),
+        public_url: root.to_string(),
         selfcare_public: key.public_key(),
         selfcare_key: key,
         oidc,

@@ -46,12 +46,14 @@ fn host(app: &TestApp) -> String {
     app.running.base_url.trim_start_matches("http://").to_string()
 }
 
-/// The token and the form action of the page that hands over to a back office.
-fn handoff(page: &common::web::Page) -> (String, String) {
+/// The form action, the token and the browser binding of the page that hands over
+/// to a back office.
+fn handoff(page: &common::web::Page) -> (String, String, String) {
     let token = page.field("token").unwrap_or_else(|| panic!("no handoff form:\n{}", page.body));
+    let binding = page.field("handoff").expect("same origin: the hand-over is bound to the browser");
     let start = page.body.find("action=\"http").unwrap() + "action=\"".len();
     let end = page.body[start..].find('"').unwrap() + start;
-    (page.body[start..end].to_string(), token)
+    (page.body[start..end].to_string(), token, binding)
 }
 
 varco::both_backends!(technician_enters_collaudo_and_not_produzione, |backend: Backend| async move {
@@ -74,7 +76,7 @@ varco::both_backends!(technician_enters_collaudo_and_not_produzione, |backend: B
     let card = b.get(&format!("/selfcare/enti/{comune}/interoperabilita")).await;
     assert_eq!(card.status, StatusCode::OK);
     assert!(!card.body.contains("In quale ambiente vuoi entrare?"));
-    let (action, token) = handoff(&card);
+    let (action, token, binding) = handoff(&card);
     assert_eq!(action, format!("{}/interop/collaudo/selfcare/login", app.running.base_url));
 
     // The token is SelfCare's, checked with the keys SelfCare publishes.
@@ -104,8 +106,22 @@ varco::both_backends!(technician_enters_collaudo_and_not_produzione, |backend: B
     );
     assert!(claims.exp - claims.iat <= 60, "identity tokens live seconds");
 
+    // The same token posted from another browser (as another site could make a
+    // visitor's browser do) opens nothing, and is not used up by the attempt.
+    let other = Browser::new(&app.running.base_url);
+    for form in [vec![("token", token.as_str())], vec![("token", token.as_str()), ("handoff", binding.as_str())]] {
+        let r = other.post(&action, &form).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+        r.assert_contains("non è partito da questo browser");
+        assert!(r.set_cookies.iter().all(|c| !c.starts_with("varco_bo_")));
+    }
+    let wrong_binding = b.post(&action, &[("token", &token), ("handoff", "x")]).await;
+    assert_eq!(wrong_binding.status, StatusCode::UNAUTHORIZED);
+    let card = b.get(&format!("/selfcare/enti/{comune}/interoperabilita")).await;
+    let (_, token, binding) = handoff(&card);
+
     // The back office of Collaudo opens its session and says who is in.
-    let landed = b.post(&action, &[("token", &token)]).await;
+    let landed = b.post(&action, &[("token", &token), ("handoff", &binding)]).await;
     assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
     assert_eq!(landed.location.as_deref(), Some("/interop/collaudo/"));
     let cookie = landed.set_cookies.iter().find(|c| c.starts_with("varco_bo_collaudo=")).unwrap();
@@ -123,7 +139,9 @@ varco::both_backends!(technician_enters_collaudo_and_not_produzione, |backend: B
     assert_eq!(tenants.iter().filter(|t| t.name == "Comune di Prova").count(), 1);
 
     // The same token is good once.
-    let again = b.post(&action, &[("token", &token)]).await;
+    let card = b.get(&format!("/selfcare/enti/{comune}/interoperabilita")).await;
+    let (_, _, binding) = handoff(&card);
+    let again = b.post(&action, &[("token", &token), ("handoff", &binding)]).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
     again.assert_contains("già stato usato");
 
@@ -140,7 +158,7 @@ varco::both_backends!(technician_enters_collaudo_and_not_produzione, |backend: B
     assert_eq!(prod.status, StatusCode::FORBIDDEN);
     // ...a Collaudo token is not for Produzione...
     let card = b.get(&format!("/selfcare/enti/{comune}/interoperabilita")).await;
-    let (_, token) = handoff(&card);
+    let (_, token, _) = handoff(&card);
     let wrong = b.post("/interop/produzione/selfcare/login", &[("token", &token)]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     wrong.assert_contains("destinato a un altro ambiente");
@@ -166,7 +184,7 @@ varco::both_backends!(technician_enters_collaudo_and_not_produzione, |backend: B
     let refused = b.post("/interop/produzione/selfcare/login", &[("token", &forged)]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     refused.assert_contains("non ha un ruolo su Interoperabilità Produzione");
-    assert!(refused.set_cookies.is_empty());
+    assert!(refused.set_cookies.iter().all(|c| !c.starts_with("varco_bo_")), "{:?}", refused.set_cookies);
     let prod_home = b.get("/interop/produzione/").await;
     assert!(!prod_home.body.contains("Benvenuto"));
     prod_home.assert_contains("Per entrare accedi all");
@@ -193,9 +211,9 @@ varco::both_backends!(admin_on_three_environments_is_asked_which, |backend: Back
             &[("csrf", &choice.csrf()), ("ambiente", "produzione")],
         )
         .await;
-    let (action, token) = handoff(&go);
+    let (action, token, binding) = handoff(&go);
     assert!(action.ends_with("/interop/produzione/selfcare/login"));
-    let landed = b.post(&action, &[("token", &token)]).await;
+    let landed = b.post(&action, &[("token", &token), ("handoff", &binding)]).await;
     assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
     let home = b.get("/interop/produzione/").await;
     home.assert_contains("Benvenuto, Maria Bianchi");
@@ -257,12 +275,16 @@ varco::both_backends!(bad_identity_tokens_open_nothing, |backend: Backend| async
     for (name, token) in cases {
         let r = b.post("/interop/collaudo/selfcare/login", &[("token", &token)]).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{name}: {}", r.body);
-        assert!(r.set_cookies.is_empty(), "{name} set a cookie");
+        assert!(r.set_cookies.iter().all(|c| !c.starts_with("varco_bo_")), "{name} opened a session");
         r.assert_contains("Accesso non riuscito");
     }
     assert!(!b.get("/interop/collaudo/").await.body.contains("Benvenuto"));
-    // A tenant SelfCare knows but the environment does not yet is created on entry.
-    let r = b.post("/interop/collaudo/selfcare/login", &[("token", &good)]).await;
+    // A good token, from a browser SelfCare handed over from, opens the session.
+    b.demo_login(ADMIN_COMUNE.fiscal_code).await;
+    let comune = b.institution_id("Comune di Prova").await;
+    let page = b.get(&format!("/selfcare/enti/{comune}/interoperabilita?ambiente=collaudo")).await;
+    let (_, _, binding) = handoff(&page);
+    let r = b.post("/interop/collaudo/selfcare/login", &[("token", &good), ("handoff", &binding)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let tenants = app.running.platform.env(varco_domain::Env::Collaudo).tenants().await.unwrap();
     // Found by IPA code: the demo world's Comune di Prova, not a second one.

@@ -195,6 +195,7 @@ struct HandoffPage {
     env_label: String,
     action: String,
     token: String,
+    handoff: Option<String>,
 }
 
 /// Issues the identity token for `env` and hands it to that back office with a
@@ -244,11 +245,18 @@ async fn enter(
         now + crate::backoffice::SESSION_TTL.as_secs() as i64,
     );
     tracing::info!(user = %id.user_id, institution = %institution.id, env = env.slug(), "identity token issued");
-    render(&HandoffPage {
+    // Binds the hand-over to this browser (see `backoffice::handoff_cookie`).
+    let handoff = crate::backoffice::handoff_cookie(state, env);
+    let page = render(&HandoffPage {
         layout: user.layout("Accesso a Interoperabilità", state),
         env_label: env.label().into(),
         action: format!("{}/selfcare/login", state.platform.config(env).base_url),
         token,
+        handoff: handoff.as_ref().map(|c| c.value.clone()),
+    })?;
+    Ok(match handoff {
+        Some(cookie) => crate::pages::with_cookies(page, &[cookie]),
+        None => page,
     })
 }
 
