@@ -18,6 +18,13 @@ pub struct EnvConfig {
     pub client_assertion_audience: String,
     /// The `aud` of API (M2M) vouchers.
     pub m2m_audience: String,
+    /// The `aud` of SelfCare's identity tokens for this environment's back office.
+    pub backoffice_audience: String,
+}
+
+/// `host[:port]/path` of a URL: PDND's issuers and audiences carry no scheme.
+pub fn without_scheme(url: &str) -> &str {
+    url.split_once("://").map(|(_, rest)| rest).unwrap_or(url)
 }
 
 impl EnvConfig {
@@ -25,8 +32,7 @@ impl EnvConfig {
     pub fn derive(env: Env, public_url: &str) -> EnvConfig {
         let root = public_url.trim_end_matches('/');
         let base_url = format!("{root}/interop/{}", env.slug());
-        let no_scheme =
-            base_url.split_once("://").map(|(_, rest)| rest.to_string()).unwrap_or_else(|| base_url.clone());
+        let no_scheme = without_scheme(&base_url).to_string();
         EnvConfig {
             env,
             token_url: format!("{base_url}/token.oauth2"),
@@ -36,6 +42,7 @@ impl EnvConfig {
             issuer: no_scheme.clone(),
             client_assertion_audience: format!("{no_scheme}/client-assertion"),
             m2m_audience: format!("{no_scheme}/m2m"),
+            backoffice_audience: format!("{no_scheme}/ui"),
             base_url,
         }
     }

@@ -289,6 +289,15 @@ pub struct UserProductRole {
     pub created_at: DateTime<Utc>,
 }
 
+/// The wire name of one of these enums (`MANAGER`, `ACTIVE`, …), as in the
+/// stored documents, SQL filter columns and the identity token.
+pub fn wire_name<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => panic!("not a unit enum: {other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -127,11 +127,11 @@ pub fn can_manage_users(actor_roles: &[UserProductRole], institution: &Instituti
 
 /// SelfCare messages start with a capital letter; the error types are
 /// lowercase so they can also be embedded mid-sentence.
-fn capitalize(s: String) -> String {
+pub fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(first) => first.to_uppercase().chain(c).collect(),
-        None => s,
+        None => String::new(),
     }
 }
 
@@ -187,7 +187,7 @@ pub fn validate_new_user(
         match CodiceFiscale::parse(&form.codice_fiscale) {
             Ok(cf) => Some(cf),
             Err(e) => {
-                errors.insert("codice_fiscale", capitalize(e.to_string()));
+                errors.insert("codice_fiscale", capitalize(&e.to_string()));
                 None
             }
         }
@@ -200,18 +200,18 @@ pub fn validate_new_user(
         let code = cf.as_str();
         if !cognome.is_empty() && surname_code(cognome) != code[0..3] {
             let e = CfError::CognomeNonCorrisponde { expected: surname_code(cognome), found: code[0..3].to_owned() };
-            errors.insert("cognome", capitalize(e.to_string()));
+            errors.insert("cognome", capitalize(&e.to_string()));
         }
         if !nome.is_empty() && name_code(nome) != code[3..6] {
             let e = CfError::NomeNonCorrisponde { expected: name_code(nome), found: code[3..6].to_owned() };
-            errors.insert("nome", capitalize(e.to_string()));
+            errors.insert("nome", capitalize(&e.to_string()));
         }
     }
 
     let email = match Email::parse(&form.email) {
         Ok(e) => Some(e),
         Err(e) => {
-            errors.insert("email", capitalize(e.to_string()));
+            errors.insert("email", capitalize(&e.to_string()));
             None
         }
     };
@@ -221,7 +221,7 @@ pub fn validate_new_user(
         // Only compared against a valid address: with an invalid one the
         // user has to retype both anyway, and one message is enough.
         if let Err(e) = email::confirm(email, &form.conferma_email) {
-            errors.insert("conferma_email", capitalize(e.to_string()));
+            errors.insert("conferma_email", capitalize(&e.to_string()));
         }
     }
 
@@ -236,7 +236,7 @@ pub fn validate_new_user(
             None
         }
         Err(e) => {
-            errors.insert("prodotto", capitalize(e.to_string()));
+            errors.insert("prodotto", capitalize(&e.to_string()));
             None
         }
     };
@@ -277,7 +277,7 @@ pub fn validate_new_user(
 fn check_roles(raw: &[String]) -> Result<(PartyRole, Vec<ProductRole>), String> {
     let mut roles = Vec::new();
     for r in raw {
-        let role = r.parse::<ProductRole>().map_err(|e| capitalize(e.to_string()))?;
+        let role = r.parse::<ProductRole>().map_err(|e| capitalize(&e.to_string()))?;
         if !roles.contains(&role) {
             roles.push(role);
         }

@@ -377,7 +377,7 @@ impl SelfCare {
         op(&mut record.role)?;
         let done =
             sqlx::query("UPDATE user_roles SET status = $1, doc = $2, version = $3 WHERE id = $4 AND version = $5")
-                .bind(enum_str(&record.role.status))
+                .bind(model::wire_name(&record.role.status))
                 .bind(to_doc(&record.role))
                 .bind(version + 1)
                 .bind(role_id.to_string())
@@ -559,14 +559,6 @@ fn from_doc<T: serde::de::DeserializeOwned>(row: &AnyRow, table: &'static str) -
     serde_json::from_str(&doc).map_err(|e| ServiceError::Corrupt { table, error: e.to_string() })
 }
 
-/// The wire name of a serde enum, so filter columns read like the documents.
-fn enum_str<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        other => panic!("not a unit enum: {other:?}"),
-    }
-}
-
 fn role_record(row: &AnyRow) -> Result<RoleRecord> {
     let id: String = row.try_get("id")?;
     let id = Uuid::parse_str(&id)
@@ -697,9 +689,9 @@ async fn insert_role(conn: &mut sqlx::AnyConnection, role: UserProductRole) -> R
     .bind(role.user.to_string())
     .bind(role.institution.to_string())
     .bind(role.product.as_str())
-    .bind(enum_str(&role.party_role))
+    .bind(model::wire_name(&role.party_role))
     .bind(role.product_role.as_str())
-    .bind(enum_str(&role.status))
+    .bind(model::wire_name(&role.status))
     .bind(to_doc(&role))
     .execute(&mut *conn)
     .await

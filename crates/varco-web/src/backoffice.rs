@@ -34,13 +34,6 @@ pub fn routes() -> Router<AppState> {
         .route("/interop/{env}/logout", post(logout))
 }
 
-/// The audience of identity tokens for `env`'s back office.
-pub fn audience(state: &AppState, env: Env) -> String {
-    let base = &state.platform.config(env).base_url;
-    let no_scheme = base.split_once("://").map(|(_, r)| r).unwrap_or(base);
-    format!("{no_scheme}/ui")
-}
-
 fn scope(env: Env) -> String {
     format!("bo:{}", env.slug())
 }
@@ -204,7 +197,7 @@ async fn exchange(state: &AppState, env: Env, headers: &HeaderMap, form: TokenFo
         form.token.trim(),
         std::slice::from_ref(&state.web.selfcare_public),
         &state.web.selfcare_issuer,
-        &audience(&state, env),
+        &state.platform.config(env).backoffice_audience,
         now,
         LEEWAY_SECS,
     )

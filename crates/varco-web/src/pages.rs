@@ -4,6 +4,7 @@ use crate::session::SetCookie;
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use varco_selfcare::rules::capitalize;
 use varco_selfcare::service::ServiceError;
 
 /// Data of the page frame (`templates/base.html`).
@@ -121,26 +122,28 @@ impl PageError {
 impl From<ServiceError> for PageError {
     fn from(e: ServiceError) -> PageError {
         match e {
-            ServiceError::NotFound(what) => PageError::not_found(&capitalised(what)),
+            ServiceError::NotFound(what) => PageError::not_found(&capitalize(what)),
             ServiceError::Forbidden => PageError::forbidden(e.to_string()),
-            ServiceError::OwnRole => PageError::forbidden(capitalised(&e.to_string())),
+            ServiceError::OwnRole => PageError::forbidden(capitalize(&e.to_string())),
+            // The rules word these mid-sentence ("il ruolo è già sospeso").
             ServiceError::Transition(t) => {
-                PageError::new(StatusCode::CONFLICT, "Operazione non possibile", capitalised(&t.to_string()))
+                PageError::new(StatusCode::CONFLICT, "Operazione non possibile", sentence(&t.to_string()))
             }
             ServiceError::Duplicate(_) | ServiceError::Conflict(_) => {
-                PageError::new(StatusCode::CONFLICT, "Operazione non possibile", capitalised(&e.to_string()))
+                PageError::new(StatusCode::CONFLICT, "Operazione non possibile", capitalize(&e.to_string()))
             }
             ServiceError::Db(_) | ServiceError::Corrupt { .. } => PageError::internal(e),
         }
     }
 }
 
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
+/// A message as a sentence: capital first letter, final full stop.
+fn sentence(s: &str) -> String {
+    let mut out = capitalize(s);
+    if !out.ends_with('.') {
+        out.push('.');
     }
+    out
 }
 
 #[derive(Template)]

@@ -194,7 +194,6 @@ async fn web_config(platform: &Platform, opts: &Options, public_url: &str) -> an
         .context("cannot store SelfCare's key")?;
     let key = RsaPrivateKey::from_pem(&pem).context("SelfCare's stored key does not parse")?;
     let root = public_url.trim_end_matches('/');
-    let no_scheme = root.split_once("://").map(|(_, r)| r).unwrap_or(root);
     let oidc = match &opts.oidc {
         Some(o) => Some(
             varco_web::selfcare::oidc::OidcClient::discover(
@@ -211,7 +210,7 @@ async fn web_config(platform: &Platform, opts: &Options, public_url: &str) -> an
     Ok(WebConfig {
         production: opts.production,
         secure_cookies: root.starts_with("https://"),
-        selfcare_issuer: format!("{no_scheme}/selfcare"),
+        selfcare_issuer: format!("{}/selfcare", varco_platform::config::without_scheme(root)),
         public_url: root.to_string(),
         selfcare_public: key.public_key(),
         selfcare_key: key,

@@ -213,7 +213,7 @@ async fn enter(
         .iter()
         .filter(|r| r.role.product == product && r.role.status == RoleStatus::Active)
         .map(|r| RoleClaim {
-            party_role: wire_name(&r.role.party_role),
+            party_role: varco_selfcare::model::wire_name(&r.role.party_role),
             role: r.role.product_role.as_str().into(),
             product_id: product.as_str().into(),
         })
@@ -226,7 +226,7 @@ async fn enter(
     let token = identity_token::issue(
         &state.web.selfcare_key,
         &state.web.selfcare_issuer,
-        &crate::backoffice::audience(state, env),
+        &state.platform.config(env).backoffice_audience,
         &UserIdentity {
             uid: id.user_id.to_string(),
             fiscal_number: id.fiscal_code.clone(),
@@ -258,11 +258,4 @@ async fn enter(
         Some(cookie) => crate::pages::with_cookies(page, &[cookie]),
         None => page,
     })
-}
-
-fn wire_name<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }

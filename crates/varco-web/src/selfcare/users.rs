@@ -22,7 +22,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use varco_selfcare::model::{Institution, PartyRole, ProductId, ProductRole, RoleStatus, User};
 use varco_selfcare::rules::{can_manage_users, ErrorKind, FieldErrors, NewUserForm, FORBIDDEN_MESSAGE};
-use varco_selfcare::service::{AddUserError, RoleRecord, ServiceError};
+use varco_selfcare::service::{AddUserError, RoleRecord};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -581,31 +581,9 @@ pub async fn change_role(
         "rimuovi" => (state.selfcare.delete_role(actor, role_id).await, "rimosso"),
         _ => return Err(PageError::not_found("L'operazione").back(&back, "Torna all'utente")),
     };
-    result.map_err(|e| {
-        match e {
-            // The rules word these mid-sentence ("il ruolo è già sospeso").
-            ServiceError::Transition(t) => {
-                PageError::new(StatusCode::CONFLICT, "Operazione non possibile", sentence(&t.to_string()))
-            }
-            e => PageError::from(e),
-        }
-        .back(&back, "Torna all'utente")
-    })?;
+    result.map_err(|e| PageError::from(e).back(&back, "Torna all'utente"))?;
     tracing::info!(%actor, role = %role_id, outcome, "SelfCare role changed");
     Ok(see_other(&format!("{back}?esito={outcome}")))
-}
-
-/// A message as a sentence: capital first letter, final full stop.
-fn sentence(s: &str) -> String {
-    let mut c = s.chars();
-    let mut out: String = match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    };
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
 }
 
 #[cfg(test)]
