@@ -3,9 +3,8 @@
 //! next to its field, the user's page with Sospendi / Riabilita / Rimuovi, and who
 //! may do what (operators, CSRF, no session). What the pages say is checked
 //! against what the service stored and the mails it queued.
-use std::collections::BTreeMap;
+mod common;
 
-use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use uuid::Uuid;
 use varco::both_backends;
@@ -154,51 +153,25 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// An HTTP client that keeps cookies (by name; Varco's paths never clash) and
-/// does not follow redirects, so each 303 is seen.
-struct Browser {
-    base: String,
-    http: reqwest::Client,
-    cookies: BTreeMap<String, String>,
-}
+/// The shared page client (`common::web`: a cookie jar, no automatic redirects),
+/// answering with this file's richer `Page`.
+struct Browser(common::web::Browser);
 
 impl Browser {
     fn new(app: &TestApp) -> Browser {
-        let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-        Browser { base: app.running.base_url.clone(), http, cookies: BTreeMap::new() }
+        Browser(common::web::Browser::new(&app.running.base_url))
     }
 
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let req = if self.cookies.is_empty() {
-            req
-        } else {
-            let header = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-            req.header(reqwest::header::COOKIE, header)
-        };
-        let resp = req.send().await.unwrap();
-        for v in resp.headers().get_all(reqwest::header::SET_COOKIE) {
-            let v = v.to_str().unwrap();
-            let pair = v.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || v.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        let status = resp.status();
-        let location = resp.headers().get(reqwest::header::LOCATION).map(|v| v.to_str().unwrap().to_string());
-        Page { status, location, body: resp.text().await.unwrap() }
+    fn page(p: common::web::Page) -> Page {
+        Page { status: p.status, location: p.location, body: p.body }
     }
 
     async fn get(&mut self, path: &str) -> Page {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req).await
+        Self::page(self.0.get(path).await)
     }
 
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let req = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(req).await
+        Self::page(self.0.post(path, form).await)
     }
 
     /// Logs in through the demo identity provider.
@@ -206,10 +179,14 @@ impl Browser {
         let mut b = Browser::new(app);
         let page = b.get("/selfcare/login").await;
         page.assert_status(StatusCode::OK);
-        let done = b.post("/selfcare/login/demo", &[("csrf", &page.csrf()), ("fiscal_code", fiscal_code)]).await;
-        done.assert_status(StatusCode::SEE_OTHER);
+        let done = b.0.post("/selfcare/login/demo", &[("csrf", &page.csrf()), ("fiscal_code", fiscal_code)]).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "body:\n{}", done.body);
         assert_eq!(done.location.as_deref(), Some("/selfcare/"));
-        assert!(b.cookies.contains_key("varco_sc"), "no session cookie after login: {:?}", b.cookies);
+        assert!(
+            done.set_cookies.iter().any(|c| c.starts_with("varco_sc=")),
+            "no session cookie after login: {:?}",
+            done.set_cookies
+        );
         b
     }
 
