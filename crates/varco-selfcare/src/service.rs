@@ -10,13 +10,11 @@
 //! Plain SQL with `$N` placeholders through sqlx's `Any` driver, so the same
 //! statements run on SQLite and PostgreSQL (see the 0002 migrations).
 
-use std::sync::Arc;
-
 use chrono::Utc;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
-use varco_store::{Backend, Store};
+use varco_store::Store;
 
 use crate::codice_fiscale::CodiceFiscale;
 use crate::model::{self, Institution, PartyRole, ProductId, ProductRole, RoleStatus, User, UserProductRole};
@@ -93,11 +91,6 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct SelfCare {
     store: Store,
-    /// SQLite gives up (SQLITE_BUSY, without waiting) when two deferred
-    /// transactions that both read try to upgrade to writing; serialising our
-    /// own writers in-process avoids that. `Store` has the same lock for its
-    /// transactions but does not expose it, so the two are independent.
-    write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 type Tx = Transaction<'static, Any>;
@@ -109,8 +102,7 @@ struct WriteTx {
 
 impl SelfCare {
     pub fn new(store: Store) -> Self {
-        let write_lock = (store.backend() == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
-        SelfCare { store, write_lock }
+        SelfCare { store }
     }
 
     pub fn store(&self) -> &Store {
@@ -118,10 +110,9 @@ impl SelfCare {
     }
 
     async fn begin(&self) -> Result<WriteTx> {
-        let guard = match &self.write_lock {
-            Some(l) => Some(l.clone().lock_owned().await),
-            None => None,
-        };
+        // The platform's writer lock: SelfCare and platform transactions share
+        // one database, so on SQLite they must take turns.
+        let guard = self.store.write_guard().await;
         let tx = self.store.pool().begin().await?;
         Ok(WriteTx { tx, _guard: guard })
     }

@@ -117,12 +117,19 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Starts a write transaction in `env` on behalf of `actor`.
-    pub async fn begin(&self, env: Env, actor: Actor) -> Result<Tx> {
-        let guard = match &self.write_lock {
+    /// On SQLite, the one in-process writer's turn: every transaction that reads
+    /// then writes (here, in SelfCare, the session rows) holds it, so none fails
+    /// upgrading a stale read snapshot to a write. `None` on PostgreSQL.
+    pub async fn write_guard(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_lock {
             Some(l) => Some(l.clone().lock_owned().await),
             None => None,
-        };
+        }
+    }
+
+    /// Starts a write transaction in `env` on behalf of `actor`.
+    pub async fn begin(&self, env: Env, actor: Actor) -> Result<Tx> {
+        let guard = self.write_guard().await;
         let tx = self.pool.begin().await?;
         Ok(Tx { tx, env, actor, events: Vec::new(), _guard: guard })
     }

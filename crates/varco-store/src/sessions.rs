@@ -1,6 +1,7 @@
 //! Browser sessions, SelfCare's identity-token keys and the record of identity
 //! tokens already used (migration 0003). Plain rows: what a session means is
-//! the web layer's business; this module only keeps them.
+//! the web layer's business; this module only keeps them. Writes take the
+//! SQLite writer's turn ([`Store::write_guard`]) like every other transaction.
 use crate::{Result, Store};
 use sqlx::Row;
 
@@ -16,6 +17,7 @@ pub struct SessionRow {
 
 impl Store {
     pub async fn session_insert(&self, id_hash: &str, row: &SessionRow) -> Result<()> {
+        let _turn = self.write_guard().await;
         sqlx::query(
             "INSERT INTO web_sessions (id_hash, scope, doc, csrf, created_ms, expires_ms) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -57,6 +59,7 @@ impl Store {
     /// Removes a session and returns whether it was there (and not expired), so a
     /// one-shot session (a login under way) can be taken exactly once.
     pub async fn session_take(&self, id_hash: &str, scope: &str, now_ms: i64) -> Result<Option<SessionRow>> {
+        let _turn = self.write_guard().await;
         let found = self.session_get(id_hash, scope, now_ms).await?;
         if found.is_none() {
             return Ok(None);
@@ -71,12 +74,14 @@ impl Store {
     }
 
     pub async fn session_delete(&self, id_hash: &str) -> Result<()> {
+        let _turn = self.write_guard().await;
         sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1").bind(id_hash).execute(self.pool()).await?;
         Ok(())
     }
 
     /// Drops expired sessions and consumed-token records; returns how many rows went.
     pub async fn sessions_purge(&self, now_ms: i64) -> Result<u64> {
+        let _turn = self.write_guard().await;
         let a =
             sqlx::query("DELETE FROM web_sessions WHERE expires_ms <= $1").bind(now_ms).execute(self.pool()).await?;
         let b =
@@ -87,6 +92,7 @@ impl Store {
     /// Records that the token `jti` has been used. `false` when it already was:
     /// the primary key makes this atomic across replicas.
     pub async fn consume_token(&self, jti: &str, expires_ms: i64) -> Result<bool> {
+        let _turn = self.write_guard().await;
         let done =
             sqlx::query("INSERT INTO consumed_tokens (jti, expires_ms) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
                 .bind(jti)
@@ -107,6 +113,7 @@ impl Store {
     /// Stores a new key unless one exists already; returns the key in force, so
     /// that replicas starting together agree on one key.
     pub async fn selfcare_key_init(&self, kid: &str, private_pem: &str, now_ms: i64) -> Result<(String, String)> {
+        let _turn = self.write_guard().await;
         if let Some(k) = self.selfcare_key().await? {
             return Ok(k);
         }

@@ -164,7 +164,9 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     // anyway; this only keeps the tables small.
     let store = platform.store.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        let every = std::time::Duration::from_secs(600);
+        // Not at start-up: nothing has expired yet, and start-up has writes of its own.
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tick.tick().await;
             if let Err(e) = store.sessions_purge(chrono::Utc::now().timestamp_millis()).await {
