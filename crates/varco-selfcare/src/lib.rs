@@ -2,9 +2,10 @@
 //! and the identity token that opens an Interoperabilità environment.
 //!
 //! The pure parts (`codice_fiscale`, `email`, `model`, `rules`, `identity_token`)
-//! know nothing of storage; `service` stores them (same database as the platform)
-//! and queues the notification mails in an outbox, which `mailer` delivers over
-//! SMTP. No HTTP here.
+//! know nothing of storage; `service` stores them (same database as the platform,
+//! through the store's typed functions: no SQL here) and queues the notification
+//! mails in an outbox, which `mailer` delivers over SMTP; `sessions` keeps the web
+//! fronts' browser sessions. No HTTP here.
 
 pub mod codice_fiscale;
 pub mod demo;
@@ -14,3 +15,4 @@ pub mod mailer;
 pub mod model;
 pub mod rules;
 pub mod service;
+pub mod sessions;

@@ -339,22 +339,18 @@ mod tests {
         assert!(message(&bad, &from).unwrap_err().contains("invalid recipient"));
     }
 
-    /// A SelfCare over a fresh SQLite database with `n` queued mails.
-    async fn outbox_with(n: usize) -> (SelfCare, tempfile::TempDir) {
+    /// A SelfCare over a fresh SQLite database with `n` queued mails, and its store.
+    async fn outbox_with(n: usize) -> (SelfCare, varco_store::Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("varco.db").display());
-        let sc = SelfCare::new(varco_store::Store::connect(&url).await.unwrap());
+        let store = varco_store::Store::connect(&url).await.unwrap();
+        let mut tx = store.sc_begin().await.unwrap();
         for i in 0..n {
-            sqlx::query("INSERT INTO mail_outbox (to_addr, subject, body, created_ms) VALUES ($1, $2, $3, $4)")
-                .bind(format!("utente{i}@ente.it"))
-                .bind(format!("Oggetto {i} è"))
-                .bind(format!("Corpo {i}\n"))
-                .bind(1_000 + i as i64)
-                .execute(sc.store().pool())
-                .await
-                .unwrap();
+            let (to, subject, body) = (format!("utente{i}@ente.it"), format!("Oggetto {i} è"), format!("Corpo {i}\n"));
+            tx.queue_mail(&to, &subject, &body, 1_000 + i as i64).await.unwrap();
         }
-        (sc, dir)
+        tx.commit().await.unwrap();
+        (SelfCare::new(store.clone()), store, dir)
     }
 
     fn from() -> Mailbox {
@@ -363,7 +359,7 @@ mod tests {
 
     #[tokio::test]
     async fn sends_oldest_first_and_marks_sent() {
-        let (sc, _dir) = outbox_with(3).await;
+        let (sc, _store, _dir) = outbox_with(3).await;
         let stub = AsyncStubTransport::new_ok();
         assert_eq!(deliver_pending(&sc, &stub, &from()).await.unwrap(), 3);
         let sent = stub.messages().await;
@@ -377,7 +373,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_mail_stays_unsent_and_is_retried_after_its_pause() {
-        let (sc, _dir) = outbox_with(1).await;
+        let (sc, store, _dir) = outbox_with(1).await;
         let failing = AsyncStubTransport::new_error();
         assert_eq!(deliver_pending(&sc, &failing, &from()).await.unwrap(), 0);
         let e = &sc.outbox_entries(true).await.unwrap()[0];
@@ -388,7 +384,7 @@ mod tests {
         let ok = AsyncStubTransport::new_ok();
         assert_eq!(deliver_pending(&sc, &ok, &from()).await.unwrap(), 0);
         // Once due, it goes.
-        sqlx::query("UPDATE mail_outbox SET next_try_ms = 0").execute(sc.store().pool()).await.unwrap();
+        assert_eq!(store.outbox_due_at(0).await.unwrap(), 1);
         assert_eq!(deliver_pending(&sc, &ok, &from()).await.unwrap(), 1);
         let e = sc.outbox_entry(e.mail.seq).await.unwrap().unwrap();
         assert!(e.mail.sent_ms.is_some());
@@ -397,7 +393,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_ends_the_round_and_the_next_round_starts_past_that_mail() {
-        let (sc, _dir) = outbox_with(3).await;
+        let (sc, _store, _dir) = outbox_with(3).await;
         let failing = AsyncStubTransport::new_error();
         assert_eq!(deliver_pending(&sc, &failing, &from()).await.unwrap(), 0);
         assert_eq!(failing.messages().await.len(), 1, "one connection per round while failing");
@@ -413,9 +409,9 @@ mod tests {
 
     #[tokio::test]
     async fn two_senders_never_send_the_same_mail() {
-        let (sc, _dir) = outbox_with(30).await;
+        let (sc, store, _dir) = outbox_with(30).await;
         // Two "replicas": separate SelfCare instances, separate transports.
-        let other = SelfCare::new(sc.store().clone());
+        let other = SelfCare::new(store);
         let (a, b) = (AsyncStubTransport::new_ok(), AsyncStubTransport::new_ok());
         let from = from();
         let (ra, rb) = tokio::join!(deliver_pending(&sc, &a, &from), deliver_pending(&other, &b, &from));
@@ -429,7 +425,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_claimed_mail_is_left_to_its_sender_until_the_lease_ends() {
-        let (sc, _dir) = outbox_with(1).await;
+        let (sc, _store, _dir) = outbox_with(1).await;
         let now = now_ms();
         let claimed = sc.claim_due_mail(now, LEASE_MS).await.unwrap().unwrap();
         assert!(sc.claim_due_mail(now, LEASE_MS).await.unwrap().is_none());

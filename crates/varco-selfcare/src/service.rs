@@ -7,14 +7,13 @@
 //! it announces (queued in `mail_outbox`), so a refused or failed operation
 //! leaves neither data nor mail behind.
 //!
-//! Plain SQL with `$N` placeholders through sqlx's `Any` driver, so the same
-//! statements run on SQLite and PostgreSQL (see the 0002 migrations).
+//! The SQL itself is the store's ([`varco_store::ScTx`] and the `sc_*` and
+//! `outbox_*` functions of [`Store`]): rows cross as JSON documents with their
+//! ids and versions, and this module turns them into the model and back.
 
 use chrono::Utc;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
-use varco_store::Store;
+use varco_store::{NewRoleRow, OutboxRow, RoleRow, ScTx, Store, StoreError};
 
 use crate::codice_fiscale::CodiceFiscale;
 use crate::model::{self, Institution, PartyRole, ProductId, ProductRole, RoleStatus, User, UserProductRole};
@@ -46,8 +45,9 @@ pub struct OutboxMail {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    /// The database failed (the store's error says how).
+    #[error("{0}")]
+    Db(StoreError),
     #[error("corrupt document in {table}: {error}")]
     Corrupt { table: &'static str, error: String },
     #[error("{0} non trovato")]
@@ -69,6 +69,28 @@ pub enum ServiceError {
     Conflict(&'static str),
 }
 
+// Where a conflict or a duplicate can happen, the call maps it with [`named`]
+// first, in SelfCare's words; this is for everything else.
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Corrupt { table, error } => ServiceError::Corrupt { table, error },
+            StoreError::Conflict(table) => ServiceError::Conflict(table),
+            StoreError::Duplicate(_) => ServiceError::Duplicate("dato"),
+            e => ServiceError::Db(e),
+        }
+    }
+}
+
+/// The store's conflict and duplicate errors named `what`, as SelfCare says them.
+fn named(what: &'static str) -> impl Fn(StoreError) -> ServiceError {
+    move |e| match e {
+        StoreError::Duplicate(_) => ServiceError::Duplicate(what),
+        StoreError::Conflict(_) => ServiceError::Conflict(what),
+        e => e.into(),
+    }
+}
+
 /// "Crea Utente" can be refused by the rules (shown on the form, field by
 /// field, or as 403 per [`FieldErrors::kind`]) or fail for other reasons.
 #[derive(Debug, thiserror::Error)]
@@ -79,8 +101,8 @@ pub enum AddUserError {
     Service(#[from] ServiceError),
 }
 
-impl From<sqlx::Error> for AddUserError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<StoreError> for AddUserError {
+    fn from(e: StoreError) -> Self {
         AddUserError::Service(e.into())
     }
 }
@@ -93,105 +115,72 @@ pub struct SelfCare {
     store: Store,
 }
 
-type Tx = Transaction<'static, Any>;
-
-struct WriteTx {
-    tx: Tx,
-    _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
 impl SelfCare {
     pub fn new(store: Store) -> Self {
         SelfCare { store }
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    async fn begin(&self) -> Result<WriteTx> {
-        // The platform's writer lock: SelfCare and platform transactions share
-        // one database, so on SQLite they must take turns.
-        let guard = self.store.write_guard().await;
-        let tx = self.store.pool().begin().await?;
-        Ok(WriteTx { tx, _guard: guard })
+    /// The browser sessions, used identity tokens and identity-token key, kept
+    /// in the same database.
+    pub fn sessions(&self) -> crate::sessions::Sessions {
+        crate::sessions::Sessions::new(self.store.clone())
     }
 
     /// Stores a new institution as given (its onboardings included).
     pub async fn create_institution(&self, institution: &Institution) -> Result<Institution> {
-        let mut w = self.begin().await?;
-        sqlx::query("INSERT INTO institutions (id, tax_code, name, doc, version) VALUES ($1, $2, $3, $4, 1)")
-            .bind(institution.id.to_string())
-            .bind(&institution.tax_code)
-            .bind(&institution.name)
-            .bind(to_doc(institution))
-            .execute(&mut *w.tx)
-            .await
-            .map_err(|e| map_unique(e, "institutions"))?;
-        w.tx.commit().await?;
+        let mut tx = self.store.sc_begin().await?;
+        tx.insert_institution(
+            &institution.id.to_string(),
+            &institution.tax_code,
+            &institution.name,
+            &to_doc(institution),
+        )
+        .await
+        .map_err(named("institutions"))?;
+        tx.commit().await?;
         Ok(institution.clone())
     }
 
     /// Onboards the institution on `product` (and its test products, per
     /// [`model::onboard`]) and returns it as stored.
     pub async fn onboard(&self, institution_id: Uuid, product: ProductId) -> Result<Institution> {
-        let mut w = self.begin().await?;
-        let (mut institution, version) = load_institution(&mut w.tx, institution_id).await?;
+        let mut tx = self.store.sc_begin().await?;
+        let (mut institution, version) = load_institution(&mut tx, institution_id).await?;
         model::onboard(&mut institution, product, Utc::now());
-        save_institution(&mut w.tx, &institution, version).await?;
-        w.tx.commit().await?;
+        save_institution(&mut tx, &institution, version).await?;
+        tx.commit().await?;
         Ok(institution)
     }
 
     pub async fn institution(&self, id: Uuid) -> Result<Option<Institution>> {
-        let row = sqlx::query("SELECT doc FROM institutions WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(self.store.pool())
-            .await?;
-        row.map(|r| from_doc(&r, "institutions")).transpose()
+        let doc = self.store.sc_institution(&id.to_string()).await?;
+        doc.map(|d| from_doc(&d, "institutions")).transpose()
     }
 
     /// The institutions where the user holds at least one role that is not
     /// deleted (suspended ones count: the user still belongs there), by name.
     pub async fn institutions_of_user(&self, user_id: Uuid) -> Result<Vec<Institution>> {
-        let rows = sqlx::query(
-            "SELECT doc FROM institutions WHERE id IN \
-             (SELECT institution_id FROM user_roles WHERE user_id = $1 AND status <> 'DELETED') \
-             ORDER BY name, id",
-        )
-        .bind(user_id.to_string())
-        .fetch_all(self.store.pool())
-        .await?;
-        rows.iter().map(|r| from_doc(r, "institutions")).collect()
+        let docs = self.store.sc_institutions_of_user(&user_id.to_string()).await?;
+        docs.iter().map(|d| from_doc(d, "institutions")).collect()
     }
 
     pub async fn user(&self, id: Uuid) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT doc FROM sc_users WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(self.store.pool())
-            .await?;
-        row.map(|r| from_doc(&r, "sc_users")).transpose()
+        let doc = self.store.sc_user(&id.to_string()).await?;
+        doc.map(|d| from_doc(&d, "sc_users")).transpose()
     }
 
     pub async fn user_by_fiscal_code(&self, fiscal_code: &CodiceFiscale) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT doc FROM sc_users WHERE fiscal_code = $1")
-            .bind(fiscal_code.as_str())
-            .fetch_optional(self.store.pool())
-            .await?;
-        row.map(|r| from_doc(&r, "sc_users")).transpose()
+        let doc = self.store.sc_user_by_fiscal_code(fiscal_code.as_str()).await?;
+        doc.map(|d| from_doc(&d, "sc_users")).transpose()
     }
 
     /// Every role (deleted ones included) of a user at an institution.
     pub async fn roles_of(&self, user_id: Uuid, institution_id: Uuid) -> Result<Vec<RoleRecord>> {
-        let mut conn = self.store.pool().acquire().await?;
-        roles_of(&mut conn, user_id, institution_id).await
+        role_records(self.store.sc_roles_of(&user_id.to_string(), &institution_id.to_string()).await?)
     }
 
     pub async fn role(&self, role_id: Uuid) -> Result<Option<RoleRecord>> {
-        let row = sqlx::query("SELECT id, doc FROM user_roles WHERE id = $1")
-            .bind(role_id.to_string())
-            .fetch_optional(self.store.pool())
-            .await?;
+        let row = self.store.sc_role(&role_id.to_string()).await?;
         row.map(|r| role_record(&r)).transpose()
     }
 
@@ -201,11 +190,11 @@ impl SelfCare {
     /// onboarding contract, which Varco does not have, and without a first
     /// admin nobody could add anyone. Existing live roles are left alone.
     pub async fn seed_manager(&self, institution_id: Uuid, user: &User) -> Result<(User, Vec<RoleRecord>)> {
-        let mut w = self.begin().await?;
-        let (institution, _) = load_institution(&mut w.tx, institution_id).await?;
+        let mut tx = self.store.sc_begin().await?;
+        let (institution, _) = load_institution(&mut tx, institution_id).await?;
         let user =
-            upsert_user(&mut w.tx, user.clone(), institution_id, user.emails.get(&institution_id).cloned()).await?;
-        let existing = roles_of(&mut w.tx, user.id, institution_id).await?;
+            upsert_user(&mut tx, user.clone(), institution_id, user.emails.get(&institution_id).cloned()).await?;
+        let existing = roles_in_tx(&mut tx, user.id, institution_id).await?;
         let now = Utc::now();
         let mut added = Vec::new();
         for onboarding in &institution.onboardings {
@@ -229,40 +218,34 @@ impl SelfCare {
                 status: RoleStatus::Active,
                 created_at: now,
             };
-            added.push(insert_role(&mut w.tx, role).await?);
+            added.push(insert_role(&mut tx, role).await?);
         }
-        w.tx.commit().await?;
+        tx.commit().await?;
         Ok((user, added))
     }
 
     /// Makes sure a person is known (by fiscal code), without roles: how a
     /// person who logged in, or a demo user, first exists. Returns the stored one.
     pub async fn ensure_user(&self, user: &User) -> Result<User> {
-        let mut w = self.begin().await?;
-        let user = upsert_user(&mut w.tx, user.clone(), Uuid::nil(), None).await?;
-        w.tx.commit().await?;
+        let mut tx = self.store.sc_begin().await?;
+        let user = upsert_user(&mut tx, user.clone(), Uuid::nil(), None).await?;
+        tx.commit().await?;
         Ok(user)
     }
 
     /// Every institution, by name (for the demo identity provider and operators).
     pub async fn institutions(&self) -> Result<Vec<Institution>> {
-        let rows = sqlx::query("SELECT doc FROM institutions ORDER BY name, id").fetch_all(self.store.pool()).await?;
-        rows.iter().map(|r| from_doc(r, "institutions")).collect()
+        let docs = self.store.sc_institutions().await?;
+        docs.iter().map(|d| from_doc(d, "institutions")).collect()
     }
 
     /// The people holding a role (deleted ones excluded) at an institution, with
     /// those roles, by family name then name. Filters are applied by the caller.
     pub async fn members(&self, institution_id: Uuid) -> Result<Vec<(User, Vec<RoleRecord>)>> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT u.id AS id, u.doc AS doc FROM sc_users u JOIN user_roles r ON r.user_id = u.id \
-             WHERE r.institution_id = $1 AND r.status <> 'DELETED'",
-        )
-        .bind(institution_id.to_string())
-        .fetch_all(self.store.pool())
-        .await?;
+        let docs = self.store.sc_member_docs(&institution_id.to_string()).await?;
         let mut out = Vec::new();
-        for row in &rows {
-            let user: User = from_doc(row, "sc_users")?;
+        for doc in &docs {
+            let user: User = from_doc(doc, "sc_users")?;
             let roles = self.roles_of(user.id, institution_id).await?;
             out.push((user, roles));
         }
@@ -280,20 +263,20 @@ impl SelfCare {
         institution_id: Uuid,
         form: NewUserForm,
     ) -> Result<(User, Vec<UserProductRole>), AddUserError> {
-        let mut w = self.begin().await?;
-        let (institution, _) = load_institution(&mut w.tx, institution_id).await?;
+        let mut tx = self.store.sc_begin().await?;
+        let (institution, _) = load_institution(&mut tx, institution_id).await?;
         let actor: Vec<UserProductRole> =
-            roles_of(&mut w.tx, actor_user_id, institution_id).await?.into_iter().map(|r| r.role).collect();
+            roles_in_tx(&mut tx, actor_user_id, institution_id).await?.into_iter().map(|r| r.role).collect();
         // The target's existing roles are needed before validation (duplicate
         // and admin/operator mix rules), so look the person up by the code as
         // parsed; an unparseable code just means no existing roles, and the
         // rules will report the code itself.
         let existing_user = match CodiceFiscale::parse(&form.codice_fiscale) {
-            Ok(cf) => find_user_by_cf(&mut w.tx, &cf).await?,
+            Ok(cf) => find_user_by_cf(&mut tx, &cf).await?,
             Err(_) => None,
         };
         let existing: Vec<UserProductRole> = match &existing_user {
-            Some(u) => roles_of(&mut w.tx, u.id, institution_id).await?.into_iter().map(|r| r.role).collect(),
+            Some(u) => roles_in_tx(&mut tx, u.id, institution_id).await?.into_iter().map(|r| r.role).collect(),
             None => Vec::new(),
         };
         let valid = rules::validate_new_user(&form, &institution, &actor, &existing).map_err(AddUserError::Rejected)?;
@@ -305,10 +288,10 @@ impl SelfCare {
             fiscal_code: valid.fiscal_code.clone(),
             emails: Default::default(),
         });
-        let user = upsert_user(&mut w.tx, user, institution_id, Some(valid.email.clone())).await?;
+        let user = upsert_user(&mut tx, user, institution_id, Some(valid.email.clone())).await?;
         let roles = valid.roles_for(user.id, institution_id, Utc::now());
         for role in &roles {
-            insert_role(&mut w.tx, role.clone()).await?;
+            insert_role(&mut tx, role.clone()).await?;
         }
         let role_labels: Vec<&str> = roles.iter().map(|r| r.product_role.label()).collect();
         let body = format!(
@@ -320,8 +303,8 @@ impl SelfCare {
             role_labels.join(", "),
             valid.product.label(),
         );
-        queue_mail(&mut w.tx, valid.email.as_str(), NEW_ROLE_SUBJECT, &body).await?;
-        w.tx.commit().await?;
+        queue_mail(&mut tx, valid.email.as_str(), NEW_ROLE_SUBJECT, &body).await?;
+        tx.commit().await?;
         Ok((user, roles))
     }
 
@@ -345,17 +328,13 @@ impl SelfCare {
         subject: &str,
         verb: &str,
     ) -> Result<RoleRecord> {
-        let mut w = self.begin().await?;
-        let row = sqlx::query("SELECT id, doc, version FROM user_roles WHERE id = $1")
-            .bind(role_id.to_string())
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or(ServiceError::NotFound("ruolo"))?;
+        let mut tx = self.store.sc_begin().await?;
+        let row = tx.role(&role_id.to_string()).await?.ok_or(ServiceError::NotFound("ruolo"))?;
         let mut record = role_record(&row)?;
-        let version: i64 = row.try_get("version")?;
-        let (institution, _) = load_institution(&mut w.tx, record.role.institution).await?;
+        let version = row.version;
+        let (institution, _) = load_institution(&mut tx, record.role.institution).await?;
         let actor: Vec<UserProductRole> =
-            roles_of(&mut w.tx, actor_user_id, institution.id).await?.into_iter().map(|r| r.role).collect();
+            roles_in_tx(&mut tx, actor_user_id, institution.id).await?.into_iter().map(|r| r.role).collect();
         // Same authority as "Crea Utente": an admin on that product of that
         // institution. Checked before the transition so a non-admin learns
         // nothing about the role's state.
@@ -366,20 +345,14 @@ impl SelfCare {
             return Err(ServiceError::OwnRole);
         }
         op(&mut record.role)?;
-        let done =
-            sqlx::query("UPDATE user_roles SET status = $1, doc = $2, version = $3 WHERE id = $4 AND version = $5")
-                .bind(model::wire_name(&record.role.status))
-                .bind(to_doc(&record.role))
-                .bind(version + 1)
-                .bind(role_id.to_string())
-                .bind(version)
-                .execute(&mut *w.tx)
-                .await
-                .map_err(|e| map_unique(e, "user_roles"))?;
-        if done.rows_affected() != 1 {
-            return Err(ServiceError::Conflict("ruolo"));
-        }
-        let user = load_user(&mut w.tx, record.role.user).await?;
+        tx.update_role(&row.id, &model::wire_name(&record.role.status), &to_doc(&record.role), version).await.map_err(
+            |e| match e {
+                StoreError::Duplicate(_) => ServiceError::Duplicate("user_roles"),
+                StoreError::Conflict(_) => ServiceError::Conflict("ruolo"),
+                e => e.into(),
+            },
+        )?;
+        let user = load_user(&mut tx, record.role.user).await?;
         // A user without an e-mail at this institution can only come from a
         // bootstrap seed without one: there is nobody to write to, which must
         // not block the change itself.
@@ -393,9 +366,9 @@ impl SelfCare {
                 record.role.product_role.label(),
                 record.role.product.label(),
             );
-            queue_mail(&mut w.tx, email.as_str(), subject, &body).await?;
+            queue_mail(&mut tx, email.as_str(), subject, &body).await?;
         }
-        w.tx.commit().await?;
+        tx.commit().await?;
         Ok(record)
     }
 
@@ -411,33 +384,17 @@ impl SelfCare {
     /// Queued mails with their delivery state, oldest first; only the unsent
     /// ones if `unsent_only`.
     pub async fn outbox_entries(&self, unsent_only: bool) -> Result<Vec<OutboxEntry>> {
-        let sql = if unsent_only {
-            format!("SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE sent_ms IS NULL ORDER BY seq")
-        } else {
-            format!("SELECT {OUTBOX_COLUMNS} FROM mail_outbox ORDER BY seq")
-        };
-        let rows = sqlx::query(&sql).fetch_all(self.store.pool()).await?;
-        rows.iter().map(outbox_entry).collect()
+        Ok(self.store.outbox_rows(unsent_only).await?.into_iter().map(OutboxEntry::from).collect())
     }
 
     /// One queued mail with its delivery state.
     pub async fn outbox_entry(&self, seq: i64) -> Result<Option<OutboxEntry>> {
-        let row = sqlx::query(&format!("SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE seq = $1"))
-            .bind(seq)
-            .fetch_optional(self.store.pool())
-            .await?;
-        row.as_ref().map(outbox_entry).transpose()
+        Ok(self.store.outbox_row(seq).await?.map(OutboxEntry::from))
     }
 
     /// At most `limit` unsent mails, oldest first, due or not.
     pub async fn unsent_mail(&self, limit: i64) -> Result<Vec<OutboxMail>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE sent_ms IS NULL ORDER BY seq LIMIT $1"
-        ))
-        .bind(limit)
-        .fetch_all(self.store.pool())
-        .await?;
-        rows.iter().map(|r| outbox_entry(r).map(|e| e.mail)).collect()
+        Ok(self.store.outbox_unsent(limit).await?.into_iter().map(|r| OutboxEntry::from(r).mail).collect())
     }
 
     /// Takes the oldest unsent mail that is due at `now_ms` for this sender:
@@ -445,50 +402,13 @@ impl SelfCare {
     /// conditional update, so of two replicas racing for a row exactly one
     /// wins; the loser moves on to the next row. `None`: nothing is due.
     pub async fn claim_due_mail(&self, now_ms: i64, lease_ms: i64) -> Result<Option<OutboxEntry>> {
-        loop {
-            let Some(row) = sqlx::query(&format!(
-                "SELECT {OUTBOX_COLUMNS} FROM mail_outbox \
-                 WHERE sent_ms IS NULL AND (next_try_ms IS NULL OR next_try_ms <= $1) ORDER BY seq LIMIT 1"
-            ))
-            .bind(now_ms)
-            .fetch_optional(self.store.pool())
-            .await?
-            else {
-                return Ok(None);
-            };
-            let mut entry = outbox_entry(&row)?;
-            let mut w = self.begin().await?;
-            let done = sqlx::query(
-                "UPDATE mail_outbox SET next_try_ms = $1 \
-                 WHERE seq = $2 AND sent_ms IS NULL AND (next_try_ms IS NULL OR next_try_ms <= $3)",
-            )
-            .bind(now_ms + lease_ms)
-            .bind(entry.mail.seq)
-            .bind(now_ms)
-            .execute(&mut *w.tx)
-            .await?;
-            w.tx.commit().await?;
-            if done.rows_affected() == 1 {
-                entry.next_try_ms = Some(now_ms + lease_ms);
-                return Ok(Some(entry));
-            }
-        }
+        Ok(self.store.outbox_claim_due(now_ms, lease_ms).await?.map(OutboxEntry::from))
     }
 
     /// Records that the SMTP server accepted mail `seq`. False if it was
     /// already marked sent (by another replica whose lease had run out).
     pub async fn mark_mail_sent(&self, seq: i64, now_ms: i64) -> Result<bool> {
-        let mut w = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE mail_outbox SET sent_ms = $1, next_try_ms = NULL, last_error = NULL \
-             WHERE seq = $2 AND sent_ms IS NULL",
-        )
-        .bind(now_ms)
-        .bind(seq)
-        .execute(&mut *w.tx)
-        .await?;
-        w.tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(self.store.outbox_mark_sent(seq, now_ms).await?)
     }
 
     /// Records a failed attempt at mail `seq`: it stays unsent and is due
@@ -496,18 +416,7 @@ impl SelfCare {
     /// must not hold secrets.
     pub async fn mark_mail_failed(&self, seq: i64, retry_at_ms: i64, error: &str) -> Result<()> {
         let error: String = error.chars().take(500).collect();
-        let mut w = self.begin().await?;
-        sqlx::query(
-            "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $1, next_try_ms = $2 \
-             WHERE seq = $3 AND sent_ms IS NULL",
-        )
-        .bind(error)
-        .bind(retry_at_ms)
-        .bind(seq)
-        .execute(&mut *w.tx)
-        .await?;
-        w.tx.commit().await?;
-        Ok(())
+        Ok(self.store.outbox_mark_failed(seq, retry_at_ms, &error).await?)
     }
 }
 
@@ -523,122 +432,84 @@ pub struct OutboxEntry {
     pub next_try_ms: Option<i64>,
 }
 
-const OUTBOX_COLUMNS: &str = "seq, to_addr, subject, body, created_ms, sent_ms, next_try_ms, attempts, last_error";
-
-fn outbox_entry(r: &AnyRow) -> Result<OutboxEntry> {
-    Ok(OutboxEntry {
-        mail: OutboxMail {
-            seq: r.try_get("seq")?,
-            to: r.try_get("to_addr")?,
-            subject: r.try_get("subject")?,
-            body: r.try_get("body")?,
-            created_ms: r.try_get("created_ms")?,
-            sent_ms: r.try_get("sent_ms")?,
-        },
-        attempts: r.try_get("attempts")?,
-        last_error: r.try_get("last_error")?,
-        next_try_ms: r.try_get("next_try_ms")?,
-    })
+impl From<OutboxRow> for OutboxEntry {
+    fn from(r: OutboxRow) -> Self {
+        OutboxEntry {
+            mail: OutboxMail {
+                seq: r.seq,
+                to: r.to_addr,
+                subject: r.subject,
+                body: r.body,
+                created_ms: r.created_ms,
+                sent_ms: r.sent_ms,
+            },
+            attempts: r.attempts,
+            last_error: r.last_error,
+            next_try_ms: r.next_try_ms,
+        }
+    }
 }
 
 fn to_doc<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("model values serialise to JSON")
 }
 
-fn from_doc<T: serde::de::DeserializeOwned>(row: &AnyRow, table: &'static str) -> Result<T> {
-    let doc: String = row.try_get("doc")?;
-    serde_json::from_str(&doc).map_err(|e| ServiceError::Corrupt { table, error: e.to_string() })
+fn from_doc<T: serde::de::DeserializeOwned>(doc: &str, table: &'static str) -> Result<T> {
+    serde_json::from_str(doc).map_err(|e| ServiceError::Corrupt { table, error: e.to_string() })
 }
 
-fn role_record(row: &AnyRow) -> Result<RoleRecord> {
-    let id: String = row.try_get("id")?;
-    let id = Uuid::parse_str(&id)
-        .map_err(|e| ServiceError::Corrupt { table: "user_roles", error: format!("id {id:?}: {e}") })?;
-    Ok(RoleRecord { id, role: from_doc(row, "user_roles")? })
+fn role_record(row: &RoleRow) -> Result<RoleRecord> {
+    let id = Uuid::parse_str(&row.id)
+        .map_err(|e| ServiceError::Corrupt { table: "user_roles", error: format!("id {:?}: {e}", row.id) })?;
+    Ok(RoleRecord { id, role: from_doc(&row.doc, "user_roles")? })
 }
 
-fn map_unique(e: sqlx::Error, what: &'static str) -> ServiceError {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_unique_violation() {
-            return ServiceError::Duplicate(what);
-        }
-    }
-    ServiceError::Db(e)
+fn role_records(rows: Vec<RoleRow>) -> Result<Vec<RoleRecord>> {
+    let mut roles = rows.iter().map(role_record).collect::<Result<Vec<_>>>()?;
+    // Stable order for callers and tests; the database gives none.
+    roles.sort_by_key(|r| (r.role.product, r.role.product_role, r.role.created_at, r.id));
+    Ok(roles)
 }
 
-async fn load_institution(conn: &mut sqlx::AnyConnection, id: Uuid) -> Result<(Institution, i64)> {
-    let row = sqlx::query("SELECT doc, version FROM institutions WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(ServiceError::NotFound("ente"))?;
-    Ok((from_doc(&row, "institutions")?, row.try_get("version")?))
+async fn load_institution(tx: &mut ScTx, id: Uuid) -> Result<(Institution, i64)> {
+    let row = tx.institution(&id.to_string()).await?.ok_or(ServiceError::NotFound("ente"))?;
+    Ok((from_doc(&row.doc, "institutions")?, row.version))
 }
 
-async fn save_institution(conn: &mut sqlx::AnyConnection, institution: &Institution, version: i64) -> Result<()> {
-    let done = sqlx::query("UPDATE institutions SET name = $1, doc = $2, version = $3 WHERE id = $4 AND version = $5")
-        .bind(&institution.name)
-        .bind(to_doc(institution))
-        .bind(version + 1)
-        .bind(institution.id.to_string())
-        .bind(version)
-        .execute(&mut *conn)
-        .await?;
-    if done.rows_affected() != 1 {
-        return Err(ServiceError::Conflict("ente"));
-    }
-    Ok(())
+async fn save_institution(tx: &mut ScTx, institution: &Institution, version: i64) -> Result<()> {
+    tx.update_institution(&institution.id.to_string(), &institution.name, &to_doc(institution), version)
+        .await
+        .map_err(named("ente"))
 }
 
-async fn load_user(conn: &mut sqlx::AnyConnection, id: Uuid) -> Result<User> {
-    let row = sqlx::query("SELECT doc FROM sc_users WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(ServiceError::NotFound("utente"))?;
-    from_doc(&row, "sc_users")
+async fn load_user(tx: &mut ScTx, id: Uuid) -> Result<User> {
+    let row = tx.user(&id.to_string()).await?.ok_or(ServiceError::NotFound("utente"))?;
+    from_doc(&row.doc, "sc_users")
 }
 
-async fn find_user_by_cf(conn: &mut sqlx::AnyConnection, cf: &CodiceFiscale) -> Result<Option<User>> {
-    let row = sqlx::query("SELECT doc FROM sc_users WHERE fiscal_code = $1")
-        .bind(cf.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| from_doc(&r, "sc_users")).transpose()
+async fn find_user_by_cf(tx: &mut ScTx, cf: &CodiceFiscale) -> Result<Option<User>> {
+    let row = tx.user_by_fiscal_code(cf.as_str()).await?;
+    row.map(|r| from_doc(&r.doc, "sc_users")).transpose()
 }
 
 /// Inserts the user, or, if one with the same fiscal code exists, keeps
 /// that one (its id and name: the identity is the one already known) and
 /// records `email` as its address at `institution_id`.
 async fn upsert_user(
-    conn: &mut sqlx::AnyConnection,
+    tx: &mut ScTx,
     user: User,
     institution_id: Uuid,
     email: Option<crate::email::Email>,
 ) -> Result<User> {
-    let row = sqlx::query("SELECT doc, version FROM sc_users WHERE fiscal_code = $1")
-        .bind(user.fiscal_code.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    match row {
+    match tx.user_by_fiscal_code(user.fiscal_code.as_str()).await? {
         Some(row) => {
-            let mut stored: User = from_doc(&row, "sc_users")?;
-            let version: i64 = row.try_get("version")?;
+            let mut stored: User = from_doc(&row.doc, "sc_users")?;
             let Some(email) = email else { return Ok(stored) };
             if stored.emails.get(&institution_id) == Some(&email) {
                 return Ok(stored);
             }
             stored.emails.insert(institution_id, email);
-            let done = sqlx::query("UPDATE sc_users SET doc = $1, version = $2 WHERE id = $3 AND version = $4")
-                .bind(to_doc(&stored))
-                .bind(version + 1)
-                .bind(stored.id.to_string())
-                .bind(version)
-                .execute(&mut *conn)
-                .await?;
-            if done.rows_affected() != 1 {
-                return Err(ServiceError::Conflict("utente"));
-            }
+            tx.update_user(&stored.id.to_string(), &to_doc(&stored), row.version).await.map_err(named("utente"))?;
             Ok(stored)
         }
         None => {
@@ -646,57 +517,34 @@ async fn upsert_user(
             if let Some(email) = email {
                 user.emails.insert(institution_id, email);
             }
-            sqlx::query("INSERT INTO sc_users (id, fiscal_code, doc, version) VALUES ($1, $2, $3, 1)")
-                .bind(user.id.to_string())
-                .bind(user.fiscal_code.as_str())
-                .bind(to_doc(&user))
-                .execute(&mut *conn)
+            tx.insert_user(&user.id.to_string(), user.fiscal_code.as_str(), &to_doc(&user))
                 .await
-                .map_err(|e| map_unique(e, "utente"))?;
+                .map_err(named("utente"))?;
             Ok(user)
         }
     }
 }
 
-async fn roles_of(conn: &mut sqlx::AnyConnection, user_id: Uuid, institution_id: Uuid) -> Result<Vec<RoleRecord>> {
-    let rows = sqlx::query("SELECT id, doc FROM user_roles WHERE user_id = $1 AND institution_id = $2")
-        .bind(user_id.to_string())
-        .bind(institution_id.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut roles = rows.iter().map(role_record).collect::<Result<Vec<_>>>()?;
-    // Stable order for callers and tests; the database gives none.
-    roles.sort_by_key(|r| (r.role.product, r.role.product_role, r.role.created_at, r.id));
-    Ok(roles)
+async fn roles_in_tx(tx: &mut ScTx, user_id: Uuid, institution_id: Uuid) -> Result<Vec<RoleRecord>> {
+    role_records(tx.roles_of(&user_id.to_string(), &institution_id.to_string()).await?)
 }
 
-async fn insert_role(conn: &mut sqlx::AnyConnection, role: UserProductRole) -> Result<RoleRecord> {
+async fn insert_role(tx: &mut ScTx, role: UserProductRole) -> Result<RoleRecord> {
     let id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO user_roles (id, user_id, institution_id, product, party_role, product_role, status, doc, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
-    )
-    .bind(id.to_string())
-    .bind(role.user.to_string())
-    .bind(role.institution.to_string())
-    .bind(role.product.as_str())
-    .bind(model::wire_name(&role.party_role))
-    .bind(role.product_role.as_str())
-    .bind(model::wire_name(&role.status))
-    .bind(to_doc(&role))
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| map_unique(e, "ruolo"))?;
+    let row = NewRoleRow {
+        id: id.to_string(),
+        user_id: role.user.to_string(),
+        institution_id: role.institution.to_string(),
+        product: role.product.as_str().to_string(),
+        party_role: model::wire_name(&role.party_role),
+        product_role: role.product_role.as_str().to_string(),
+        status: model::wire_name(&role.status),
+        doc: to_doc(&role),
+    };
+    tx.insert_role(&row).await.map_err(named("ruolo"))?;
     Ok(RoleRecord { id, role })
 }
 
-async fn queue_mail(conn: &mut sqlx::AnyConnection, to: &str, subject: &str, body: &str) -> Result<()> {
-    sqlx::query("INSERT INTO mail_outbox (to_addr, subject, body, created_ms) VALUES ($1, $2, $3, $4)")
-        .bind(to)
-        .bind(subject)
-        .bind(body)
-        .bind(Utc::now().timestamp_millis())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+async fn queue_mail(tx: &mut ScTx, to: &str, subject: &str, body: &str) -> Result<()> {
+    Ok(tx.queue_mail(to, subject, body, Utc::now().timestamp_millis()).await?)
 }

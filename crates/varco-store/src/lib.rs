@@ -8,11 +8,13 @@
 
 mod aggregate;
 mod audit;
+mod selfcare;
 mod sessions;
 mod signing;
 
 pub use aggregate::Aggregate;
 pub use audit::{AuditSink, VoucherAuditRow};
+pub use selfcare::{DocRow, NewRoleRow, OutboxRow, RoleRow, ScTx};
 pub use sessions::SessionRow;
 pub use signing::SigningKeyRow;
 
