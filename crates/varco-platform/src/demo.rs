@@ -1,9 +1,9 @@
 //! The demo world created on first start: the Collaudo environment with PagoPA S.p.A.
 //! publishing "SEND - UAT (Piattaforma Notifiche)", and a few Enti as consumers.
 //! Produzione and Attestazione get the same Enti as tenants, with their own ids.
-use crate::{AppResult, NewTenant, Platform};
+use crate::{AppError, AppResult, Caller, Page, Platform, TenantFilter};
+use varco_selfcare::model::Institution;
 use varco_domain::eservice::DescriptorInput;
-use varco_domain::event::Actor;
 use varco_domain::*;
 
 pub const PAGOPA: &str = "PagoPA S.p.A.";
@@ -12,46 +12,30 @@ pub const COMUNE_DI_ESEMPIO: &str = "Comune di Esempio";
 pub const SEND_UAT: &str = "SEND - UAT (Piattaforma Notifiche)";
 pub const SEND_UAT_AUDIENCE: &str = "https://api.uat.notifichedigitali.it";
 
-/// The Enti of the demo world: name, IPA code, kind.
-pub const DEMO_TENANTS: [(&str, &str, TenantKind); 3] = [
-    (PAGOPA, "5N2TR557", TenantKind::Gsp),
-    (COMUNE_DI_PROVA, "c_prova", TenantKind::Pa),
-    (COMUNE_DI_ESEMPIO, "c_esempio", TenantKind::Pa),
-];
-
 /// Creates the demo world unless the database already has tenants. Returns whether
-/// it created anything. `selfcare_ids` gives, by Ente name, the SelfCare
-/// institution each tenant comes from (the back office finds the tenant of a
-/// person entering from SelfCare by it).
-pub async fn seed_if_empty(p: &Platform, selfcare_ids: &[(String, String)]) -> AppResult<bool> {
-    let actor = Actor::System;
+/// it created anything. The tenants come from SelfCare's demo Enti (`institutions`),
+/// through the same [`EnvService::tenant_for`](crate::EnvService::tenant_for) as any
+/// other Ente.
+pub async fn seed_if_empty(p: &Platform, institutions: &[Institution]) -> AppResult<bool> {
+    let actor = Caller::System;
     let mut created = false;
     for env in Env::ALL {
         let svc = p.env(env);
-        if !svc.tenants().await?.is_empty() {
+        if svc.tenants(&actor, &TenantFilter::default(), Page { offset: 0, limit: 1 }).await?.total > 0 {
             continue;
         }
         created = true;
-        let mut ids = Vec::new();
-        for (name, ipa, kind) in DEMO_TENANTS {
-            let t = svc
-                .create_tenant(
-                    &actor,
-                    NewTenant {
-                        name: name.into(),
-                        origin: "IPA".into(),
-                        origin_id: ipa.into(),
-                        kind,
-                        selfcare_id: selfcare_ids.iter().find(|(n, _)| n == name).map(|(_, id)| id.clone()),
-                    },
-                )
-                .await?;
-            ids.push(t.id);
+        let mut pagopa = None;
+        for i in institutions {
+            let t = svc.tenant_for(&actor, i).await?;
+            if t.name == PAGOPA {
+                pagopa = Some(t.id);
+            }
         }
         if env != Env::Collaudo {
             continue;
         }
-        let pagopa = ids[0];
+        let pagopa = pagopa.ok_or_else(|| AppError::Invalid(format!("the demo Enti lack {PAGOPA}")))?;
         let es = svc
             .create_eservice(
                 &actor,

@@ -1,25 +1,33 @@
 //! The use cases of Varco's Interoperabilità platform, one environment at a time.
 //!
-//! Each use case: check who is asking (the actor's organisation must be the party
-//! the rule names), load what it needs inside one transaction, let the pure domain
-//! function decide, store the result with its event, commit. Nothing here knows
-//! about HTTP; the web crate and the CLI call these functions.
+//! Each use case takes a [`Caller`] and decides, with the rules of [`access`], what
+//! that caller may see (`reads.rs`) and change (here): load what it needs inside one
+//! transaction, let the pure domain function decide, store the result with its
+//! event, commit. Nothing here knows about HTTP; the fronts and the CLI call these
+//! functions and nothing below them.
 
+pub mod access;
 pub mod config;
 pub mod demo;
 pub mod error;
+mod reads;
 
+pub use access::{ApiRole, Caller, Change, ClientScope, ProductRoles};
 pub use config::EnvConfig;
 pub use error::{AppError, AppResult};
+pub use reads::{
+    AgreementFilter, ClientFilter, ClientView, EServiceFilter, Page, Paged, PurposeFilter, TenantFilter,
+};
 
+use access::require_tenant;
 use chrono::Utc;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use varco_domain::eservice::DescriptorInput;
-use varco_domain::event::Actor;
 use varco_domain::purpose::Quota;
 use varco_domain::*;
 use varco_jose::RsaPublicKey;
+use varco_selfcare::model::{Institution, InstitutionType, Origin};
 use varco_store::{Store, Tx, Versioned};
 
 /// The whole platform: storage plus the configuration of every environment.
@@ -69,26 +77,27 @@ fn not_found(what: &str, id: impl std::fmt::Display) -> AppError {
     AppError::NotFound(format!("{what} {id}"))
 }
 
-/// The organisation an actor acts for; operators and the system act for anyone.
-fn acting_tenant(actor: &Actor) -> Option<TenantId> {
-    actor.tenant()
+/// A stored client key as a JWK.
+fn key_jwk(k: &ClientKey) -> AppResult<serde_json::Value> {
+    let public = RsaPublicKey::from_pem(&k.pem).map_err(|e| AppError::Internal(format!("chiave {}: {e}", k.kid)))?;
+    Ok(public.jwk())
 }
 
-fn require_tenant(actor: &Actor, tenant: TenantId, what: &str) -> AppResult<()> {
-    match acting_tenant(actor) {
-        None => Ok(()),
-        Some(t) if t == tenant => Ok(()),
-        Some(_) => Err(AppError::Forbidden(format!("operazione non consentita: {what}"))),
-    }
-}
-
-/// Which side of an agreement or purpose the actor is on.
-fn party_of(actor: &Actor, consumer: TenantId, producer: TenantId, default: Party) -> AppResult<Party> {
-    match acting_tenant(actor) {
+/// Which side of an agreement or purpose the caller is on.
+fn party_of(caller: &Caller, consumer: TenantId, producer: TenantId, default: Party) -> AppResult<Party> {
+    match caller.tenant() {
         None => Ok(default),
         Some(t) if t == consumer => Ok(Party::Consumer),
         Some(t) if t == producer => Ok(Party::Producer),
         Some(_) => Err(AppError::Forbidden("operazione non consentita a questo ente".into())),
+    }
+}
+
+/// The kind of change a party makes on an agreement or a purpose.
+fn change_of(by: Party) -> Change {
+    match by {
+        Party::Consumer => Change::Fruizione,
+        Party::Producer => Change::Ricevute,
     }
 }
 
@@ -101,8 +110,14 @@ impl EnvService<'_> {
         self.p.config(self.env)
     }
 
-    async fn begin(&self, actor: &Actor) -> AppResult<Tx> {
-        Ok(self.p.store.begin(self.env, actor.clone()).await?)
+    /// Starts a change: the caller must be of this environment and allowed this kind
+    /// of change; whose things it may change is checked once they are loaded.
+    async fn begin(&self, caller: &Caller, change: Option<Change>) -> AppResult<Tx> {
+        self.check_env(caller)?;
+        if let Some(change) = change {
+            caller.require(change)?;
+        }
+        Ok(self.p.store.begin(self.env, caller.actor()).await?)
     }
 
     async fn commit(&self, tx: Tx) -> AppResult<()> {
@@ -120,19 +135,7 @@ impl EnvService<'_> {
         tx.get::<T>(&id.to_string()).await?.ok_or_else(|| not_found(what, id))
     }
 
-    // ---------------------------------------------------------------- reads
-
-    pub async fn tenant(&self, id: TenantId) -> AppResult<Tenant> {
-        self.get(id, "ente").await
-    }
-
-    pub async fn tenants(&self) -> AppResult<Vec<Tenant>> {
-        Ok(self.p.store.all(self.env).await?)
-    }
-
-    pub async fn tenant_by_name(&self, name: &str) -> AppResult<Tenant> {
-        self.by_name(name, "ente").await
-    }
+    // ------------------------------------------------- reads (see reads.rs)
 
     /// The aggregate with this exact name (tenants and e-services index it).
     async fn by_name<T: varco_store::Aggregate>(&self, name: &str, what: &str) -> AppResult<T> {
@@ -145,72 +148,13 @@ impl EnvService<'_> {
             .ok_or_else(|| not_found(what, format!("{name:?} in {}", self.env)))
     }
 
-    pub async fn eservice(&self, id: EServiceId) -> AppResult<EService> {
-        self.get(id, "e-service").await
-    }
-
-    pub async fn eservices(&self) -> AppResult<Vec<EService>> {
-        Ok(self.p.store.all(self.env).await?)
-    }
-
-    pub async fn eservice_by_name(&self, name: &str) -> AppResult<EService> {
-        self.by_name(name, "e-service").await
-    }
-
-    pub async fn agreement(&self, id: AgreementId) -> AppResult<Agreement> {
-        self.get(id, "richiesta di fruizione").await
-    }
-
-    pub async fn agreements_of_consumer(&self, consumer: TenantId) -> AppResult<Vec<Agreement>> {
-        Ok(self.p.store.list(self.env, &[("consumer_id", &consumer.to_string())]).await?)
-    }
-
-    pub async fn purpose(&self, id: PurposeId) -> AppResult<Purpose> {
-        self.get(id, "finalità").await
-    }
-
-    pub async fn purposes_of_consumer(&self, consumer: TenantId) -> AppResult<Vec<Purpose>> {
-        Ok(self.p.store.list(self.env, &[("consumer_id", &consumer.to_string())]).await?)
-    }
-
-    pub async fn purposes_of_eservice(&self, eservice: EServiceId) -> AppResult<Vec<Purpose>> {
-        Ok(self.p.store.list(self.env, &[("eservice_id", &eservice.to_string())]).await?)
-    }
-
-    pub async fn client(&self, id: ClientId) -> AppResult<Client> {
-        self.get(id, "client").await
-    }
-
-    pub async fn attribute(&self, id: AttributeId) -> AppResult<Attribute> {
-        self.get(id, "attributo").await
-    }
-
-    pub async fn clients(&self) -> AppResult<Vec<Client>> {
-        Ok(self.p.store.all(self.env).await?)
-    }
-
-    pub async fn attributes(&self) -> AppResult<Vec<Attribute>> {
-        Ok(self.p.store.all(self.env).await?)
-    }
-
-    /// A client key as a JWK, with the client holding it. Any caller of the
-    /// environment may read it: producers check the evidence of vouchers with it.
-    pub async fn client_key_jwk(&self, kid: &str) -> AppResult<(ClientId, serde_json::Value)> {
-        let missing = || not_found("chiave", kid);
-        let owner = self.p.store.client_of_kid(self.env, kid).await?.ok_or_else(missing)?;
-        let client = self.client(owner.parse().map_err(|_| missing())?).await?;
-        let key = client.keys.iter().find(|k| k.kid.as_str() == kid).ok_or_else(missing)?;
-        let public = RsaPublicKey::from_pem(&key.pem).map_err(|e| AppError::Internal(format!("chiave {kid}: {e}")))?;
-        Ok((client.id, public.jwk()))
-    }
-
     async fn get<T: varco_store::Aggregate, I: std::fmt::Display>(&self, id: I, what: &str) -> AppResult<T> {
         self.p.store.get::<T>(self.env, &id.to_string()).await?.map(|v| v.value).ok_or_else(|| not_found(what, id))
     }
 
     // -------------------------------------------------------------- tenants
 
-    pub async fn create_tenant(&self, actor: &Actor, t: NewTenant) -> AppResult<Tenant> {
+    pub async fn create_tenant(&self, caller: &Caller, t: NewTenant) -> AppResult<Tenant> {
         let name = t.name.trim().to_string();
         if name.is_empty() || name.len() > 200 {
             return Err(AppError::Invalid("il nome dell'ente è obbligatorio (max 200 caratteri)".into()));
@@ -225,15 +169,60 @@ impl EnvService<'_> {
             contact_email: None,
             created_at: now(),
         };
-        let mut tx = self.begin(actor).await?;
+        if caller.tenant().is_some() {
+            return Err(AppError::Forbidden("gli enti sono aggiunti da SelfCare o dall'operatore".into()));
+        }
+        let mut tx = self.begin(caller, None).await?;
         tx.insert(&tenant, "TenantOnboarded").await?;
         self.commit(tx).await?;
         Ok(tenant)
     }
 
+    /// The tenant of a SelfCare institution in this environment, found by its
+    /// SelfCare id (the IPA code is no key: two Enti may share one), or created
+    /// from the onboarding on first entry. The one seam between SelfCare and
+    /// Interoperabilità: `varco ente add`, the demo world and the back office all
+    /// come through here. Only the operator and Varco itself call it.
+    pub async fn tenant_for(&self, caller: &Caller, institution: &Institution) -> AppResult<Tenant> {
+        let id = institution.id.to_string();
+        let find = || async {
+            let found: Vec<Tenant> = self.p.store.list(self.env, &[("selfcare_id", id.as_str())]).await?;
+            AppResult::Ok(found.into_iter().next())
+        };
+        if let Some(t) = find().await? {
+            return Ok(t);
+        }
+        let kind = match institution.institution_type {
+            InstitutionType::Pa => TenantKind::Pa,
+            InstitutionType::Gsp => TenantKind::Gsp,
+            InstitutionType::Scp => TenantKind::Scp,
+            InstitutionType::Pt | InstitutionType::Psp | InstitutionType::Prv => TenantKind::Private,
+        };
+        let onboarding = NewTenant {
+            name: institution.name.clone(),
+            origin: match institution.origin {
+                Origin::Ipa => "IPA",
+                Origin::Anac => "ANAC",
+                Origin::Ivass => "IVASS",
+                Origin::Selc => "SELC",
+                Origin::Infocamere => "INFOCAMERE",
+                Origin::Ade => "ADE",
+            }
+            .to_string(),
+            origin_id: institution.origin_id.clone(),
+            kind,
+            selfcare_id: Some(id.clone()),
+        };
+        match self.create_tenant(caller, onboarding).await {
+            // Another replica created it meanwhile (the schema allows one).
+            Err(AppError::Conflict(_)) => find().await?.ok_or_else(|| not_found("ente SelfCare", &id)),
+            other => other,
+        }
+    }
+
     pub async fn create_attribute(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         kind: AttributeKind,
         name: &str,
         description: &str,
@@ -252,7 +241,16 @@ impl EnvService<'_> {
             code: code.map(Into::into),
             created_at: now(),
         };
-        let mut tx = self.begin(actor).await?;
+        if kind == AttributeKind::Certified && caller.tenant().is_some() {
+            return Err(AppError::Forbidden("solo un certificatore crea attributi certificati".into()));
+        }
+        let mut tx = self.begin(caller, Some(Change::Attributi)).await?;
+        // Names are unique across the whole registry, whatever the kind.
+        let wanted = a.name.to_lowercase();
+        let all: Vec<Attribute> = tx.list(&[]).await?;
+        if all.iter().any(|x| x.name.to_lowercase() == wanted) {
+            return Err(AppError::Conflict(format!("esiste già un attributo di nome {:?}", a.name)));
+        }
         tx.insert(&a, "AttributeCreated").await?;
         self.commit(tx).await?;
         Ok(a)
@@ -260,21 +258,25 @@ impl EnvService<'_> {
 
     /// Gives a tenant an attribute: certified (operator/certifier), declared (the
     /// tenant itself), verified (by a producer, recorded in `verified_by`).
-    pub async fn assign_attribute(&self, actor: &Actor, tenant: TenantId, attribute: AttributeId) -> AppResult<Tenant> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn assign_attribute(&self, caller: &Caller, tenant: TenantId, attribute: AttributeId) -> AppResult<Tenant> {
+        let mut tx = self.begin(caller, None).await?;
         let attr: Versioned<Attribute> = self.load(&mut tx, "attributo", attribute).await?;
         let mut t: Versioned<Tenant> = self.load(&mut tx, "ente", tenant).await?;
         let kind = attr.value.kind;
         match kind {
-            AttributeKind::Declared => require_tenant(actor, tenant, "dichiarare attributi per un altro ente")?,
+            AttributeKind::Declared => {
+                caller.require(Change::Attributi)?;
+                require_tenant(caller, tenant, "dichiarare attributi per un altro ente")?
+            }
             AttributeKind::Certified => {
-                if acting_tenant(actor).is_some() {
+                if caller.tenant().is_some() {
                     return Err(AppError::Forbidden("solo un certificatore assegna attributi certificati".into()));
                 }
             }
-            AttributeKind::Verified => {}
+            // "Verifica attributo" is a producer's decision on a request it received.
+            AttributeKind::Verified => caller.require(Change::Ricevute)?,
         }
-        let verifier = if kind == AttributeKind::Verified { acting_tenant(actor) } else { None };
+        let verifier = if kind == AttributeKind::Verified { caller.tenant() } else { None };
         if let Some(existing) = t.value.attributes.iter_mut().find(|a| a.attribute_id == attribute && a.kind == kind) {
             if existing.is_active() && verifier.is_none_or(|v| existing.verified_by.contains(&v)) {
                 return Err(AppError::Conflict("attributo già assegnato".into()));
@@ -298,8 +300,8 @@ impl EnvService<'_> {
         Ok(t.value)
     }
 
-    pub async fn revoke_attribute(&self, actor: &Actor, tenant: TenantId, attribute: AttributeId) -> AppResult<Tenant> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn revoke_attribute(&self, caller: &Caller, tenant: TenantId, attribute: AttributeId) -> AppResult<Tenant> {
+        let mut tx = self.begin(caller, None).await?;
         let mut t: Versioned<Tenant> = self.load(&mut tx, "ente", tenant).await?;
         let a = t
             .value
@@ -307,10 +309,16 @@ impl EnvService<'_> {
             .iter_mut()
             .find(|a| a.attribute_id == attribute && a.is_active())
             .ok_or_else(|| not_found("attributo dell'ente", attribute))?;
-        if a.kind == AttributeKind::Declared {
-            require_tenant(actor, tenant, "revocare attributi di un altro ente")?;
-        } else if acting_tenant(actor).is_some() && a.kind == AttributeKind::Certified {
-            return Err(AppError::Forbidden("solo un certificatore revoca attributi certificati".into()));
+        match a.kind {
+            AttributeKind::Declared => {
+                caller.require(Change::Attributi)?;
+                require_tenant(caller, tenant, "revocare attributi di un altro ente")?;
+            }
+            AttributeKind::Certified if caller.tenant().is_some() => {
+                return Err(AppError::Forbidden("solo un certificatore revoca attributi certificati".into()));
+            }
+            AttributeKind::Certified => {}
+            AttributeKind::Verified => caller.require(Change::Ricevute)?,
         }
         a.revoked_at = Some(now());
         tx.update(&t.value, t.version, "TenantAttributeRevoked").await?;
@@ -318,19 +326,54 @@ impl EnvService<'_> {
         Ok(t.value)
     }
 
+    /// "Dichiara attributo": the caller's own organisation declares a declared
+    /// attribute of the registry (any other kind is "not found" here).
+    pub async fn declare_attribute(&self, caller: &Caller, tenant: TenantId, attribute: AttributeId) -> AppResult<Tenant> {
+        self.check_env(caller)?;
+        caller.require(Change::Attributi)?;
+        if !caller.is(tenant) {
+            return Err(AppError::Forbidden("gli attributi dichiarati li dichiara l'ente stesso".into()));
+        }
+        let attr: Attribute = self.get(attribute, "attributo dichiarato").await?;
+        if attr.kind != AttributeKind::Declared {
+            return Err(not_found("attributo dichiarato", attribute));
+        }
+        self.assign_attribute(caller, tenant, attribute).await
+    }
+
+    /// Withdraws a declaration of the caller's own organisation.
+    pub async fn revoke_declared_attribute(
+        &self,
+        caller: &Caller,
+        tenant: TenantId,
+        attribute: AttributeId,
+    ) -> AppResult<Tenant> {
+        self.check_env(caller)?;
+        caller.require(Change::Attributi)?;
+        if !caller.is(tenant) {
+            return Err(AppError::Forbidden("gli attributi dichiarati li revoca l'ente stesso".into()));
+        }
+        let t: Tenant = self.get(tenant, "ente").await?;
+        if !t.attributes.iter().any(|a| a.attribute_id == attribute && a.kind == AttributeKind::Declared && a.is_active())
+        {
+            return Err(not_found("attributo dichiarato dell'ente", attribute));
+        }
+        self.revoke_attribute(caller, tenant, attribute).await
+    }
+
     // ------------------------------------------------------------ e-services
 
     pub async fn create_eservice(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         producer: TenantId,
         name: &str,
         description: &str,
         technology: Technology,
         mode: EServiceMode,
     ) -> AppResult<EService> {
-        require_tenant(actor, producer, "creare e-service per un altro ente")?;
-        let mut tx = self.begin(actor).await?;
+        require_tenant(caller, producer, "creare e-service per un altro ente")?;
+        let mut tx = self.begin(caller, Some(Change::Erogazione)).await?;
         let _: Versioned<Tenant> = self.load(&mut tx, "ente", producer).await?;
         let es = eservice::new_eservice(producer, name.into(), description.into(), technology, mode, now())?;
         tx.insert(&es, "EServiceAdded").await?;
@@ -340,20 +383,20 @@ impl EnvService<'_> {
 
     pub async fn add_descriptor(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         id: EServiceId,
         input: DescriptorInput,
     ) -> AppResult<DescriptorId> {
-        self.change_eservice(actor, id, "EServiceDescriptorAdded", |es, _| {
+        self.change_eservice(caller, id, "EServiceDescriptorAdded", |es, _| {
             Ok(eservice::add_descriptor(es, input, now())?)
         })
         .await
     }
 
-    pub async fn publish_descriptor(&self, actor: &Actor, id: EServiceId, d: DescriptorId) -> AppResult<()> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn publish_descriptor(&self, caller: &Caller, id: EServiceId, d: DescriptorId) -> AppResult<()> {
+        let mut tx = self.begin(caller, Some(Change::Erogazione)).await?;
         let mut es: Versioned<EService> = self.load(&mut tx, "e-service", id).await?;
-        require_tenant(actor, es.value.producer_id, "pubblicare e-service di un altro ente")?;
+        require_tenant(caller, es.value.producer_id, "pubblicare e-service di un altro ente")?;
         let agreements: Vec<Agreement> = tx.list(&[("eservice_id", &id.to_string())]).await?;
         let has = |desc: DescriptorId| {
             agreements.iter().any(|a| a.descriptor_id == desc && a.state != AgreementState::Archived)
@@ -363,15 +406,15 @@ impl EnvService<'_> {
         self.commit(tx).await
     }
 
-    pub async fn suspend_descriptor(&self, actor: &Actor, id: EServiceId, d: DescriptorId) -> AppResult<()> {
-        self.change_eservice(actor, id, "EServiceDescriptorSuspended", |es, _| {
+    pub async fn suspend_descriptor(&self, caller: &Caller, id: EServiceId, d: DescriptorId) -> AppResult<()> {
+        self.change_eservice(caller, id, "EServiceDescriptorSuspended", |es, _| {
             Ok(eservice::suspend_descriptor(es, d, now())?)
         })
         .await
     }
 
-    pub async fn unsuspend_descriptor(&self, actor: &Actor, id: EServiceId, d: DescriptorId) -> AppResult<()> {
-        self.change_eservice(actor, id, "EServiceDescriptorActivated", |es, _| {
+    pub async fn unsuspend_descriptor(&self, caller: &Caller, id: EServiceId, d: DescriptorId) -> AppResult<()> {
+        self.change_eservice(caller, id, "EServiceDescriptorActivated", |es, _| {
             eservice::unsuspend_descriptor(es, d, now())?;
             Ok(())
         })
@@ -382,7 +425,7 @@ impl EnvService<'_> {
     /// publication, so unlike the rest of a descriptor they are not frozen.
     pub async fn update_descriptor_quotas(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         id: EServiceId,
         d: DescriptorId,
         voucher_lifespan: u32,
@@ -399,7 +442,7 @@ impl EnvService<'_> {
                 "Le chiamate giornaliere per fruitore devono essere almeno 1 e non superare quelle totali".into(),
             ));
         }
-        self.change_eservice(actor, id, "EServiceDescriptorQuotasUpdated", |es, _| {
+        self.change_eservice(caller, id, "EServiceDescriptorQuotasUpdated", |es, _| {
             let desc = es
                 .descriptors
                 .iter_mut()
@@ -418,15 +461,15 @@ impl EnvService<'_> {
 
     async fn change_eservice<R>(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         id: EServiceId,
         event: &str,
-        f: impl FnOnce(&mut EService, &Actor) -> AppResult<R>,
+        f: impl FnOnce(&mut EService, &Caller) -> AppResult<R>,
     ) -> AppResult<R> {
-        let mut tx = self.begin(actor).await?;
+        let mut tx = self.begin(caller, Some(Change::Erogazione)).await?;
         let mut es: Versioned<EService> = self.load(&mut tx, "e-service", id).await?;
-        require_tenant(actor, es.value.producer_id, "modificare e-service di un altro ente")?;
-        let r = f(&mut es.value, actor)?;
+        require_tenant(caller, es.value.producer_id, "modificare e-service di un altro ente")?;
+        let r = f(&mut es.value, caller)?;
         tx.update(&es.value, es.version, event).await?;
         self.commit(tx).await?;
         Ok(r)
@@ -437,12 +480,12 @@ impl EnvService<'_> {
     /// "Richiedi fruizione": a Draft agreement on the latest published version.
     pub async fn create_agreement(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         consumer: TenantId,
         eservice: EServiceId,
     ) -> AppResult<Agreement> {
-        require_tenant(actor, consumer, "richiedere fruizione per un altro ente")?;
-        let mut tx = self.begin(actor).await?;
+        require_tenant(caller, consumer, "richiedere fruizione per un altro ente")?;
+        let mut tx = self.begin(caller, Some(Change::Fruizione)).await?;
         let c: Versioned<Tenant> = self.load(&mut tx, "ente", consumer).await?;
         let es: Versioned<EService> = self.load(&mut tx, "e-service", eservice).await?;
         let existing: Vec<Agreement> =
@@ -456,16 +499,16 @@ impl EnvService<'_> {
     /// "Inoltra richiesta di fruizione".
     pub async fn submit_agreement(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         id: AgreementId,
         notes: Option<String>,
     ) -> AppResult<Agreement> {
-        let mut tx = self.begin(actor).await?;
+        let mut tx = self.begin(caller, Some(Change::Fruizione)).await?;
         let mut a: Versioned<Agreement> = self.load(&mut tx, "richiesta di fruizione", id).await?;
-        require_tenant(actor, a.value.consumer_id, "inoltrare la richiesta di un altro ente")?;
+        require_tenant(caller, a.value.consumer_id, "inoltrare la richiesta di un altro ente")?;
         let es: Versioned<EService> = self.load(&mut tx, "e-service", a.value.eservice_id).await?;
         let c: Versioned<Tenant> = self.load(&mut tx, "ente", a.value.consumer_id).await?;
-        agreement::submit(&mut a.value, &es.value, &c.value, notes, actor.user(), now())?;
+        agreement::submit(&mut a.value, &es.value, &c.value, notes, caller.user(), now())?;
         let event = match a.value.state {
             AgreementState::Active => "AgreementActivated",
             AgreementState::Pending => "AgreementSubmitted",
@@ -476,39 +519,39 @@ impl EnvService<'_> {
         Ok(a.value)
     }
 
-    pub async fn approve_agreement(&self, actor: &Actor, id: AgreementId) -> AppResult<Agreement> {
-        self.change_agreement(actor, id, Some(Party::Producer), "AgreementActivated", |a, who| {
+    pub async fn approve_agreement(&self, caller: &Caller, id: AgreementId) -> AppResult<Agreement> {
+        self.change_agreement(caller, id, Some(Party::Producer), "AgreementActivated", |a, who| {
             Ok(agreement::approve(a, who, now())?)
         })
         .await
     }
 
-    pub async fn reject_agreement(&self, actor: &Actor, id: AgreementId, reason: String) -> AppResult<Agreement> {
-        self.change_agreement(actor, id, Some(Party::Producer), "AgreementRejected", |a, who| {
+    pub async fn reject_agreement(&self, caller: &Caller, id: AgreementId, reason: String) -> AppResult<Agreement> {
+        self.change_agreement(caller, id, Some(Party::Producer), "AgreementRejected", |a, who| {
             Ok(agreement::reject(a, reason, who, now())?)
         })
         .await
     }
 
-    pub async fn suspend_agreement(&self, actor: &Actor, id: AgreementId) -> AppResult<Agreement> {
-        self.change_agreement_by_party(actor, id, "AgreementSuspended", |a, by, who| {
+    pub async fn suspend_agreement(&self, caller: &Caller, id: AgreementId) -> AppResult<Agreement> {
+        self.change_agreement_by_party(caller, id, "AgreementSuspended", |a, by, who| {
             Ok(agreement::suspend(a, by, who, now())?)
         })
         .await
     }
 
-    pub async fn unsuspend_agreement(&self, actor: &Actor, id: AgreementId) -> AppResult<Agreement> {
-        self.change_agreement_by_party(actor, id, "AgreementUnsuspended", |a, by, who| {
+    pub async fn unsuspend_agreement(&self, caller: &Caller, id: AgreementId) -> AppResult<Agreement> {
+        self.change_agreement_by_party(caller, id, "AgreementUnsuspended", |a, by, who| {
             Ok(agreement::unsuspend(a, by, who, now())?)
         })
         .await
     }
 
-    pub async fn archive_agreement(&self, actor: &Actor, id: AgreementId) -> AppResult<Agreement> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn archive_agreement(&self, caller: &Caller, id: AgreementId) -> AppResult<Agreement> {
+        let mut tx = self.begin(caller, Some(Change::Fruizione)).await?;
         let mut a: Versioned<Agreement> = self.load(&mut tx, "richiesta di fruizione", id).await?;
-        require_tenant(actor, a.value.consumer_id, "archiviare la richiesta di un altro ente")?;
-        agreement::archive(&mut a.value, actor.user(), now())?;
+        require_tenant(caller, a.value.consumer_id, "archiviare la richiesta di un altro ente")?;
+        agreement::archive(&mut a.value, caller.user(), now())?;
         tx.update(&a.value, a.version, "AgreementArchived").await?;
         self.archive_descriptor_if_unused(&mut tx, &a.value).await?;
         self.commit(tx).await?;
@@ -530,23 +573,23 @@ impl EnvService<'_> {
         Ok(())
     }
 
-    pub async fn upgrade_agreement(&self, actor: &Actor, id: AgreementId) -> AppResult<Agreement> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn upgrade_agreement(&self, caller: &Caller, id: AgreementId) -> AppResult<Agreement> {
+        let mut tx = self.begin(caller, Some(Change::Fruizione)).await?;
         let mut a: Versioned<Agreement> = self.load(&mut tx, "richiesta di fruizione", id).await?;
-        require_tenant(actor, a.value.consumer_id, "aggiornare la richiesta di un altro ente")?;
+        require_tenant(caller, a.value.consumer_id, "aggiornare la richiesta di un altro ente")?;
         let es: Versioned<EService> = self.load(&mut tx, "e-service", a.value.eservice_id).await?;
         let c: Versioned<Tenant> = self.load(&mut tx, "ente", a.value.consumer_id).await?;
-        let new = agreement::upgrade(&mut a.value, &es.value, &c.value, actor.user(), now())?;
+        let new = agreement::upgrade(&mut a.value, &es.value, &c.value, caller.user(), now())?;
         tx.update(&a.value, a.version, "AgreementArchivedByUpgrade").await?;
         tx.insert(&new, "AgreementUpgraded").await?;
         self.commit(tx).await?;
         Ok(new)
     }
 
-    pub async fn clone_agreement(&self, actor: &Actor, id: AgreementId) -> AppResult<Agreement> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn clone_agreement(&self, caller: &Caller, id: AgreementId) -> AppResult<Agreement> {
+        let mut tx = self.begin(caller, Some(Change::Fruizione)).await?;
         let a: Versioned<Agreement> = self.load(&mut tx, "richiesta di fruizione", id).await?;
-        require_tenant(actor, a.value.consumer_id, "clonare la richiesta di un altro ente")?;
+        require_tenant(caller, a.value.consumer_id, "clonare la richiesta di un altro ente")?;
         let existing: Vec<Agreement> = tx
             .list(&[
                 ("consumer_id", &a.value.consumer_id.to_string()),
@@ -559,10 +602,10 @@ impl EnvService<'_> {
         Ok(new)
     }
 
-    pub async fn delete_agreement(&self, actor: &Actor, id: AgreementId) -> AppResult<()> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn delete_agreement(&self, caller: &Caller, id: AgreementId) -> AppResult<()> {
+        let mut tx = self.begin(caller, Some(Change::Fruizione)).await?;
         let a: Versioned<Agreement> = self.load(&mut tx, "richiesta di fruizione", id).await?;
-        require_tenant(actor, a.value.consumer_id, "eliminare la richiesta di un altro ente")?;
+        require_tenant(caller, a.value.consumer_id, "eliminare la richiesta di un altro ente")?;
         agreement::can_delete(&a.value)?;
         tx.delete(&a.value, a.version, "AgreementDeleted").await?;
         self.commit(tx).await
@@ -570,20 +613,21 @@ impl EnvService<'_> {
 
     async fn change_agreement<R>(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         id: AgreementId,
         side: Option<Party>,
         event: &str,
         f: impl FnOnce(&mut Agreement, Option<UserId>) -> AppResult<R>,
     ) -> AppResult<Agreement> {
-        let mut tx = self.begin(actor).await?;
+        let mut tx = self.begin(caller, None).await?;
         let mut a: Versioned<Agreement> = self.load(&mut tx, "richiesta di fruizione", id).await?;
-        let who_must = match side {
-            Some(Party::Producer) => a.value.producer_id,
-            _ => a.value.consumer_id,
+        let (who_must, change) = match side {
+            Some(Party::Producer) => (a.value.producer_id, Change::Ricevute),
+            _ => (a.value.consumer_id, Change::Fruizione),
         };
-        require_tenant(actor, who_must, "operazione riservata all'altra parte della richiesta")?;
-        f(&mut a.value, actor.user())?;
+        caller.require(change)?;
+        require_tenant(caller, who_must, "operazione riservata all'altra parte della richiesta")?;
+        f(&mut a.value, caller.user())?;
         tx.update(&a.value, a.version, event).await?;
         self.commit(tx).await?;
         Ok(a.value)
@@ -591,15 +635,16 @@ impl EnvService<'_> {
 
     async fn change_agreement_by_party(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         id: AgreementId,
         event: &str,
         f: impl FnOnce(&mut Agreement, Party, Option<UserId>) -> AppResult<()>,
     ) -> AppResult<Agreement> {
-        let mut tx = self.begin(actor).await?;
+        let mut tx = self.begin(caller, None).await?;
         let mut a: Versioned<Agreement> = self.load(&mut tx, "richiesta di fruizione", id).await?;
-        let by = party_of(actor, a.value.consumer_id, a.value.producer_id, Party::Consumer)?;
-        f(&mut a.value, by, actor.user())?;
+        let by = party_of(caller, a.value.consumer_id, a.value.producer_id, Party::Consumer)?;
+        caller.require(change_of(by))?;
+        f(&mut a.value, by, caller.user())?;
         tx.update(&a.value, a.version, event).await?;
         self.commit(tx).await?;
         Ok(a.value)
@@ -610,7 +655,7 @@ impl EnvService<'_> {
     #[allow(clippy::too_many_arguments)]
     pub async fn create_purpose(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         consumer: TenantId,
         eservice: EServiceId,
         title: &str,
@@ -619,8 +664,8 @@ impl EnvService<'_> {
         risk_analysis: Option<RiskAnalysisForm>,
         free_of_charge: Option<String>,
     ) -> AppResult<Purpose> {
-        require_tenant(actor, consumer, "creare finalità per un altro ente")?;
-        let mut tx = self.begin(actor).await?;
+        require_tenant(caller, consumer, "creare finalità per un altro ente")?;
+        let mut tx = self.begin(caller, Some(Change::Fruizione)).await?;
         let _: Versioned<Tenant> = self.load(&mut tx, "ente", consumer).await?;
         let _: Versioned<EService> = self.load(&mut tx, "e-service", eservice).await?;
         let agreements: Vec<Agreement> =
@@ -682,10 +727,10 @@ impl EnvService<'_> {
     }
 
     /// "Pubblica": Active, or WaitingForApproval when over the e-service's quota.
-    pub async fn activate_purpose(&self, actor: &Actor, id: PurposeId) -> AppResult<Purpose> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn activate_purpose(&self, caller: &Caller, id: PurposeId) -> AppResult<Purpose> {
+        let mut tx = self.begin(caller, Some(Change::Fruizione)).await?;
         let mut p: Versioned<Purpose> = self.load(&mut tx, "finalità", id).await?;
-        require_tenant(actor, p.value.consumer_id, "attivare la finalità di un altro ente")?;
+        require_tenant(caller, p.value.consumer_id, "attivare la finalità di un altro ente")?;
         let quota = self.quota(&mut tx, &p.value).await?;
         let active = self.agreement_active(&mut tx, &p.value).await?;
         let consumer: Versioned<Tenant> = self.load(&mut tx, "ente", p.value.consumer_id).await?;
@@ -697,29 +742,29 @@ impl EnvService<'_> {
         Ok(p.value)
     }
 
-    pub async fn approve_purpose(&self, actor: &Actor, id: PurposeId) -> AppResult<Purpose> {
-        self.change_purpose(actor, id, Party::Producer, "PurposeVersionApproved", |p| {
+    pub async fn approve_purpose(&self, caller: &Caller, id: PurposeId) -> AppResult<Purpose> {
+        self.change_purpose(caller, id, Party::Producer, "PurposeVersionApproved", |p| {
             purpose::approve(p, now())?;
             Ok(())
         })
         .await
     }
 
-    pub async fn reject_purpose(&self, actor: &Actor, id: PurposeId, reason: String) -> AppResult<Purpose> {
-        self.change_purpose(actor, id, Party::Producer, "PurposeVersionRejected", |p| {
+    pub async fn reject_purpose(&self, caller: &Caller, id: PurposeId, reason: String) -> AppResult<Purpose> {
+        self.change_purpose(caller, id, Party::Producer, "PurposeVersionRejected", |p| {
             Ok(purpose::reject(p, reason, now())?)
         })
         .await
     }
 
-    pub async fn archive_purpose(&self, actor: &Actor, id: PurposeId) -> AppResult<Purpose> {
-        self.change_purpose(actor, id, Party::Consumer, "PurposeArchived", |p| Ok(purpose::archive(p, now())?)).await
+    pub async fn archive_purpose(&self, caller: &Caller, id: PurposeId) -> AppResult<Purpose> {
+        self.change_purpose(caller, id, Party::Consumer, "PurposeArchived", |p| Ok(purpose::archive(p, now())?)).await
     }
 
-    pub async fn new_purpose_version(&self, actor: &Actor, id: PurposeId, daily_calls: u32) -> AppResult<Purpose> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn new_purpose_version(&self, caller: &Caller, id: PurposeId, daily_calls: u32) -> AppResult<Purpose> {
+        let mut tx = self.begin(caller, Some(Change::Fruizione)).await?;
         let mut p: Versioned<Purpose> = self.load(&mut tx, "finalità", id).await?;
-        require_tenant(actor, p.value.consumer_id, "modificare la finalità di un altro ente")?;
+        require_tenant(caller, p.value.consumer_id, "modificare la finalità di un altro ente")?;
         let quota = self.quota(&mut tx, &p.value).await?;
         purpose::new_version(&mut p.value, daily_calls, &quota, now())?;
         tx.update(&p.value, p.version, "PurposeNewVersion").await?;
@@ -727,22 +772,24 @@ impl EnvService<'_> {
         Ok(p.value)
     }
 
-    pub async fn suspend_purpose(&self, actor: &Actor, id: PurposeId) -> AppResult<Purpose> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn suspend_purpose(&self, caller: &Caller, id: PurposeId) -> AppResult<Purpose> {
+        let mut tx = self.begin(caller, None).await?;
         let mut p: Versioned<Purpose> = self.load(&mut tx, "finalità", id).await?;
         let es: Versioned<EService> = self.load(&mut tx, "e-service", p.value.eservice_id).await?;
-        let by = party_of(actor, p.value.consumer_id, es.value.producer_id, Party::Consumer)?;
+        let by = party_of(caller, p.value.consumer_id, es.value.producer_id, Party::Consumer)?;
+        caller.require(change_of(by))?;
         purpose::suspend(&mut p.value, by, now())?;
         tx.update(&p.value, p.version, "PurposeSuspended").await?;
         self.commit(tx).await?;
         Ok(p.value)
     }
 
-    pub async fn unsuspend_purpose(&self, actor: &Actor, id: PurposeId) -> AppResult<Purpose> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn unsuspend_purpose(&self, caller: &Caller, id: PurposeId) -> AppResult<Purpose> {
+        let mut tx = self.begin(caller, None).await?;
         let mut p: Versioned<Purpose> = self.load(&mut tx, "finalità", id).await?;
         let es: Versioned<EService> = self.load(&mut tx, "e-service", p.value.eservice_id).await?;
-        let by = party_of(actor, p.value.consumer_id, es.value.producer_id, Party::Consumer)?;
+        let by = party_of(caller, p.value.consumer_id, es.value.producer_id, Party::Consumer)?;
+        caller.require(change_of(by))?;
         let quota = self.quota(&mut tx, &p.value).await?;
         purpose::unsuspend(&mut p.value, by, &quota, now())?;
         tx.update(&p.value, p.version, "PurposeUnsuspended").await?;
@@ -750,10 +797,10 @@ impl EnvService<'_> {
         Ok(p.value)
     }
 
-    pub async fn delete_purpose(&self, actor: &Actor, id: PurposeId) -> AppResult<()> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn delete_purpose(&self, caller: &Caller, id: PurposeId) -> AppResult<()> {
+        let mut tx = self.begin(caller, Some(Change::Fruizione)).await?;
         let p: Versioned<Purpose> = self.load(&mut tx, "finalità", id).await?;
-        require_tenant(actor, p.value.consumer_id, "eliminare la finalità di un altro ente")?;
+        require_tenant(caller, p.value.consumer_id, "eliminare la finalità di un altro ente")?;
         purpose::can_delete(&p.value)?;
         // Detach it from every client first, in the same transaction.
         let clients: Vec<Client> = tx.list(&[("consumer_id", &p.value.consumer_id.to_string())]).await?;
@@ -769,13 +816,13 @@ impl EnvService<'_> {
 
     async fn change_purpose(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         id: PurposeId,
         side: Party,
         event: &str,
         f: impl FnOnce(&mut Purpose) -> AppResult<()>,
     ) -> AppResult<Purpose> {
-        let mut tx = self.begin(actor).await?;
+        let mut tx = self.begin(caller, Some(change_of(side))).await?;
         let mut p: Versioned<Purpose> = self.load(&mut tx, "finalità", id).await?;
         let owner = match side {
             Party::Consumer => p.value.consumer_id,
@@ -784,7 +831,7 @@ impl EnvService<'_> {
                 es.value.producer_id
             }
         };
-        require_tenant(actor, owner, "operazione riservata all'altra parte della finalità")?;
+        require_tenant(caller, owner, "operazione riservata all'altra parte della finalità")?;
         f(&mut p.value)?;
         tx.update(&p.value, p.version, event).await?;
         self.commit(tx).await?;
@@ -796,7 +843,7 @@ impl EnvService<'_> {
     #[allow(clippy::too_many_arguments)]
     pub async fn create_client(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         consumer: TenantId,
         kind: ClientKind,
         name: &str,
@@ -804,7 +851,7 @@ impl EnvService<'_> {
         members: Vec<UserId>,
         admin_id: Option<UserId>,
     ) -> AppResult<Client> {
-        require_tenant(actor, consumer, "creare client per un altro ente")?;
+        require_tenant(caller, consumer, "creare client per un altro ente")?;
         let name = name.trim();
         if name.chars().count() < 5 || name.chars().count() > 60 {
             return Err(AppError::Invalid("il nome del client deve avere da 5 a 60 caratteri".into()));
@@ -812,7 +859,7 @@ impl EnvService<'_> {
         if admin_id.is_some() && kind != ClientKind::Api {
             return Err(AppError::Invalid("solo un client API può avere un amministratore".into()));
         }
-        let mut tx = self.begin(actor).await?;
+        let mut tx = self.begin(caller, Some(Change::Client)).await?;
         let _: Versioned<Tenant> = self.load(&mut tx, "ente", consumer).await?;
         let client = Client {
             id: ClientId::new(),
@@ -832,18 +879,20 @@ impl EnvService<'_> {
     }
 
     /// Uploads a public key (PEM, or PEM base64-encoded as PDND's API sends it).
-    pub async fn add_client_key(&self, actor: &Actor, client: ClientId, name: &str, key: &str) -> AppResult<ClientKey> {
+    pub async fn add_client_key(&self, caller: &Caller, client: ClientId, name: &str, key: &str) -> AppResult<ClientKey> {
         let name = name.trim();
         if name.chars().count() < 5 || name.chars().count() > 60 {
             return Err(AppError::Invalid("il nome della chiave deve avere da 5 a 60 caratteri".into()));
         }
         let parsed = RsaPublicKey::from_base64_pem(key).map_err(|e| AppError::InvalidKey(e.message_it()))?;
-        let mut tx = self.begin(actor).await?;
+        let mut tx = self.begin(caller, Some(Change::Chiavi)).await?;
         let mut c: Versioned<Client> = self.load(&mut tx, "client", client).await?;
-        require_tenant(actor, c.value.consumer_id, "aggiungere chiavi al client di un altro ente")?;
-        if let Some(user) = actor.user() {
+        require_tenant(caller, c.value.consumer_id, "aggiungere chiavi al client di un altro ente")?;
+        if let Some(user) = caller.user() {
             if !c.value.members.contains(&user) {
-                return Err(AppError::Forbidden("solo i membri del client possono caricare chiavi".into()));
+                return Err(AppError::Forbidden(
+                    "per caricare una chiave devi prima aggiungerti ai membri del client".into(),
+                ));
             }
         }
         if c.value.keys.len() >= 100 {
@@ -856,17 +905,21 @@ impl EnvService<'_> {
             }
             other => other.into(),
         })?;
-        let k = ClientKey { kid, name: name.into(), pem: parsed.to_pem(), user_id: actor.user(), created_at: now() };
+        let k = ClientKey { kid, name: name.into(), pem: parsed.to_pem(), user_id: caller.user(), created_at: now() };
         c.value.keys.push(k.clone());
         tx.update(&c.value, c.version, "ClientKeyAdded").await?;
         self.commit(tx).await?;
         Ok(k)
     }
 
-    pub async fn delete_client_key(&self, actor: &Actor, client: ClientId, kid: &Kid) -> AppResult<()> {
-        let mut tx = self.begin(actor).await?;
+    pub async fn delete_client_key(&self, caller: &Caller, client: ClientId, kid: &Kid) -> AppResult<()> {
+        let mut tx = self.begin(caller, Some(Change::Chiavi)).await?;
         let mut c: Versioned<Client> = self.load(&mut tx, "client", client).await?;
-        require_tenant(actor, c.value.consumer_id, "eliminare chiavi del client di un altro ente")?;
+        require_tenant(caller, c.value.consumer_id, "eliminare chiavi del client di un altro ente")?;
+        // An Operatore di sicurezza manages only the clients it belongs to.
+        if !caller.sees_client(&c.value) {
+            return Err(AppError::Forbidden("solo i membri del client possono eliminarne le chiavi".into()));
+        }
         let before = c.value.keys.len();
         c.value.keys.retain(|k| &k.kid != kid);
         if c.value.keys.len() == before {
@@ -880,13 +933,13 @@ impl EnvService<'_> {
     /// Finalità > "Client associati" > "Aggiungi".
     pub async fn add_client_purpose(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         client: ClientId,
         purpose_id: PurposeId,
     ) -> AppResult<Client> {
-        let mut tx = self.begin(actor).await?;
+        let mut tx = self.begin(caller, Some(Change::Client)).await?;
         let mut c: Versioned<Client> = self.load(&mut tx, "client", client).await?;
-        require_tenant(actor, c.value.consumer_id, "modificare il client di un altro ente")?;
+        require_tenant(caller, c.value.consumer_id, "modificare il client di un altro ente")?;
         if c.value.kind != ClientKind::Consumer {
             return Err(AppError::Invalid("solo un client e-service può essere associato a una finalità".into()));
         }
@@ -908,13 +961,13 @@ impl EnvService<'_> {
 
     pub async fn remove_client_purpose(
         &self,
-        actor: &Actor,
+        caller: &Caller,
         client: ClientId,
         purpose_id: PurposeId,
     ) -> AppResult<Client> {
-        let mut tx = self.begin(actor).await?;
+        let mut tx = self.begin(caller, Some(Change::Client)).await?;
         let mut c: Versioned<Client> = self.load(&mut tx, "client", client).await?;
-        require_tenant(actor, c.value.consumer_id, "modificare il client di un altro ente")?;
+        require_tenant(caller, c.value.consumer_id, "modificare il client di un altro ente")?;
         if !c.value.purposes.contains(&purpose_id) {
             return Err(not_found("associazione client-finalità", purpose_id));
         }

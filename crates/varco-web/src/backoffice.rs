@@ -14,9 +14,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use varco_domain::event::Actor;
-use varco_domain::{Env, TenantKind};
-use varco_platform::NewTenant;
+use varco_domain::Env;
+use varco_platform::Caller;
 use varco_selfcare::identity_token::{self, IdentityClaims, IdentityTokenError};
 use varco_selfcare::model::ProductRole;
 
@@ -233,9 +232,9 @@ async fn exchange(state: &AppState, env: Env, headers: &HeaderMap, form: TokenFo
     }
     // Single use: a token copied from a page or a log cannot open a second session.
     if !state
-        .platform
-        .store
-        .consume_token(&claims.jti, (claims.exp + LEEWAY_SECS) * 1000)
+        .selfcare
+        .sessions()
+        .consume_identity_token(&claims.jti, (claims.exp + LEEWAY_SECS) * 1000)
         .await
         .map_err(PageError::internal)?
     {
@@ -258,35 +257,14 @@ async fn exchange(state: &AppState, env: Env, headers: &HeaderMap, form: TokenFo
     Ok(with_cookies(see_other(&cookie_path(env)), &[cookie]))
 }
 
-/// The Interoperabilità tenant of the organisation: found by SelfCare id, or by
-/// its IPA code, or created from the SelfCare onboarding on first entry.
+/// The Interoperabilità tenant of the organisation: the platform's one mapping
+/// from a SelfCare Ente (by SelfCare id; created from the onboarding on first entry).
 async fn tenant_of(state: &AppState, env: Env, claims: &IdentityClaims) -> Result<varco_domain::TenantId, PageError> {
-    let svc = state.platform.env(env);
-    let tenants = svc.tenants().await.map_err(PageError::internal)?;
     let org = &claims.organization;
-    if let Some(t) = tenants.iter().find(|t| t.selfcare_id.as_deref() == Some(org.id.as_str())) {
-        return Ok(t.id);
-    }
-    let (origin, origin_id) = match &org.ipa_code {
-        Some(ipa) => ("IPA".to_string(), ipa.clone()),
-        None => ("SELC".to_string(), org.fiscal_code.clone()),
-    };
-    if let Some(t) = tenants.iter().find(|t| t.external_id.origin == origin && t.external_id.value == origin_id) {
-        return Ok(t.id);
-    }
-    let t = svc
-        .create_tenant(
-            &Actor::System,
-            NewTenant {
-                name: org.name.clone(),
-                origin,
-                origin_id,
-                kind: if org.ipa_code.is_some() { TenantKind::Pa } else { TenantKind::Private },
-                selfcare_id: Some(org.id.clone()),
-            },
-        )
-        .await
-        .map_err(PageError::internal)?;
+    let unknown = || PageError::internal(format!("SelfCare has no Ente {}", org.id));
+    let id: uuid::Uuid = org.id.parse().map_err(|_| unknown())?;
+    let institution = state.selfcare.institution(id).await.map_err(PageError::internal)?.ok_or_else(unknown)?;
+    let t = state.platform.env(env).tenant_for(&Caller::System, &institution).await.map_err(PageError::internal)?;
     Ok(t.id)
 }
 

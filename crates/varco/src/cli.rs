@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use varco_domain::event::Actor;
 use varco_domain::*;
 use varco_jose::{AssertionParams, RsaPrivateKey, RsaPublicKey};
-use varco_platform::{demo, EnvService, Platform};
+use varco_platform::{demo, Caller, EnvService, Platform, ProductRoles};
 
 #[derive(Parser, Debug)]
 #[command(name = "varco", version, about = "SelfCare + PDND Interoperabilità, self-hosted")]
@@ -372,6 +372,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     client_id: oidc_client_id.unwrap_or_default(),
                     client_secret: oidc_client_secret.filter(|s| !s.is_empty()),
                 }),
+                keys: app::KeySource::Generate,
             })
             .await?;
             eprintln!("Varco in ascolto su http://{}", running.addr);
@@ -391,7 +392,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let t = find_tenant(&svc, &tenant).await?;
             let pem = read_file(&public_key)?;
             let admin = (!no_admin).then(UserId::new);
-            let actor = Actor::Operator;
+            let actor = Caller::Operator;
             let client = svc
                 .create_client(&actor, t.id, ClientKind::Api, &name, None, admin.into_iter().collect(), admin)
                 .await?;
@@ -769,11 +770,13 @@ pub async fn setup_consumer(
     let svc = p.env(env);
     let t = find_tenant(&svc, tenant).await?;
     let es = match eservice.parse::<EServiceId>() {
-        Ok(id) => svc.eservice(id).await?,
-        Err(_) => svc.eservice_by_name(eservice).await?,
+        Ok(id) => svc.eservice(&Caller::Operator, id).await?,
+        Err(_) => svc.eservice_by_name(&Caller::Operator, eservice).await?,
     };
     let user = UserId::new();
-    let actor = Actor::User { user_id: user, tenant_id: t.id };
+    // As an Amministratore of the Ente would, in the back office.
+    let roles = ProductRoles { admin: true, ..ProductRoles::default() };
+    let actor = Caller::Person { env, tenant: t.id, user, roles };
     let agreement = svc.create_agreement(&actor, t.id, es.id).await?;
     let agreement = svc.submit_agreement(&actor, agreement.id, None).await?;
     if agreement.state != AgreementState::Active {
@@ -920,8 +923,8 @@ async fn open(db: &DbArgs) -> anyhow::Result<Platform> {
 
 async fn find_tenant(svc: &EnvService<'_>, name_or_id: &str) -> anyhow::Result<Tenant> {
     Ok(match name_or_id.parse::<TenantId>() {
-        Ok(id) => svc.tenant(id).await?,
-        Err(_) => svc.tenant_by_name(name_or_id).await?,
+        Ok(id) => svc.tenant(&Caller::Operator, id).await?,
+        Err(_) => svc.tenant_by_name(&Caller::Operator, name_or_id).await?,
     })
 }
 

@@ -6,9 +6,8 @@
 //! onboarding as PDND does.
 use anyhow::{bail, Context};
 use uuid::Uuid;
-use varco_domain::event::Actor;
-use varco_domain::{Env, TenantKind};
-use varco_platform::{NewTenant, Platform};
+use varco_domain::Env;
+use varco_platform::{Caller, Platform};
 use varco_selfcare::codice_fiscale::CodiceFiscale;
 use varco_selfcare::email::Email;
 use varco_selfcare::model::{Institution, InstitutionType, Origin, ProductId, User};
@@ -48,7 +47,6 @@ pub struct NewEnte {
 struct Valid {
     institution: Institution,
     manager: User,
-    tenant_kind: TenantKind,
 }
 
 /// Every field checked before anything is written: a refused Ente leaves nothing.
@@ -65,13 +63,13 @@ fn validate(e: &NewEnte) -> anyhow::Result<Valid> {
     if ipa.is_empty() || ipa.len() > 64 || ipa.contains(char::is_whitespace) {
         bail!("--ipa-code {ipa:?}: the IPA code is required, without spaces");
     }
-    let (institution_type, tenant_kind) = match e.kind.trim().to_uppercase().as_str() {
-        "PA" => (InstitutionType::Pa, TenantKind::Pa),
-        "GSP" => (InstitutionType::Gsp, TenantKind::Gsp),
-        "SCP" => (InstitutionType::Scp, TenantKind::Scp),
-        "PT" => (InstitutionType::Pt, TenantKind::Private),
-        "PSP" => (InstitutionType::Psp, TenantKind::Private),
-        "PRV" => (InstitutionType::Prv, TenantKind::Private),
+    let institution_type = match e.kind.trim().to_uppercase().as_str() {
+        "PA" => InstitutionType::Pa,
+        "GSP" => InstitutionType::Gsp,
+        "SCP" => InstitutionType::Scp,
+        "PT" => InstitutionType::Pt,
+        "PSP" => InstitutionType::Psp,
+        "PRV" => InstitutionType::Prv,
         other => bail!("--type {other:?}: one of PA, GSP, SCP, PT, PSP, PRV"),
     };
     let pec = Email::parse(&e.pec).map_err(|err| anyhow::anyhow!("--pec: {err}"))?;
@@ -98,7 +96,7 @@ fn validate(e: &NewEnte) -> anyhow::Result<Valid> {
         emails: Default::default(),
     };
     manager.emails.insert(institution.id, email);
-    Ok(Valid { institution, manager, tenant_kind })
+    Ok(Valid { institution, manager })
 }
 
 /// Brings the Ente in; returns it as stored.
@@ -111,26 +109,7 @@ pub async fn onboard_ente(platform: &Platform, selfcare: &SelfCare, e: &NewEnte)
     let institution = selfcare.onboard(v.institution.id, ProductId::Interop).await?;
     selfcare.seed_manager(institution.id, &v.manager).await?;
     for env in Env::ALL {
-        let svc = platform.env(env);
-        let tenants = svc.tenants().await?;
-        let known = tenants.iter().any(|t| {
-            t.selfcare_id.as_deref() == Some(&institution.id.to_string())
-                || (t.external_id.origin == "IPA" && t.external_id.value == institution.origin_id)
-        });
-        if known {
-            continue;
-        }
-        svc.create_tenant(
-            &Actor::Operator,
-            NewTenant {
-                name: institution.name.clone(),
-                origin: "IPA".into(),
-                origin_id: institution.origin_id.clone(),
-                kind: v.tenant_kind,
-                selfcare_id: Some(institution.id.to_string()),
-            },
-        )
-        .await?;
+        platform.env(env).tenant_for(&Caller::Operator, &institution).await?;
     }
     Ok(institution)
 }

@@ -1,10 +1,9 @@
 //! Agreements ("richieste di fruizione") as PDND's machine API shows them, and their
-//! lifecycle. Who may do what on an agreement (consumer or producer side) is the
-//! platform's business; here we check the role (writes need m2m-admin), parse the
-//! input strictly and map the entities to PDND's schemas.
+//! lifecycle. Who may see and do what on an agreement is the platform's business;
+//! here we parse the input strictly and map the entities to PDND's schemas.
 use super::doc::ApiRoutes;
 use super::purposes::purpose_json;
-use super::{api_problem, app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
+use super::{app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
 use crate::{AppState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -12,8 +11,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use varco_domain::*;
+use varco_platform::AgreementFilter;
 
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
@@ -141,15 +141,9 @@ fn no_delegation(d: &Option<String>) -> Result<(), Problem> {
     }
 }
 
-/// The agreement, if the caller's organisation is its consumer or its producer.
-/// Others get 403, as PDND does for an agreement the requester may not see.
 async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Agreement, Problem> {
     let id: AgreementId = parse_id(raw, "agreementId")?;
-    let a = s.platform.env(caller.env).agreement(id).await.map_err(app_problem)?;
-    if a.consumer_id != caller.tenant_id && a.producer_id != caller.tenant_id {
-        return Err(api_problem(StatusCode::FORBIDDEN, "the agreement belongs to other organisations"));
-    }
-    Ok(a)
+    s.platform.env(caller.env).agreement(caller.who(), id).await.map_err(app_problem)
 }
 
 async fn list(
@@ -158,40 +152,18 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
     let page = PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))?;
-    let states = list_param(&q, "states", state_param)?;
-    let producers: Vec<TenantId> = list_param(&q, "producerIds", |x| parse_id(x, "producerIds"))?;
-    let consumers: Vec<TenantId> = list_param(&q, "consumerIds", |x| parse_id(x, "consumerIds"))?;
-    let eservices: Vec<EServiceId> = list_param(&q, "eserviceIds", |x| parse_id(x, "eserviceIds"))?;
-    let descriptors: Vec<DescriptorId> = list_param(&q, "descriptorIds", |x| parse_id(x, "descriptorIds"))?;
-
-    // Only the caller's own agreements, on either side; keyed by id so that an
-    // organisation consuming its own e-service is listed once.
-    let store = &s.platform.store;
-    let me = caller.tenant_id.to_string();
-    let mut mine: BTreeMap<AgreementId, Agreement> = BTreeMap::new();
-    for side in ["consumer_id", "producer_id"] {
-        let found: Vec<Agreement> =
-            store.list(caller.env, &[(side, me.as_str())]).await.map_err(|e| app_problem(e.into()))?;
-        mine.extend(found.into_iter().map(|a| (a.id, a)));
-    }
-    let mut all: Vec<Agreement> = mine
-        .into_values()
-        .filter(|a| {
-            (states.is_empty() || states.contains(&a.state))
-                && (producers.is_empty() || producers.contains(&a.producer_id))
-                && (consumers.is_empty() || consumers.contains(&a.consumer_id))
-                && (eservices.is_empty() || eservices.contains(&a.eservice_id))
-                && (descriptors.is_empty() || descriptors.contains(&a.descriptor_id))
-        })
-        .collect();
-    // A stable order, so that pages do not overlap.
-    all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
-    let page = page.apply(all.iter().map(agreement_json).collect());
-    Ok(Json(serde_json::to_value(page).expect("page serializes")))
+    let filter = AgreementFilter {
+        states: list_param(&q, "states", state_param)?,
+        producers: list_param(&q, "producerIds", |x| parse_id(x, "producerIds"))?,
+        consumers: list_param(&q, "consumerIds", |x| parse_id(x, "consumerIds"))?,
+        eservices: list_param(&q, "eserviceIds", |x| parse_id(x, "eserviceIds"))?,
+        descriptors: list_param(&q, "descriptorIds", |x| parse_id(x, "descriptorIds"))?,
+    };
+    let found = s.platform.env(caller.env).agreements(caller.who(), &filter, page.window()).await;
+    Ok(Json(to_json(page.of(found.map_err(app_problem)?, agreement_json))))
 }
 
 async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
-    caller.require_admin()?;
     let seed: AgreementSeed = body(&raw, false)?;
     let eid: EServiceId =
         parse_id(seed.eservice_id.as_deref().ok_or_else(|| bad_request("eserviceId is required"))?, "eserviceId")?;
@@ -201,7 +173,7 @@ async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result
     )?;
     no_delegation(&seed.delegation_id)?;
     let svc = s.platform.env(caller.env);
-    let es = svc.eservice(eid).await.map_err(app_problem)?;
+    let es = svc.eservice(caller.who(), eid).await.map_err(app_problem)?;
     // The platform always makes agreements on the latest published version; asking
     // for another one is refused rather than silently changed.
     if let Some(latest) = es.latest_published() {
@@ -212,7 +184,7 @@ async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result
             )));
         }
     }
-    let a = svc.create_agreement(&caller.actor(), caller.tenant_id, eid).await.map_err(app_problem)?;
+    let a = svc.create_agreement(&caller.who(), caller.tenant_id, eid).await.map_err(app_problem)?;
     Ok((StatusCode::CREATED, Json(agreement_json(&a))))
 }
 
@@ -229,9 +201,8 @@ async fn delete(
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    caller.require_admin()?;
     let id: AgreementId = parse_id(&raw, "agreementId")?;
-    s.platform.env(caller.env).delete_agreement(&caller.actor(), id).await.map_err(app_problem)?;
+    s.platform.env(caller.env).delete_agreement(&caller.who(), id).await.map_err(app_problem)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -242,21 +213,9 @@ async fn purposes(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
     let page = PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))?;
-    let a = load(&s, &caller, &raw).await?;
-    let (consumer, eservice) = (a.consumer_id.to_string(), a.eservice_id.to_string());
-    let mut ps: Vec<Purpose> = s
-        .platform
-        .store
-        .list(caller.env, &[("consumer_id", consumer.as_str()), ("eservice_id", eservice.as_str())])
-        .await
-        .map_err(|e| app_problem(e.into()))?;
-    // Drafts are the consumer's business until submitted.
-    if a.consumer_id != caller.tenant_id {
-        ps.retain(|p| p.versions.iter().any(|v| v.state != PurposeVersionState::Draft));
-    }
-    ps.sort_by(|x, y| x.created_at.cmp(&y.created_at).then(x.id.cmp(&y.id)));
-    let page = page.apply(ps.iter().map(purpose_json).collect());
-    Ok(Json(serde_json::to_value(page).expect("page serializes")))
+    let id: AgreementId = parse_id(&raw, "agreementId")?;
+    let found = s.platform.env(caller.env).agreement_purposes(caller.who(), id, page.window()).await;
+    Ok(Json(to_json(page.of(found.map_err(app_problem)?, purpose_json))))
 }
 
 async fn submit(
@@ -265,13 +224,12 @@ async fn submit(
     Path((_, raw)): Path<(String, String)>,
     body_raw: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    caller.require_admin()?;
     let id: AgreementId = parse_id(&raw, "agreementId")?;
     let sub: AgreementSubmission = body(&body_raw, false)?;
     if sub.consumer_notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
         return Err(bad_request("consumerNotes can have at most 1000 characters"));
     }
-    let a = s.platform.env(caller.env).submit_agreement(&caller.actor(), id, sub.consumer_notes).await;
+    let a = s.platform.env(caller.env).submit_agreement(&caller.who(), id, sub.consumer_notes).await;
     Ok(Json(agreement_json(&a.map_err(app_problem)?)))
 }
 
@@ -281,14 +239,13 @@ async fn reject(
     Path((_, raw)): Path<(String, String)>,
     body_raw: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    caller.require_admin()?;
     let id: AgreementId = parse_id(&raw, "agreementId")?;
     let r: AgreementRejection = body(&body_raw, false)?;
     let reason = r.reason.ok_or_else(|| bad_request("reason is required"))?;
     if !(20..=1000).contains(&reason.chars().count()) {
         return Err(bad_request("reason must be between 20 and 1000 characters"));
     }
-    let a = s.platform.env(caller.env).reject_agreement(&caller.actor(), id, reason).await;
+    let a = s.platform.env(caller.env).reject_agreement(&caller.who(), id, reason).await;
     Ok(Json(agreement_json(&a.map_err(app_problem)?)))
 }
 
@@ -303,11 +260,10 @@ enum Op {
 
 /// The operations whose body is at most a `DelegationRef` (or nothing at all).
 async fn simple(s: AppState, caller: Caller, raw: String, body_raw: Bytes, op: Op) -> Result<Json<Value>, Problem> {
-    caller.require_admin()?;
     let id: AgreementId = parse_id(&raw, "agreementId")?;
     let r: DelegationRef = body(&body_raw, true)?;
     no_delegation(&r.delegation_id)?;
-    let (svc, actor) = (s.platform.env(caller.env), caller.actor());
+    let (svc, actor) = (s.platform.env(caller.env), caller.who());
     let a = match op {
         Op::Approve => svc.approve_agreement(&actor, id).await,
         Op::Suspend => svc.suspend_agreement(&actor, id).await,

@@ -5,37 +5,23 @@ use crate::{parse_env, AppState, Problem};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use varco_domain::event::Actor;
-use varco_domain::{ClientId, Env, TenantId, UserId};
+use varco_domain::{ClientId, Env, TenantId};
+use varco_platform::ApiRole;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// May read.
-    M2m,
-    /// May also write (the client has an admin user).
-    M2mAdmin,
-}
-
+/// The API client behind a request, as the platform's services take it. What it may
+/// see and do is theirs to decide; this only proves who it is.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub env: Env,
+    /// The organisation the client acts for.
     pub tenant_id: TenantId,
-    pub client_id: ClientId,
-    pub role: Role,
-    pub admin_id: Option<UserId>,
+    who: varco_platform::Caller,
 }
 
 impl Caller {
-    pub fn actor(&self) -> Actor {
-        Actor::Client { client_id: self.client_id, tenant_id: self.tenant_id }
-    }
-
-    /// Refuses callers without the m2m-admin role (403, as PDND).
-    pub fn require_admin(&self) -> Result<(), Problem> {
-        match self.role {
-            Role::M2mAdmin => Ok(()),
-            Role::M2m => Err(api_problem(StatusCode::FORBIDDEN, "this operation needs the m2m-admin role")),
-        }
+    /// The caller as the services take it.
+    pub fn who(&self) -> &varco_platform::Caller {
+        &self.who
     }
 }
 
@@ -108,14 +94,15 @@ impl FromRequestParts<AppState> for Caller {
         }
         let get = |n: &str| claims.get(n).and_then(|v| v.as_str());
         let role = match get("role") {
-            Some("m2m") => Role::M2m,
-            Some("m2m-admin") => Role::M2mAdmin,
+            Some("m2m") => ApiRole::M2m,
+            Some("m2m-admin") => ApiRole::M2mAdmin,
             _ => return Err(api_problem(StatusCode::FORBIDDEN, "the voucher has no m2m role")),
         };
         let tenant_id =
             get("organizationId").and_then(|s| s.parse().ok()).ok_or_else(|| unauthorized("no organizationId"))?;
-        let client_id = get("client_id").and_then(|s| s.parse().ok()).ok_or_else(|| unauthorized("no client_id"))?;
-        Ok(Caller { env, tenant_id, client_id, role, admin_id: get("adminId").and_then(|s| s.parse().ok()) })
+        let client: ClientId =
+            get("client_id").and_then(|s| s.parse().ok()).ok_or_else(|| unauthorized("no client_id"))?;
+        Ok(Caller { env, tenant_id, who: varco_platform::Caller::Api { env, tenant: tenant_id, client, role } })
     }
 }
 

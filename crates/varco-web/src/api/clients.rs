@@ -1,10 +1,11 @@
 //! Clients and their keys, as PDND's machine API (v2) shows them.
 //!
 //! PDND lets any caller see that a client exists (`PartialClient`: id and owner)
-//! but shows name, description, purposes and keys to the owner only; writes are the
-//! owner's, with the m2m-admin role.
+//! but shows name, description, purposes and keys to the owner only; the platform
+//! decides which view a caller gets and who may write.
 use super::doc::ApiRoutes;
 use super::purposes::purpose_json;
+use super::v3::full_client_json;
 use super::{api_problem, app_problem, parse_id, to_json, Caller, PageQuery};
 use crate::{AppState, Problem};
 use axum::body::Bytes;
@@ -15,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use varco_domain::*;
+use varco_platform::{ClientFilter, ClientView, PurposeFilter};
 
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
@@ -27,31 +29,13 @@ pub fn routes() -> ApiRoutes {
         .get("/keys/{kid}", key, "getJWKByKid")
 }
 
-/// `FullClient` for the owner, `PartialClient` for everybody else (the schema is
-/// `oneOf` the two; neither has a `kind`).
-pub fn client_json(c: &Client, caller: &Caller) -> Value {
-    if c.consumer_id != caller.tenant_id {
-        return json!({ "id": c.id, "consumerId": c.consumer_id });
+/// `FullClient` for what the caller may see in full, `PartialClient` otherwise (the
+/// schema is `oneOf` the two; neither has a `kind`).
+pub fn client_json(c: &ClientView) -> Value {
+    match c {
+        ClientView::Full(c) => full_client_json(c),
+        ClientView::Partial { id, consumer_id } => json!({ "id": id, "consumerId": consumer_id }),
     }
-    let mut v = json!({ "id": c.id, "consumerId": c.consumer_id, "name": c.name, "createdAt": c.created_at });
-    if let Some(d) = &c.description {
-        v["description"] = json!(d);
-    }
-    v
-}
-
-async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Client, Problem> {
-    let cid: ClientId = parse_id(raw, "clientId")?;
-    s.platform.env(caller.env).client(cid).await.map_err(app_problem)
-}
-
-/// Purposes and keys are the owner's business (403, as PDND's visibility check).
-async fn load_own(s: &AppState, caller: &Caller, raw: &str) -> Result<Client, Problem> {
-    let c = load(s, caller, raw).await?;
-    if c.consumer_id != caller.tenant_id {
-        return Err(api_problem(StatusCode::FORBIDDEN, "the client belongs to another organisation"));
-    }
-    Ok(c)
 }
 
 async fn list(
@@ -60,18 +44,12 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
     let page = PageQuery::from_query(&q)?;
-    let consumer: Option<TenantId> =
-        q.get("consumerId").filter(|v| !v.is_empty()).map(|v| parse_id(v, "consumerId")).transpose()?;
-    // Names are visible to the owner only, so a name filter matches only own clients.
-    let name = q.get("name").map(|n| n.to_lowercase());
-    let mut all = s.platform.env(caller.env).clients().await.map_err(app_problem)?;
-    all.retain(|c| {
-        consumer.is_none_or(|t| c.consumer_id == t)
-            && name.as_ref().is_none_or(|n| c.consumer_id == caller.tenant_id && c.name.to_lowercase().contains(n))
-    });
-    all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
-    let page = page.apply(all.iter().map(|c| client_json(c, &caller)).collect());
-    Ok(Json(to_json(page)))
+    let filter = ClientFilter {
+        consumer: q.get("consumerId").filter(|v| !v.is_empty()).map(|v| parse_id(v, "consumerId")).transpose()?,
+        name: q.get("name").cloned(),
+    };
+    let found = s.platform.env(caller.env).clients(caller.who(), &filter, page.window()).await;
+    Ok(Json(to_json(page.of(found.map_err(app_problem)?, client_json))))
 }
 
 async fn read(
@@ -79,7 +57,8 @@ async fn read(
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
-    Ok(Json(client_json(&load(&s, &caller, &raw).await?, &caller)))
+    let cid: ClientId = parse_id(&raw, "clientId")?;
+    Ok(Json(client_json(&s.platform.env(caller.env).client(caller.who(), cid).await.map_err(app_problem)?)))
 }
 
 async fn purposes(
@@ -103,29 +82,14 @@ async fn purposes(
             .collect::<Result<_, _>>()?,
         None => vec![],
     };
-    let c = load_own(&s, &caller, &raw).await?;
-    let svc = s.platform.env(caller.env);
-    let mut ids = c.purposes.clone();
-    ids.sort_by_key(|p| p.to_string());
-    let mut out = vec![];
-    for pid in ids {
-        let p = match svc.purpose(pid).await {
-            Ok(p) => p,
-            // A purpose deleted after the association simply is not listed.
-            Err(varco_platform::AppError::NotFound(_)) => continue,
-            Err(e) => return Err(app_problem(e)),
-        };
-        let state_ok = states.is_empty()
-            || if states.contains(&PurposeVersionState::Archived) {
-                // As PDND: ARCHIVED matches purposes whose versions are all archived.
-                p.versions.iter().all(|v| v.state == PurposeVersionState::Archived)
-            } else {
-                p.versions.iter().any(|v| states.contains(&v.state))
-            };
-        if (eservices.is_empty() || eservices.contains(&p.eservice_id)) && state_ok {
-            out.push(purpose_json(&p));
-        }
-    }
+    let cid: ClientId = parse_id(&raw, "clientId")?;
+    let all = s.platform.env(caller.env).client_purposes(caller.who(), cid).await.map_err(app_problem)?;
+    let filter = PurposeFilter { eservices, states, ..PurposeFilter::default() };
+    let out: Vec<Value> = all
+        .iter()
+        .filter(|p| filter.matches(p))
+        .map(purpose_json)
+        .collect();
     Ok(Json(to_json(page.apply(out))))
 }
 
@@ -141,12 +105,11 @@ async fn add_purpose(
     Path((_, raw)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<StatusCode, Problem> {
-    caller.require_admin()?;
     let cid: ClientId = parse_id(&raw, "clientId")?;
     let seed: ClientAddPurpose = serde_json::from_slice(&body)
         .map_err(|e| api_problem(StatusCode::BAD_REQUEST, &format!("invalid ClientAddPurpose: {e}")))?;
     let pid: PurposeId = parse_id(&seed.purpose_id, "purposeId")?;
-    s.platform.env(caller.env).add_client_purpose(&caller.actor(), cid, pid).await.map_err(app_problem)?;
+    s.platform.env(caller.env).add_client_purpose(&caller.who(), cid, pid).await.map_err(app_problem)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -155,10 +118,9 @@ async fn remove_purpose(
     caller: Caller,
     Path((_, raw, pid)): Path<(String, String, String)>,
 ) -> Result<StatusCode, Problem> {
-    caller.require_admin()?;
     let cid: ClientId = parse_id(&raw, "clientId")?;
     let pid: PurposeId = parse_id(&pid, "purposeId")?;
-    s.platform.env(caller.env).remove_client_purpose(&caller.actor(), cid, pid).await.map_err(app_problem)?;
+    s.platform.env(caller.env).remove_client_purpose(&caller.who(), cid, pid).await.map_err(app_problem)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -169,15 +131,10 @@ async fn keys(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
     let page = PageQuery::from_query(&q)?;
-    let c = load_own(&s, &caller, &raw).await?;
-    let svc = s.platform.env(caller.env);
-    let mut jwks = vec![];
+    let cid: ClientId = parse_id(&raw, "clientId")?;
     // Upload order, as the back office lists them (at most 100 keys per client).
-    for k in &c.keys {
-        jwks.push(svc.client_key_jwk(k.kid.as_str()).await.map_err(app_problem)?.1);
-    }
-    let out = to_json(page.apply(jwks));
-    Ok(Json(out))
+    let jwks = s.platform.env(caller.env).client_keys(caller.who(), cid).await.map_err(app_problem)?;
+    Ok(Json(to_json(page.apply(jwks))))
 }
 
 async fn key(
@@ -185,6 +142,6 @@ async fn key(
     caller: Caller,
     Path((_, kid)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
-    let (client_id, jwk) = s.platform.env(caller.env).client_key_jwk(&kid).await.map_err(app_problem)?;
+    let (client_id, jwk) = s.platform.env(caller.env).client_key_jwk(caller.who(), &kid).await.map_err(app_problem)?;
     Ok(Json(json!({ "clientId": client_id, "jwk": jwk })))
 }

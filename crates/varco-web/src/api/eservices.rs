@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use varco_domain::*;
+use varco_platform::EServiceFilter;
 
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
@@ -77,15 +78,6 @@ pub fn descriptor_json(d: &Descriptor) -> Value {
     v
 }
 
-/// Drafts are the producer's business: others see published versions only.
-fn visible(e: &EService, caller: &Caller) -> Vec<Descriptor> {
-    e.descriptors
-        .iter()
-        .filter(|d| d.state != DescriptorState::Draft || e.producer_id == caller.tenant_id)
-        .cloned()
-        .collect()
-}
-
 async fn list(
     State(s): State<AppState>,
     caller: Caller,
@@ -96,29 +88,29 @@ async fn list(
         Some(list) => list.split(',').map(|p| parse_id(p, "producerIds")).collect::<Result<_, _>>()?,
         None => vec![],
     };
-    let name = q.get("name").map(|n| n.to_lowercase());
-    let tech = q.get("technology").cloned();
-    let mode = q.get("mode").cloned();
-    let mut all = s.platform.env(caller.env).eservices().await.map_err(app_problem)?;
-    all.retain(|e| {
-        (producers.is_empty() || producers.contains(&e.producer_id))
-            && name.as_ref().is_none_or(|n| e.name.to_lowercase().contains(n))
-            && tech.as_ref().is_none_or(|t| to_json(e.technology) == json!(t))
-            && mode.as_ref().is_none_or(|m| to_json(e.mode) == json!(m))
-            && !visible(e, &caller).is_empty()
-    });
-    all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    let page = page.apply(all.iter().map(eservice_json).collect());
-    Ok(Json(serde_json::to_value(page).expect("page serializes")))
+    // A technology or mode that does not exist matches nothing, as before.
+    fn known<T: serde::de::DeserializeOwned>(v: Option<&String>) -> Option<Option<T>> {
+        v.map(|t| serde_json::from_value(json!(t)).ok())
+    }
+    let technology: Option<Option<Technology>> = known(q.get("technology"));
+    let mode: Option<Option<EServiceMode>> = known(q.get("mode"));
+    if matches!(technology, Some(None)) || matches!(mode, Some(None)) {
+        return Ok(Json(to_json(page.apply(Vec::<Value>::new()))));
+    }
+    let filter = EServiceFilter {
+        producers,
+        name: q.get("name").cloned(),
+        technology: technology.flatten(),
+        mode: mode.flatten(),
+    };
+    let found = s.platform.env(caller.env).eservices(caller.who(), &filter, page.window()).await;
+    Ok(Json(to_json(page.of(found.map_err(app_problem)?, eservice_json))))
 }
 
+/// The e-service as the caller may see it (others see no drafts; the platform decides).
 async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<EService, Problem> {
     let eid: EServiceId = parse_id(raw, "eserviceId")?;
-    let e = s.platform.env(caller.env).eservice(eid).await.map_err(app_problem)?;
-    if visible(&e, caller).is_empty() {
-        return Err(api_problem(StatusCode::NOT_FOUND, &format!("e-service {eid} not found")));
-    }
-    Ok(e)
+    s.platform.env(caller.env).eservice(caller.who(), eid).await.map_err(app_problem)
 }
 
 async fn read(
@@ -137,7 +129,7 @@ async fn descriptors(
 ) -> Result<Json<Value>, Problem> {
     let page = PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))?;
     let e = load(&s, &caller, &raw).await?;
-    let mut ds = visible(&e, &caller);
+    let mut ds = e.descriptors.clone();
     if let Some(state) = q.get("state") {
         ds.retain(|d| to_json(d.state) == json!(state));
     }
@@ -153,7 +145,7 @@ async fn descriptor(
 ) -> Result<Json<Value>, Problem> {
     let e = load(&s, &caller, &raw).await?;
     let did: DescriptorId = parse_id(&did, "descriptorId")?;
-    visible(&e, &caller)
+    e.descriptors
         .iter()
         .find(|d| d.id == did)
         .map(|d| Json(descriptor_json(d)))
@@ -261,18 +253,17 @@ async fn reload_descriptor(
     eid: EServiceId,
     did: DescriptorId,
 ) -> Result<Value, Problem> {
-    let e = s.platform.env(caller.env).eservice(eid).await.map_err(app_problem)?;
+    let e = s.platform.env(caller.env).eservice(caller.who(), eid).await.map_err(app_problem)?;
     e.descriptor(did)
         .map(descriptor_json)
         .ok_or_else(|| api_problem(StatusCode::NOT_FOUND, &format!("descriptor {did} not found")))
 }
 
 async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
-    caller.require_admin()?;
     let seed: EServiceSeed = body(&raw)?;
     let input = seed.descriptor.into_input()?;
     let env = s.platform.env(caller.env);
-    let actor = caller.actor();
+    let actor = caller.who();
     let e = env
         .create_eservice(&actor, caller.tenant_id, &seed.name, &seed.description, seed.technology, seed.mode)
         .await
@@ -288,10 +279,9 @@ async fn create_descriptor(
     Path((_, raw)): Path<(String, String)>,
     b: Bytes,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
-    caller.require_admin()?;
     let eid: EServiceId = parse_id(&raw, "eserviceId")?;
     let input = body::<DescriptorSeed>(&b)?.into_input()?;
-    let did = s.platform.env(caller.env).add_descriptor(&caller.actor(), eid, input).await.map_err(no_conflict)?;
+    let did = s.platform.env(caller.env).add_descriptor(&caller.who(), eid, input).await.map_err(no_conflict)?;
     Ok((StatusCode::CREATED, Json(reload_descriptor(&s, &caller, eid, did).await?)))
 }
 
@@ -309,11 +299,10 @@ async fn transition(
     did: String,
     t: Transition,
 ) -> Result<Json<Value>, Problem> {
-    caller.require_admin()?;
     let eid: EServiceId = parse_id(&raw, "eserviceId")?;
     let did: DescriptorId = parse_id(&did, "descriptorId")?;
     let env = s.platform.env(caller.env);
-    let actor = caller.actor();
+    let actor = caller.who();
     match t {
         Transition::Publish => env.publish_descriptor(&actor, eid, did).await,
         Transition::Suspend => env.suspend_descriptor(&actor, eid, did).await,
@@ -354,17 +343,16 @@ async fn quotas(
     Path((_, raw, did)): Path<(String, String, String)>,
     b: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    caller.require_admin()?;
     let eid: EServiceId = parse_id(&raw, "eserviceId")?;
     let did: DescriptorId = parse_id(&did, "descriptorId")?;
     let seed: QuotasSeed = body(&b)?;
     let env = s.platform.env(caller.env);
-    let e = env.eservice(eid).await.map_err(app_problem)?;
+    let e = env.eservice(caller.who(), eid).await.map_err(app_problem)?;
     let d =
         e.descriptor(did).ok_or_else(|| api_problem(StatusCode::NOT_FOUND, &format!("descriptor {did} not found")))?;
     let d = env
         .update_descriptor_quotas(
-            &caller.actor(),
+            &caller.who(),
             eid,
             did,
             seed.voucher_lifespan.unwrap_or(d.voucher_lifespan),
@@ -391,7 +379,8 @@ async fn attribute_list(
     let page = PageQuery::from_query(&q)?;
     let e = load(&s, &caller, &raw).await?;
     let did: DescriptorId = parse_id(&did, "descriptorId")?;
-    let d = visible(&e, &caller)
+    let d = e
+        .descriptors
         .into_iter()
         .find(|d| d.id == did)
         .ok_or_else(|| api_problem(StatusCode::NOT_FOUND, &format!("descriptor {did} not found")))?;
@@ -400,8 +389,9 @@ async fn attribute_list(
         AttributeKind::Declared => &d.attributes.declared,
         AttributeKind::Verified => &d.attributes.verified,
     };
+    let registry = s.platform.env(caller.env).attributes(caller.who(), kind, varco_platform::Page::ALL).await;
     let all: HashMap<AttributeId, Attribute> =
-        s.platform.env(caller.env).attributes().await.map_err(app_problem)?.into_iter().map(|a| (a.id, a)).collect();
+        registry.map_err(app_problem)?.items.into_iter().map(|a| (a.id, a)).collect();
     let mut items = Vec::new();
     for (i, group) in groups.iter().enumerate() {
         for id in group {

@@ -14,7 +14,7 @@ mod purposes;
 mod tenants;
 mod v3;
 
-pub use auth::{Caller, Role};
+pub use auth::Caller;
 pub use page::{Page, PageQuery};
 
 use crate::{AppState, Problem};

@@ -33,6 +33,19 @@ impl PageQuery {
         PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))
     }
 
+    /// The window the services are asked for.
+    pub fn window(self) -> varco_platform::Page {
+        varco_platform::Page { offset: self.offset, limit: self.limit }
+    }
+
+    /// A page of the services, shown as PDND's page of `show(item)`.
+    pub fn of<T, J>(self, paged: varco_platform::Paged<T>, show: impl Fn(&T) -> J) -> Page<J> {
+        Page {
+            results: paged.items.iter().map(show).collect(),
+            pagination: Pagination { offset: self.offset, limit: self.limit, total_count: paged.total },
+        }
+    }
+
     /// The requested window of `all`, with the total count.
     pub fn apply<T>(self, all: Vec<T>) -> Page<T> {
         let total = all.len();

@@ -1,10 +1,8 @@
 //! Purposes ("finalità") and their versions, as PDND's machine API (v2) shows them.
 //!
-//! A purpose is visible to its consumer and to the producer of its e-service; the
-//! producer does not see it while it is still a draft (it is the consumer's business
-//! until the first activation). Anyone else gets 404, so ids of other organisations'
-//! purposes reveal nothing. Who may change what (consumer or producer side) is decided
-//! by the platform's use cases.
+//! Who sees a purpose (its consumer; the producer of its e-service once it is no
+//! longer a draft; nobody else: 404, so ids of others' purposes reveal nothing) and
+//! who may change what are decided by the platform's use cases.
 use super::agreements::agreement_json;
 use super::doc::ApiRoutes;
 use super::{api_problem, app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
@@ -18,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use varco_domain::*;
+use varco_platform::PurposeFilter;
 
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
@@ -204,27 +203,10 @@ struct PurposeVersionSeed {
 
 // ------------------------------------------------------------------ reads
 
-/// A purpose the caller may see: its own, or one on its e-services once activated.
+/// A purpose the caller may see (the platform decides; others are 404).
 async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Purpose, Problem> {
     let pid: PurposeId = parse_id(raw, "purposeId")?;
-    let svc = s.platform.env(caller.env);
-    let hidden = || api_problem(StatusCode::NOT_FOUND, &format!("purpose {pid} not found"));
-    let p = svc.purpose(pid).await.map_err(|e| match e {
-        varco_platform::AppError::NotFound(_) => hidden(),
-        other => app_problem(other),
-    })?;
-    if p.consumer_id == caller.tenant_id {
-        return Ok(p);
-    }
-    let es = svc.eservice(p.eservice_id).await.map_err(app_problem)?;
-    if es.producer_id == caller.tenant_id && !is_draft(&p) {
-        return Ok(p);
-    }
-    Err(hidden())
-}
-
-fn is_draft(p: &Purpose) -> bool {
-    p.versions.iter().all(|v| v.state == PurposeVersionState::Draft)
+    s.platform.env(caller.env).purpose(caller.who(), pid).await.map_err(app_problem)
 }
 
 async fn list(
@@ -233,44 +215,17 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
     let page = PageQuery::from_query(&q)?;
-    let eservices: Vec<EServiceId> = ids(&q, "eserviceIds")?;
-    let consumers: Vec<TenantId> = ids(&q, "consumerIds")?;
-    let states: Vec<PurposeVersionState> = match q.get("states").filter(|v| !v.is_empty()) {
-        Some(list) => list.split(',').map(|x| state(x, "states")).collect::<Result<_, _>>()?,
-        None => vec![],
+    let filter = PurposeFilter {
+        eservices: ids(&q, "eserviceIds")?,
+        consumers: ids(&q, "consumerIds")?,
+        states: match q.get("states").filter(|v| !v.is_empty()) {
+            Some(list) => list.split(',').map(|x| state(x, "states")).collect::<Result<_, _>>()?,
+            None => vec![],
+        },
+        title: q.get("title").cloned(),
     };
-    let title = q.get("title").map(|t| t.to_lowercase());
-
-    let svc = s.platform.env(caller.env);
-    let mut all = svc.purposes_of_consumer(caller.tenant_id).await.map_err(app_problem)?;
-    for es in svc.eservices().await.map_err(app_problem)?.into_iter().filter(|e| e.producer_id == caller.tenant_id) {
-        let theirs = svc.purposes_of_eservice(es.id).await.map_err(app_problem)?;
-        // Own purposes on own e-services are already in.
-        all.extend(theirs.into_iter().filter(|p| p.consumer_id != caller.tenant_id && !is_draft(p)));
-    }
-    all.retain(|p| {
-        (eservices.is_empty() || eservices.contains(&p.eservice_id))
-            && (consumers.is_empty() || consumers.contains(&p.consumer_id))
-            && title.as_ref().is_none_or(|t| p.title.to_lowercase().contains(t))
-            && (states.is_empty() || in_states(p, &states))
-    });
-    all.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()).then(a.id.cmp(&b.id)));
-    let page = page.apply(all.iter().map(purpose_json).collect());
-    Ok(Json(serde_json::to_value(page).expect("page serializes")))
-}
-
-/// PDND's `states` filter: a purpose matches a state when one of its versions is in
-/// it, except ARCHIVED, which matches only purposes whose versions are all archived
-/// (every purpose with a history has archived versions).
-fn in_states(p: &Purpose, states: &[PurposeVersionState]) -> bool {
-    let archived = PurposeVersionState::Archived;
-    states.iter().any(|s| {
-        if *s == archived {
-            p.versions.iter().all(|v| v.state == archived)
-        } else {
-            p.versions.iter().any(|v| v.state == *s)
-        }
-    })
+    let found = s.platform.env(caller.env).purposes(caller.who(), &filter, page.window()).await;
+    Ok(Json(to_json(page.of(found.map_err(app_problem)?, purpose_json))))
 }
 
 async fn read(
@@ -315,20 +270,14 @@ async fn agreement(
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
-    let p = load(&s, &caller, &raw).await?;
-    let all = s.platform.env(caller.env).agreements_of_consumer(p.consumer_id).await.map_err(app_problem)?;
-    all.iter()
-        .filter(|a| a.eservice_id == p.eservice_id)
-        .filter(|a| matches!(a.state, AgreementState::Active | AgreementState::Suspended))
-        .max_by_key(|a| a.created_at)
-        .map(|a| Json(agreement_json(a)))
-        .ok_or_else(|| api_problem(StatusCode::NOT_FOUND, &format!("no agreement found for purpose {}", p.id)))
+    let pid: PurposeId = parse_id(&raw, "purposeId")?;
+    let a = s.platform.env(caller.env).purpose_agreement(caller.who(), pid).await.map_err(app_problem)?;
+    Ok(Json(agreement_json(&a)))
 }
 
 // ------------------------------------------------------------------ writes
 
 async fn create(State(s): State<AppState>, caller: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
-    caller.require_admin()?;
     let seed: PurposeSeed = body(&bytes)?;
     let eservice: EServiceId = parse_id(&seed.eservice_id, "eserviceId")?;
     check_delegation(seed.delegation_id.as_deref())?;
@@ -342,7 +291,7 @@ async fn create(State(s): State<AppState>, caller: Caller, bytes: Bytes) -> Resu
     let p = s
         .platform
         .env(caller.env)
-        .create_purpose(&caller.actor(), caller.tenant_id, eservice, &seed.title, &seed.description, calls, form, free)
+        .create_purpose(&caller.who(), caller.tenant_id, eservice, &seed.title, &seed.description, calls, form, free)
         .await
         .map_err(app_problem)?;
     Ok((StatusCode::CREATED, Json(purpose_json(&p))))
@@ -353,9 +302,8 @@ async fn remove(
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    caller.require_admin()?;
     let p = load(&s, &caller, &raw).await?;
-    s.platform.env(caller.env).delete_purpose(&caller.actor(), p.id).await.map_err(app_problem)?;
+    s.platform.env(caller.env).delete_purpose(&caller.who(), p.id).await.map_err(app_problem)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -365,11 +313,10 @@ async fn new_version(
     Path((_, raw)): Path<(String, String)>,
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
-    caller.require_admin()?;
     let seed: PurposeVersionSeed = body(&bytes)?;
     let calls = daily_calls(seed.daily_calls)?;
     let p = load(&s, &caller, &raw).await?;
-    let p = s.platform.env(caller.env).new_purpose_version(&caller.actor(), p.id, calls).await.map_err(app_problem)?;
+    let p = s.platform.env(caller.env).new_purpose_version(&caller.who(), p.id, calls).await.map_err(app_problem)?;
     // The use case appends the new version.
     let v = p.versions.last().ok_or_else(|| app_problem(varco_platform::AppError::Internal("no version".into())))?;
     Ok((StatusCode::CREATED, Json(version_json(v))))
@@ -378,11 +325,10 @@ async fn new_version(
 /// The state changes share their shape: m2m-admin, optional `DelegationRef`, the
 /// purpose visible to the caller, then the use case, answering the new `Purpose`.
 async fn change(s: AppState, caller: Caller, raw: String, bytes: Bytes, op: Op) -> Result<Json<Value>, Problem> {
-    caller.require_admin()?;
     no_delegation(&bytes)?;
     let p = load(&s, &caller, &raw).await?;
     let svc = s.platform.env(caller.env);
-    let actor = caller.actor();
+    let actor = caller.who();
     let p = match op {
         Op::Activate => svc.activate_purpose(&actor, p.id).await,
         Op::Approve => svc.approve_purpose(&actor, p.id).await,

@@ -1,5 +1,5 @@
 //! Tenants, their attributes, and the attribute registry, as PDND's machine API (v2)
-//! shows them. A caller declares attributes for its own organisation only.
+//! shows them. Who may declare what is the platform's rule (own organisation only).
 use super::doc::ApiRoutes;
 use super::{api_problem, app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
 use crate::{AppState, Problem};
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use varco_domain::*;
+use varco_platform::TenantFilter;
 
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
@@ -58,7 +59,7 @@ fn held_json(a: &TenantAttribute) -> Value {
 
 async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Tenant, Problem> {
     let tid: TenantId = parse_id(raw, "tenantId")?;
-    s.platform.env(caller.env).tenant(tid).await.map_err(app_problem)
+    s.platform.env(caller.env).tenant(caller.who(), tid).await.map_err(app_problem)
 }
 
 async fn list(
@@ -67,19 +68,15 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
     let page = PageQuery::from_query(&q)?;
-    let ipa = q.get("IPACode").filter(|v| !v.is_empty());
-    let tax = q.get("taxCode").filter(|v| !v.is_empty());
-    if ipa.is_some() && tax.is_some() {
+    let filter = TenantFilter {
+        ipa_code: q.get("IPACode").filter(|v| !v.is_empty()).cloned(),
+        tax_code: q.get("taxCode").filter(|v| !v.is_empty()).cloned(),
+    };
+    if filter.ipa_code.is_some() && filter.tax_code.is_some() {
         return Err(api_problem(StatusCode::BAD_REQUEST, "IPACode and taxCode are mutually exclusive"));
     }
-    let mut all = s.platform.env(caller.env).tenants().await.map_err(app_problem)?;
-    all.retain(|t| {
-        let in_ipa = t.external_id.origin == "IPA";
-        ipa.is_none_or(|c| in_ipa && &t.external_id.value == c)
-            && tax.is_none_or(|c| !in_ipa && &t.external_id.value == c)
-    });
-    all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    Ok(Json(to_json(page.apply(all.iter().map(tenant_json).collect()))))
+    let found = s.platform.env(caller.env).tenants(caller.who(), &filter, page.window()).await;
+    Ok(Json(to_json(page.of(found.map_err(app_problem)?, tenant_json))))
 }
 
 async fn read(
@@ -153,23 +150,13 @@ struct TenantDeclaredAttributeSeed {
     delegation_id: Option<String>,
 }
 
-/// Writes on a tenant's declared attributes: m2m-admin, own organisation only.
-fn own_tenant(caller: &Caller, raw: &str) -> Result<TenantId, Problem> {
-    caller.require_admin()?;
-    let tid: TenantId = parse_id(raw, "tenantId")?;
-    if tid != caller.tenant_id {
-        return Err(api_problem(StatusCode::FORBIDDEN, "attributes are declared by the organisation itself"));
-    }
-    Ok(tid)
-}
-
 async fn declare(
     State(s): State<AppState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let tid = own_tenant(&caller, &raw)?;
+    let tid: TenantId = parse_id(&raw, "tenantId")?;
     let seed: TenantDeclaredAttributeSeed = serde_json::from_slice(&body)
         .map_err(|e| api_problem(StatusCode::BAD_REQUEST, &format!("invalid TenantDeclaredAttributeSeed: {e}")))?;
     let aid: AttributeId = parse_id(&seed.id, "id")?;
@@ -177,14 +164,7 @@ async fn declare(
         let d: uuid::Uuid = parse_id(d, "delegationId")?;
         return Err(api_problem(StatusCode::NOT_FOUND, &format!("delegation {d} not found")));
     }
-    let svc = s.platform.env(caller.env);
-    // Only a declared attribute can be declared; the platform would treat others by
-    // their own rules (a verified one would be "verified" by the tenant itself).
-    let attr = svc.attribute(aid).await.map_err(app_problem)?;
-    if attr.kind != AttributeKind::Declared {
-        return Err(api_problem(StatusCode::NOT_FOUND, &format!("declared attribute {aid} not found")));
-    }
-    let t = svc.assign_attribute(&caller.actor(), tid, aid).await.map_err(app_problem)?;
+    let t = s.platform.env(caller.env).declare_attribute(caller.who(), tid, aid).await.map_err(app_problem)?;
     let held = t.attributes.iter().find(|a| a.attribute_id == aid && a.kind == AttributeKind::Declared);
     Ok(Json(held.map(held_json).unwrap_or_else(|| json!({ "id": aid }))))
 }
@@ -194,14 +174,10 @@ async fn revoke_declared(
     caller: Caller,
     Path((_, raw, aid)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
-    let tid = own_tenant(&caller, &raw)?;
+    let tid: TenantId = parse_id(&raw, "tenantId")?;
     let aid: AttributeId = parse_id(&aid, "attributeId")?;
-    let svc = s.platform.env(caller.env);
-    let t = svc.tenant(tid).await.map_err(app_problem)?;
-    if !t.attributes.iter().any(|a| a.attribute_id == aid && a.kind == AttributeKind::Declared && a.is_active()) {
-        return Err(api_problem(StatusCode::NOT_FOUND, &format!("declared attribute {aid} not found on the tenant")));
-    }
-    let t = svc.revoke_attribute(&caller.actor(), tid, aid).await.map_err(app_problem)?;
+    let t = s.platform.env(caller.env).revoke_declared_attribute(caller.who(), tid, aid).await;
+    let t = t.map_err(app_problem)?;
     let held = t.attributes.iter().find(|a| a.attribute_id == aid && a.kind == AttributeKind::Declared);
     Ok(Json(held.map(held_json).unwrap_or_else(|| json!({ "id": aid }))))
 }
@@ -225,15 +201,13 @@ async fn list_kind(
     kind: AttributeKind,
 ) -> Result<Json<Value>, Problem> {
     let page = PageQuery::from_query(q)?;
-    let mut all = s.platform.env(caller.env).attributes().await.map_err(app_problem)?;
-    all.retain(|a| a.kind == kind);
-    all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    Ok(Json(to_json(page.apply(all.iter().map(attribute_json).collect()))))
+    let found = s.platform.env(caller.env).attributes(caller.who(), kind, page.window()).await;
+    Ok(Json(to_json(page.of(found.map_err(app_problem)?, attribute_json))))
 }
 
 async fn read_kind(s: &AppState, caller: &Caller, raw: &str, kind: AttributeKind) -> Result<Json<Value>, Problem> {
     let aid: AttributeId = parse_id(raw, "attributeId")?;
-    let a = s.platform.env(caller.env).attribute(aid).await.map_err(app_problem)?;
+    let a = s.platform.env(caller.env).attribute(caller.who(), aid).await.map_err(app_problem)?;
     if a.kind != kind {
         return Err(api_problem(StatusCode::NOT_FOUND, &format!("attribute {aid} not found")));
     }
@@ -255,7 +229,6 @@ async fn create_kind(
     body: &[u8],
     kind: AttributeKind,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
-    caller.require_admin()?;
     let seed: AttributeSeed =
         serde_json::from_slice(body).map_err(|e| bad_request(&format!("invalid attribute seed: {e}")))?;
     if !(3..=100).contains(&seed.name.chars().count()) {
@@ -264,13 +237,10 @@ async fn create_kind(
     if !(10..=500).contains(&seed.description.chars().count()) {
         return Err(bad_request("description must be 10 to 500 characters"));
     }
-    let svc = s.platform.env(caller.env);
-    let wanted = seed.name.trim().to_lowercase();
-    if svc.attributes().await.map_err(app_problem)?.iter().any(|a| a.name.to_lowercase() == wanted) {
-        return Err(api_problem(StatusCode::CONFLICT, &format!("an attribute named {:?} already exists", seed.name)));
-    }
-    let a = svc
-        .create_attribute(&caller.actor(), kind, &seed.name, &seed.description, None, None)
+    let a = s
+        .platform
+        .env(caller.env)
+        .create_attribute(&caller.who(), kind, &seed.name, &seed.description, None, None)
         .await
         .map_err(app_problem)?;
     Ok((StatusCode::CREATED, Json(attribute_json(&a))))
@@ -325,10 +295,13 @@ async fn read_verified(
 }
 
 /// Certified attributes belong to certifiers (e.g. IPA), and no API client of
-/// Varco is one: refused as PDND refuses a non-certifier.
-async fn create_certified(caller: Caller) -> Result<Json<Value>, Problem> {
-    caller.require_admin()?;
-    Err(api_problem(StatusCode::FORBIDDEN, "only a certifier creates certified attributes"))
+/// Varco is one: the platform refuses them as PDND refuses a non-certifier.
+async fn create_certified(
+    State(s): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    create_kind(&s, &caller, &body, AttributeKind::Certified).await
 }
 
 async fn create_declared(
