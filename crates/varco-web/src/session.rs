@@ -1,7 +1,7 @@
 //! Browser sessions of SelfCare and of each back office.
 //!
 //! The cookie carries 32 random bytes; the database keeps only their SHA-256
-//! (see `varco_store::sessions`), with the session's JSON document, its CSRF
+//! (see `varco_selfcare::sessions`), with the session's JSON document, its CSRF
 //! token and its expiry. Cookies are `HttpOnly`, `SameSite=Lax` (so a form
 //! posted from another site carries no session), `Secure` when Varco is served
 //! over https, and scoped by `Path` to the part of the site they belong to.
@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-use varco_store::SessionRow;
+use varco_selfcare::sessions::SessionRow;
 
 /// SelfCare's session cookie (path `/selfcare`).
 pub const SELFCARE_COOKIE: &str = "varco_sc";
@@ -102,7 +102,7 @@ impl<T> Session<T> {
     }
 
     pub async fn end(&self, state: &AppState) -> Result<(), PageError> {
-        state.platform.store.session_delete(&self.id_hash).await.map_err(PageError::internal)
+        state.selfcare.sessions().end(&self.id_hash).await.map_err(PageError::internal)
     }
 }
 
@@ -125,7 +125,7 @@ pub async fn open<T: Serialize>(
         created_ms: now,
         expires_ms: now + ttl.as_millis() as i64,
     };
-    state.platform.store.session_insert(&hash(&token), &row).await.map_err(PageError::internal)?;
+    state.selfcare.sessions().open(&hash(&token), &row).await.map_err(PageError::internal)?;
     let cookie = SetCookie {
         name: cookie_name.into(),
         value: token,
@@ -147,8 +147,7 @@ pub async fn load<T: DeserializeOwned>(
 ) -> Result<Option<Session<T>>, PageError> {
     let Some(token) = cookie(headers, cookie_name).filter(|t| !t.is_empty()) else { return Ok(None) };
     let id_hash = hash(token);
-    let Some(row) = state.platform.store.session_get(&id_hash, scope, now_ms()).await.map_err(PageError::internal)?
-    else {
+    let Some(row) = state.selfcare.sessions().get(&id_hash, scope, now_ms()).await.map_err(PageError::internal)? else {
         return Ok(None);
     };
     // A document that no longer parses (an older shape) is a session that ended.
@@ -164,7 +163,7 @@ pub async fn take<T: DeserializeOwned>(
     cookie_name: &str,
 ) -> Result<Option<T>, PageError> {
     let Some(token) = cookie(headers, cookie_name).filter(|t| !t.is_empty()) else { return Ok(None) };
-    let row = state.platform.store.session_take(&hash(token), scope, now_ms()).await.map_err(PageError::internal)?;
+    let row = state.selfcare.sessions().take(&hash(token), scope, now_ms()).await.map_err(PageError::internal)?;
     Ok(row.and_then(|r| serde_json::from_str(&r.doc).ok()))
 }
 

@@ -162,14 +162,14 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     }
     // Expired sessions and used identity tokens are refused by their expiry
     // anyway; this only keeps the tables small.
-    let store = platform.store.clone();
+    let sessions = selfcare.sessions();
     tokio::spawn(async move {
         let every = std::time::Duration::from_secs(600);
         // Not at start-up: nothing has expired yet, and start-up has writes of its own.
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tick.tick().await;
-            if let Err(e) = store.sessions_purge(chrono::Utc::now().timestamp_millis()).await {
+            if let Err(e) = sessions.purge(chrono::Utc::now().timestamp_millis()).await {
                 tracing::warn!("cannot purge expired sessions: {e}");
             }
         }
@@ -189,8 +189,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
 async fn web_config(platform: &Platform, opts: &Options, public_url: &str) -> anyhow::Result<WebConfig> {
     let fresh = RsaPrivateKey::generate_2048();
     let pem = fresh.to_pkcs8_pem();
-    let (_, pem) = platform
-        .store
+    let (_, pem) = varco_selfcare::sessions::Sessions::new(platform.store.clone())
         .selfcare_key_init(fresh.kid().as_str(), &pem, chrono::Utc::now().timestamp_millis())
         .await
         .context("cannot store SelfCare's key")?;
