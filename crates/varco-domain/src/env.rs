@@ -23,15 +23,6 @@ impl Env {
         }
     }
 
-    /// The SelfCare product whose onboarding and roles open this environment.
-    pub fn product_id(self) -> &'static str {
-        match self {
-            Env::Produzione => "prod-interop",
-            Env::Collaudo => "prod-interop-coll",
-            Env::Attestazione => "prod-interop-atst",
-        }
-    }
-
     /// The label users know ("In quale ambiente vuoi entrare?").
     pub fn label(self) -> &'static str {
         match self {
@@ -73,6 +64,5 @@ mod tests {
             assert_eq!(e.slug().parse::<Env>().unwrap(), e);
         }
         assert!("staging".parse::<Env>().is_err());
-        assert_ne!(Env::Collaudo.product_id(), Env::Produzione.product_id());
     }
 }

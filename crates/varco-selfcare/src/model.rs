@@ -132,6 +132,16 @@ pub enum ProductId {
 impl ProductId {
     pub const ALL: [ProductId; 3] = [ProductId::Interop, ProductId::InteropColl, ProductId::InteropAtst];
 
+    /// The product whose onboarding and roles open an environment of
+    /// Interoperabilità: SelfCare owns this mapping, the platform knows only `Env`.
+    pub fn of_env(env: varco_domain::Env) -> ProductId {
+        match env {
+            varco_domain::Env::Produzione => ProductId::Interop,
+            varco_domain::Env::Collaudo => ProductId::InteropColl,
+            varco_domain::Env::Attestazione => ProductId::InteropAtst,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ProductId::Interop => "prod-interop",

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
 use varco_domain::Env;
-use varco_selfcare::identity_token::{self, OrganizationClaim, RoleClaim, UserIdentity};
+use varco_selfcare::identity_token::{self, UserIdentity};
 use varco_selfcare::model::{Institution, ProductId, RoleStatus};
 use varco_selfcare::service::RoleRecord;
 
@@ -46,11 +46,7 @@ fn enterable(institution: &Institution, roles: &[RoleRecord]) -> Vec<Env> {
     // Attestazione, Collaudo, Produzione: the order SelfCare shows them in.
     [Env::Attestazione, Env::Collaudo, Env::Produzione]
         .into_iter()
-        .filter(|env| {
-            let product: ProductId = env.product_id().parse().expect("every environment has its product");
-            institution.is_active_on(product)
-                && roles.iter().any(|r| r.role.product == product && r.role.status == RoleStatus::Active)
-        })
+        .filter(|env| !identity_token::active_roles(institution, roles, *env).is_empty())
         .collect()
 }
 
@@ -185,7 +181,7 @@ fn no_role(institution: &Institution, env: Option<Env>) -> PageError {
 }
 
 fn env_product_label(env: Env) -> &'static str {
-    env.product_id().parse::<ProductId>().map(ProductId::label).unwrap_or("Interoperabilità")
+    ProductId::of_env(env).label()
 }
 
 #[derive(Template)]
@@ -208,22 +204,9 @@ async fn enter(
     env: &str,
 ) -> Result<Response, PageError> {
     let env = crate::parse_env(env).map_err(|_| PageError::bad_request(format!("Ambiente sconosciuto: «{env}».")))?;
-    let product: ProductId = env.product_id().parse().expect("every environment has its product");
-    let active: Vec<RoleClaim> = roles
-        .iter()
-        .filter(|r| r.role.product == product && r.role.status == RoleStatus::Active)
-        .map(|r| RoleClaim {
-            party_role: varco_selfcare::model::wire_name(&r.role.party_role),
-            role: r.role.product_role.as_str().into(),
-            product_id: product.as_str().into(),
-        })
-        .collect();
-    if active.is_empty() || !institution.is_active_on(product) {
-        return Err(no_role(institution, Some(env)));
-    }
     let id = user.identity();
     let now = chrono::Utc::now().timestamp();
-    let token = identity_token::issue(
+    let token = identity_token::for_environment(
         &state.web.selfcare_key,
         &state.web.selfcare_issuer,
         &state.platform.config(env).backoffice_audience,
@@ -233,17 +216,14 @@ async fn enter(
             name: id.name.clone(),
             family_name: id.family_name.clone(),
         },
-        OrganizationClaim {
-            id: institution.id.to_string(),
-            name: institution.name.clone(),
-            fiscal_code: institution.tax_code.clone(),
-            ipa_code: (institution.origin == varco_selfcare::model::Origin::Ipa).then(|| institution.origin_id.clone()),
-            roles: active,
-        },
+        institution,
+        roles,
+        env,
         now,
         crate::backoffice::IDENTITY_TOKEN_LIFETIME_SECS,
         now + crate::backoffice::SESSION_TTL.as_secs() as i64,
-    );
+    )
+    .ok_or_else(|| no_role(institution, Some(env)))?;
     tracing::info!(user = %id.user_id, institution = %institution.id, env = env.slug(), "identity token issued");
     // Binds the hand-over to this browser (see `backoffice::handoff_cookie`).
     let handoff = crate::backoffice::handoff_cookie(state, env);
