@@ -265,7 +265,8 @@ mod tests {
 
     #[test]
     fn what_each_role_sees() {
-        let (admin, api, security) = (person(true, false, false), person(false, true, false), person(false, false, true));
+        let (admin, api, security) =
+            (person(true, false, false), person(false, true, false), person(false, false, true));
         assert!(admin.sees_fruizione() && admin.sees_ricevute());
         assert!(!api.sees_fruizione() && api.sees_ricevute());
         assert!(security.sees_fruizione() && !security.sees_ricevute());

@@ -2,9 +2,9 @@
 //! publishing "SEND - UAT (Piattaforma Notifiche)", and a few Enti as consumers.
 //! Produzione and Attestazione get the same Enti as tenants, with their own ids.
 use crate::{AppError, AppResult, Caller, Page, Platform, TenantFilter};
-use varco_selfcare::model::Institution;
 use varco_domain::eservice::DescriptorInput;
 use varco_domain::*;
+use varco_selfcare::model::Institution;
 
 pub const PAGOPA: &str = "PagoPA S.p.A.";
 pub const COMUNE_DI_PROVA: &str = "Comune di Prova";

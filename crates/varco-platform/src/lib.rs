@@ -15,9 +15,7 @@ mod reads;
 pub use access::{ApiRole, Caller, Change, ClientScope, ProductRoles};
 pub use config::EnvConfig;
 pub use error::{AppError, AppResult};
-pub use reads::{
-    AgreementFilter, ClientFilter, ClientView, EServiceFilter, Page, Paged, PurposeFilter, TenantFilter,
-};
+pub use reads::{AgreementFilter, ClientFilter, ClientView, EServiceFilter, Page, Paged, PurposeFilter, TenantFilter};
 
 use access::require_tenant;
 use chrono::Utc;
@@ -33,7 +31,8 @@ use varco_store::{Store, Tx, Versioned};
 /// The whole platform: storage plus the configuration of every environment.
 #[derive(Clone)]
 pub struct Platform {
-    pub store: Store,
+    /// Private: the fronts reach the data only through the services' rules.
+    store: Store,
     configs: Arc<Vec<EnvConfig>>,
     /// Woken after every local commit, so the token view catches up at once.
     pub changed: Arc<Notify>,
@@ -258,7 +257,12 @@ impl EnvService<'_> {
 
     /// Gives a tenant an attribute: certified (operator/certifier), declared (the
     /// tenant itself), verified (by a producer, recorded in `verified_by`).
-    pub async fn assign_attribute(&self, caller: &Caller, tenant: TenantId, attribute: AttributeId) -> AppResult<Tenant> {
+    pub async fn assign_attribute(
+        &self,
+        caller: &Caller,
+        tenant: TenantId,
+        attribute: AttributeId,
+    ) -> AppResult<Tenant> {
         let mut tx = self.begin(caller, None).await?;
         let attr: Versioned<Attribute> = self.load(&mut tx, "attributo", attribute).await?;
         let mut t: Versioned<Tenant> = self.load(&mut tx, "ente", tenant).await?;
@@ -300,7 +304,12 @@ impl EnvService<'_> {
         Ok(t.value)
     }
 
-    pub async fn revoke_attribute(&self, caller: &Caller, tenant: TenantId, attribute: AttributeId) -> AppResult<Tenant> {
+    pub async fn revoke_attribute(
+        &self,
+        caller: &Caller,
+        tenant: TenantId,
+        attribute: AttributeId,
+    ) -> AppResult<Tenant> {
         let mut tx = self.begin(caller, None).await?;
         let mut t: Versioned<Tenant> = self.load(&mut tx, "ente", tenant).await?;
         let a = t
@@ -328,7 +337,12 @@ impl EnvService<'_> {
 
     /// "Dichiara attributo": the caller's own organisation declares a declared
     /// attribute of the registry (any other kind is "not found" here).
-    pub async fn declare_attribute(&self, caller: &Caller, tenant: TenantId, attribute: AttributeId) -> AppResult<Tenant> {
+    pub async fn declare_attribute(
+        &self,
+        caller: &Caller,
+        tenant: TenantId,
+        attribute: AttributeId,
+    ) -> AppResult<Tenant> {
         self.check_env(caller)?;
         caller.require(Change::Attributi)?;
         if !caller.is(tenant) {
@@ -354,7 +368,10 @@ impl EnvService<'_> {
             return Err(AppError::Forbidden("gli attributi dichiarati li revoca l'ente stesso".into()));
         }
         let t: Tenant = self.get(tenant, "ente").await?;
-        if !t.attributes.iter().any(|a| a.attribute_id == attribute && a.kind == AttributeKind::Declared && a.is_active())
+        if !t
+            .attributes
+            .iter()
+            .any(|a| a.attribute_id == attribute && a.kind == AttributeKind::Declared && a.is_active())
         {
             return Err(not_found("attributo dichiarato dell'ente", attribute));
         }
@@ -879,7 +896,13 @@ impl EnvService<'_> {
     }
 
     /// Uploads a public key (PEM, or PEM base64-encoded as PDND's API sends it).
-    pub async fn add_client_key(&self, caller: &Caller, client: ClientId, name: &str, key: &str) -> AppResult<ClientKey> {
+    pub async fn add_client_key(
+        &self,
+        caller: &Caller,
+        client: ClientId,
+        name: &str,
+        key: &str,
+    ) -> AppResult<ClientKey> {
         let name = name.trim();
         if name.chars().count() < 5 || name.chars().count() > 60 {
             return Err(AppError::Invalid("il nome della chiave deve avere da 5 a 60 caratteri".into()));

@@ -249,7 +249,8 @@ impl EnvService<'_> {
             Some(me) => {
                 let me = me.to_string();
                 let mut mine = std::collections::BTreeMap::new();
-                for (side, sees) in [("consumer_id", caller.sees_fruizione()), ("producer_id", caller.sees_ricevute())] {
+                for (side, sees) in [("consumer_id", caller.sees_fruizione()), ("producer_id", caller.sees_ricevute())]
+                {
                     if sees {
                         let list: Vec<Agreement> = self.p.store.list(self.env, &[(side, me.as_str())]).await?;
                         // Keyed by id: an organisation consuming its own e-service is listed once.
@@ -276,8 +277,11 @@ impl EnvService<'_> {
     pub async fn agreement_purposes(&self, caller: &Caller, id: AgreementId, page: Page) -> AppResult<Paged<Purpose>> {
         let a = self.agreement(caller, id).await?;
         let (consumer, eservice) = (a.consumer_id.to_string(), a.eservice_id.to_string());
-        let mut ps: Vec<Purpose> =
-            self.p.store.list(self.env, &[("consumer_id", consumer.as_str()), ("eservice_id", eservice.as_str())]).await?;
+        let mut ps: Vec<Purpose> = self
+            .p
+            .store
+            .list(self.env, &[("consumer_id", consumer.as_str()), ("eservice_id", eservice.as_str())])
+            .await?;
         if !(caller.is(a.consumer_id) && caller.sees_fruizione()) {
             ps.retain(|p| !is_draft(p));
         }
@@ -374,7 +378,9 @@ impl EnvService<'_> {
     pub async fn clients(&self, caller: &Caller, f: &ClientFilter, page: Page) -> AppResult<Paged<ClientView>> {
         self.check_env(caller)?;
         let mut all: Vec<Client> = match (caller, f.consumer) {
-            (Caller::Person { tenant, .. }, _) => self.p.store.list(self.env, &[("consumer_id", &tenant.to_string())]).await?,
+            (Caller::Person { tenant, .. }, _) => {
+                self.p.store.list(self.env, &[("consumer_id", &tenant.to_string())]).await?
+            }
             (_, Some(t)) => self.p.store.list(self.env, &[("consumer_id", &t.to_string())]).await?,
             (_, None) => self.p.store.all(self.env).await?,
         };

@@ -120,15 +120,30 @@ async fn world() -> World {
     let consumer = svc.tenant_for(&sys, &institution("Fruitore", "c_frui", InstitutionType::Pa)).await.unwrap().id;
     let other = svc.tenant_for(&sys, &institution("Altro", "c_altro", InstitutionType::Pa)).await.unwrap().id;
 
-    let prod_admin = Caller::Person { env: ENV, tenant: producer, user: UserId::new(), roles: roles(true, false, false) };
+    let prod_admin =
+        Caller::Person { env: ENV, tenant: producer, user: UserId::new(), roles: roles(true, false, false) };
     let es = svc
-        .create_eservice(&prod_admin, producer, "Servizio di prova", "Un e-service per i test", Technology::Rest, EServiceMode::Deliver)
+        .create_eservice(
+            &prod_admin,
+            producer,
+            "Servizio di prova",
+            "Un e-service per i test",
+            Technology::Rest,
+            EServiceMode::Deliver,
+        )
         .await
         .unwrap();
     let d = svc.add_descriptor(&prod_admin, es.id, descriptor()).await.unwrap();
     svc.publish_descriptor(&prod_admin, es.id, d).await.unwrap();
     let draft = svc
-        .create_eservice(&prod_admin, producer, "Servizio in bozza", "Non ancora pubblicato", Technology::Rest, EServiceMode::Deliver)
+        .create_eservice(
+            &prod_admin,
+            producer,
+            "Servizio in bozza",
+            "Non ancora pubblicato",
+            Technology::Rest,
+            EServiceMode::Deliver,
+        )
         .await
         .unwrap();
     svc.add_descriptor(&prod_admin, draft.id, descriptor()).await.unwrap();
@@ -255,7 +270,8 @@ async fn each_caller_sees_what_its_organisation_and_role_allow() {
     assert!(svc.eservice(&prod, w.draft_eservice).await.is_ok());
 
     // A caller of another environment sees nothing here, whatever its organisation.
-    let elsewhere = Caller::Person { env: Env::Produzione, tenant: w.consumer, user: w.member, roles: roles(true, true, true) };
+    let elsewhere =
+        Caller::Person { env: Env::Produzione, tenant: w.consumer, user: w.member, roles: roles(true, true, true) };
     forbidden(svc.agreements(&elsewhere, &AgreementFilter::default(), Page::ALL).await);
     forbidden(svc.purposes(&elsewhere, &PurposeFilter::default(), Page::ALL).await);
     forbidden(svc.clients(&elsewhere, &ClientFilter::default(), Page::ALL).await);
@@ -297,15 +313,58 @@ async fn each_kind_of_change_is_refused_to_the_wrong_caller_and_changes_nothing(
     forbidden(svc.suspend_agreement(&w.person(w.other, admin), w.agreement).await);
 
     // Erogazione: Amministratore or Operatore API of the producer.
-    forbidden(svc.create_eservice(&prod(security), w.producer, "Altro servizio", "Descrizione", Technology::Rest, EServiceMode::Deliver).await);
-    forbidden(svc.create_eservice(&w.person(w.other, admin), w.producer, "Altro servizio", "Descrizione", Technology::Rest, EServiceMode::Deliver).await);
+    forbidden(
+        svc.create_eservice(
+            &prod(security),
+            w.producer,
+            "Altro servizio",
+            "Descrizione",
+            Technology::Rest,
+            EServiceMode::Deliver,
+        )
+        .await,
+    );
+    forbidden(
+        svc.create_eservice(
+            &w.person(w.other, admin),
+            w.producer,
+            "Altro servizio",
+            "Descrizione",
+            Technology::Rest,
+            EServiceMode::Deliver,
+        )
+        .await,
+    );
     forbidden(svc.add_descriptor(&cons(admin), w.draft_eservice, descriptor()).await);
-    forbidden(svc.suspend_descriptor(&w.api(w.producer, ApiRole::M2m), w.eservice, svc.eservice(&Caller::System, w.eservice).await.unwrap().descriptors[0].id).await);
+    forbidden(
+        svc.suspend_descriptor(
+            &w.api(w.producer, ApiRole::M2m),
+            w.eservice,
+            svc.eservice(&Caller::System, w.eservice).await.unwrap().descriptors[0].id,
+        )
+        .await,
+    );
 
     // Clients: the consumer's Amministratore.
-    forbidden(svc.create_client(&cons(security), w.consumer, ClientKind::Consumer, "Un altro client", None, vec![], None).await);
-    forbidden(svc.create_client(&cons(api), w.consumer, ClientKind::Consumer, "Un altro client", None, vec![], None).await);
-    forbidden(svc.create_client(&w.person(w.other, admin), w.consumer, ClientKind::Consumer, "Un altro client", None, vec![], None).await);
+    forbidden(
+        svc.create_client(&cons(security), w.consumer, ClientKind::Consumer, "Un altro client", None, vec![], None)
+            .await,
+    );
+    forbidden(
+        svc.create_client(&cons(api), w.consumer, ClientKind::Consumer, "Un altro client", None, vec![], None).await,
+    );
+    forbidden(
+        svc.create_client(
+            &w.person(w.other, admin),
+            w.consumer,
+            ClientKind::Consumer,
+            "Un altro client",
+            None,
+            vec![],
+            None,
+        )
+        .await,
+    );
     forbidden(svc.remove_client_purpose(&cons(security), w.client, w.purpose).await);
 
     // Keys: members only upload; the Operatore API never; a non-member security operator deletes nothing.
@@ -318,11 +377,16 @@ async fn each_kind_of_change_is_refused_to_the_wrong_caller_and_changes_nothing(
     forbidden(svc.delete_client_key(&w.member(api), w.client, &w.kid).await);
 
     // Attributes: the Ente's own declarations, by its Amministratore; tenants only by SelfCare.
-    let attr = svc.create_attribute(&Caller::Operator, AttributeKind::Declared, "Attributo dichiarato", "Per i test", None, None).await.unwrap();
+    let attr = svc
+        .create_attribute(&Caller::Operator, AttributeKind::Declared, "Attributo dichiarato", "Per i test", None, None)
+        .await
+        .unwrap();
     let before = before.max(w.seq().await);
     forbidden(svc.declare_attribute(&cons(api), w.consumer, attr.id).await);
     forbidden(svc.declare_attribute(&w.person(w.other, admin), w.consumer, attr.id).await);
-    forbidden(svc.create_attribute(&cons(admin), AttributeKind::Certified, "Certificato", "Per i test", None, None).await);
+    forbidden(
+        svc.create_attribute(&cons(admin), AttributeKind::Certified, "Certificato", "Per i test", None, None).await,
+    );
     forbidden(svc.tenant_for(&cons(admin), &institution("Nuovo", "c_nuovo", InstitutionType::Pa)).await);
 
     // Another environment's caller changes nothing here.
@@ -335,7 +399,16 @@ async fn each_kind_of_change_is_refused_to_the_wrong_caller_and_changes_nothing(
     let pem_ok = svc.add_client_key(&w.member(security), w.client, "Chiave del membro", &pem).await.unwrap();
     svc.delete_client_key(&w.member(security), w.client, &pem_ok.kid).await.unwrap();
     svc.suspend_agreement(&prod(admin), w.agreement).await.unwrap();
-    svc.create_eservice(&prod(api), w.producer, "Servizio dell'operatore", "Descrizione", Technology::Rest, EServiceMode::Deliver).await.unwrap();
+    svc.create_eservice(
+        &prod(api),
+        w.producer,
+        "Servizio dell'operatore",
+        "Descrizione",
+        Technology::Rest,
+        EServiceMode::Deliver,
+    )
+    .await
+    .unwrap();
     svc.declare_attribute(&cons(admin), w.consumer, attr.id).await.unwrap();
 }
 

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::Row;
 use uuid::Uuid;
 use varco_selfcare::codice_fiscale::CodiceFiscale;
 use varco_selfcare::email::Email;
@@ -14,38 +13,13 @@ use varco_selfcare::rules::{ErrorKind, NewUserForm, TransitionError};
 use varco_selfcare::service::{
     AddUserError, SelfCare, ServiceError, DELETED_SUBJECT, NEW_ROLE_SUBJECT, REACTIVATED_SUBJECT, SUSPENDED_SUBJECT,
 };
-
-#[derive(Debug, Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Same logic as `varco::testkit::fresh_database`, which this crate cannot
-/// depend on (varco depends on everything).
-async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
-    match backend {
-        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("varco.db").display()),
-        Backend::Postgres => {
-            use sqlx::Connection;
-            let admin =
-                std::env::var("VARCO_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL is needed by the tests at {admin}: {e}"));
-            let name = format!("varco_test_{}", Uuid::new_v4().simple());
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-            let (base, _) = admin.rsplit_once('/').expect("database URL has a path");
-            format!("{base}/{name}")
-        }
-    }
-}
+use varco_testkit::{Backend, TestDb};
 
 struct World {
     sc: SelfCare,
     institution: Institution,
     manager: User,
-    _dir: tempfile::TempDir,
+    db: TestDb,
 }
 
 const MANAGER_CF: &str = "BNCMRA85M41F205D"; // Maria Bianchi
@@ -55,9 +29,8 @@ const OPERATOR_CF: &str = "BNCLRA99T71L219W"; // Laura Bianchi
 /// An institution onboarded on prod-interop with Maria Bianchi as its seeded
 /// Legale rappresentante.
 async fn world(backend: Backend) -> World {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = fresh_database(backend, dir.path()).await;
-    let store = varco_store::Store::connect(&url).await.expect("store");
+    let db = TestDb::new(backend).await;
+    let store = varco_store::Store::connect(&db.url).await.expect("store");
     let sc = SelfCare::new(store);
     let institution = Institution {
         id: Uuid::new_v4(),
@@ -80,7 +53,7 @@ async fn world(backend: Backend) -> World {
     };
     let (manager, seeded) = sc.seed_manager(institution.id, &manager).await.unwrap();
     assert_eq!(seeded.len(), 3, "one MANAGER role per active product");
-    World { sc, institution, manager, _dir: dir }
+    World { sc, institution, manager, db }
 }
 
 fn tech_form() -> NewUserForm {
@@ -97,11 +70,10 @@ fn tech_form() -> NewUserForm {
 
 /// Rows in (sc_users, user_roles, mail_outbox): "nothing stored" means these
 /// do not move.
-async fn counts(sc: &SelfCare) -> [i64; 3] {
+async fn counts(db: &TestDb) -> [i64; 3] {
     let mut out = [0; 3];
     for (i, t) in ["sc_users", "user_roles", "mail_outbox"].iter().enumerate() {
-        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {t}")).fetch_one(sc.store().pool()).await.unwrap();
-        out[i] = row.try_get::<i64, _>("n").unwrap();
+        out[i] = db.count(&format!("SELECT COUNT(*) FROM {t}")).await;
     }
     out
 }
@@ -141,9 +113,9 @@ both_backends!(onboarding_brings_test_products, |b| async move {
 
 both_backends!(admin_adds_technician, |b| async move {
     let w = world(b).await;
-    let before = counts(&w.sc).await;
+    let before = counts(&w.db).await;
     let (user, roles) = w.sc.add_user(w.manager.id, w.institution.id, tech_form()).await.unwrap();
-    assert_eq!(counts(&w.sc).await, [before[0] + 1, before[1] + 1, before[2] + 1]);
+    assert_eq!(counts(&w.db).await, [before[0] + 1, before[1] + 1, before[2] + 1]);
 
     assert_eq!(roles.len(), 1);
     assert_eq!(
@@ -167,7 +139,7 @@ both_backends!(admin_adds_technician, |b| async move {
     let form = NewUserForm { product: "prod-interop".into(), roles: vec!["api".into()], ..tech_form() };
     let (again, _) = w.sc.add_user(w.manager.id, w.institution.id, form).await.unwrap();
     assert_eq!(again.id, user.id);
-    assert_eq!(counts(&w.sc).await, [before[0] + 1, before[1] + 2, before[2] + 2]);
+    assert_eq!(counts(&w.db).await, [before[0] + 1, before[1] + 2, before[2] + 2]);
 });
 
 both_backends!(operator_is_refused, |b| async move {
@@ -183,7 +155,7 @@ both_backends!(operator_is_refused, |b| async move {
     };
     let (operator, _) = w.sc.add_user(w.manager.id, w.institution.id, form).await.unwrap();
 
-    let before = counts(&w.sc).await;
+    let before = counts(&w.db).await;
     let e = w.sc.add_user(operator.id, w.institution.id, tech_form()).await.unwrap_err();
     match e {
         AddUserError::Rejected(f) => assert_eq!(f.kind, ErrorKind::Forbidden),
@@ -192,7 +164,7 @@ both_backends!(operator_is_refused, |b| async move {
     // A stranger with no role at all is refused the same way.
     let e = w.sc.add_user(Uuid::new_v4(), w.institution.id, tech_form()).await.unwrap_err();
     assert!(matches!(e, AddUserError::Rejected(f) if f.kind == ErrorKind::Forbidden));
-    assert_eq!(counts(&w.sc).await, before);
+    assert_eq!(counts(&w.db).await, before);
     assert!(w.sc.user_by_fiscal_code(&CodiceFiscale::parse(TECH_CF).unwrap()).await.unwrap().is_none());
 });
 
@@ -204,12 +176,8 @@ both_backends!(invalid_forms_store_nothing, |b| async move {
     let mut inst = w.sc.institution(w.institution.id).await.unwrap().unwrap();
     let atst = inst.onboardings.iter_mut().find(|o| o.product == ProductId::InteropAtst).unwrap();
     atst.status = varco_selfcare::model::OnboardingStatus::Suspended;
-    sqlx::query("UPDATE institutions SET doc = $1 WHERE id = $2")
-        .bind(serde_json::to_string(&inst).unwrap())
-        .bind(inst.id.to_string())
-        .execute(w.sc.store().pool())
-        .await
-        .unwrap();
+    let doc = serde_json::to_string(&inst).unwrap().replace('\'', "''");
+    w.db.execute(&format!("UPDATE institutions SET doc = '{doc}' WHERE id = '{}'", inst.id)).await;
 
     type Edit = fn(&mut NewUserForm);
     let cases: [(&str, Edit, &str); 6] = [
@@ -220,7 +188,7 @@ both_backends!(invalid_forms_store_nothing, |b| async move {
         ("duplicate role", |f| f.product = "prod-interop-coll".into(), "ruolo"),
         ("product not joined", |f| f.product = "prod-interop-atst".into(), "prodotto"),
     ];
-    let before = counts(&w.sc).await;
+    let before = counts(&w.db).await;
     for (name, edit, field) in cases {
         // Production, where Mario Rossi has no role yet, so only the edited
         // field can be wrong.
@@ -233,7 +201,7 @@ both_backends!(invalid_forms_store_nothing, |b| async move {
             }
             other => panic!("{name}: {other:?}"),
         }
-        assert_eq!(counts(&w.sc).await, before, "{name}");
+        assert_eq!(counts(&w.db).await, before, "{name}");
     }
     // A new person whose form fails after the user would have been created
     // leaves no user behind either.
@@ -247,7 +215,7 @@ both_backends!(invalid_forms_store_nothing, |b| async move {
         roles: vec!["api".into()],
     };
     assert!(w.sc.add_user(w.manager.id, w.institution.id, form).await.is_err());
-    assert_eq!(counts(&w.sc).await, before);
+    assert_eq!(counts(&w.db).await, before);
 });
 
 both_backends!(role_transitions_queue_mails, |b| async move {
@@ -256,16 +224,16 @@ both_backends!(role_transitions_queue_mails, |b| async move {
     let role_id = w.sc.roles_of(tech.id, w.institution.id).await.unwrap()[0].id;
 
     // Someone without an admin role at the institution may not touch its roles.
-    let before = counts(&w.sc).await;
+    let before = counts(&w.db).await;
     assert!(matches!(w.sc.suspend_role(Uuid::new_v4(), role_id).await, Err(ServiceError::Forbidden)));
-    assert_eq!(counts(&w.sc).await, before);
+    assert_eq!(counts(&w.db).await, before);
 
     // Nor may an Amministratore touch their own roles (the last admin could
     // otherwise lock the Ente out).
     let own = w.sc.roles_of(w.manager.id, w.institution.id).await.unwrap()[0].id;
     assert!(matches!(w.sc.suspend_role(w.manager.id, own).await, Err(ServiceError::OwnRole)));
     assert!(matches!(w.sc.delete_role(w.manager.id, own).await, Err(ServiceError::OwnRole)));
-    assert_eq!(counts(&w.sc).await, before);
+    assert_eq!(counts(&w.db).await, before);
 
     let r = w.sc.suspend_role(w.manager.id, role_id).await.unwrap();
     assert_eq!(r.role.status, RoleStatus::Suspended);

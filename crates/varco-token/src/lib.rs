@@ -22,7 +22,7 @@ use std::sync::Arc;
 use varco_domain::event::AggregateKind;
 use varco_domain::Env;
 use varco_platform::Platform;
-use varco_store::{AuditSink, Backend, StoreError, VoucherAuditRow};
+use varco_store::{AuditSink, Backend, Store, StoreError, VoucherAuditRow};
 
 use limits::{RateLimiter, ReplayCache};
 use signer::SigningKeys;
@@ -78,6 +78,7 @@ struct EnvState {
 
 pub struct TokenServer {
     platform: Platform,
+    store: Store,
     envs: HashMap<Env, EnvState>,
     audit: AuditSink,
     limiter: RateLimiter,
@@ -95,8 +96,9 @@ const PG_LOOKBACK: i64 = 200;
 
 impl TokenServer {
     /// Builds the views from the database and starts following the event log.
-    pub async fn start(platform: Platform, config: TokenConfig) -> Result<Arc<TokenServer>, StoreError> {
-        let store = &platform.store;
+    /// `store` is the database under `platform`: the view reads the event log and
+    /// the signing keys from it directly.
+    pub async fn start(store: Store, platform: Platform, config: TokenConfig) -> Result<Arc<TokenServer>, StoreError> {
         let watermark = store.last_event_seq().await?;
         let mut envs = HashMap::new();
         for env in Env::ALL {
@@ -113,12 +115,13 @@ impl TokenServer {
             for e in store.all(env).await? {
                 view.put_eservice(&e);
             }
-            let keys = SigningKeys::load_or_create(store, env).await?;
+            let keys = SigningKeys::load_or_create(&store, env).await?;
             envs.insert(env, EnvState { view: RwLock::new(view), keys: RwLock::new(keys) });
         }
         let server = Arc::new(TokenServer {
             audit: store.spawn_audit_writer(),
             platform: platform.clone(),
+            store: store.clone(),
             envs,
             limiter: RateLimiter::new(config.rate_limit, config.rate_interval_ms),
             dpop_seen: ReplayCache::default(),
@@ -166,10 +169,10 @@ impl TokenServer {
     }
 
     async fn sync_locked(&self, mark: &mut i64) -> Result<usize, StoreError> {
-        let lookback = if self.platform.store.backend() == Backend::Postgres { PG_LOOKBACK } else { 0 };
+        let lookback = if self.store.backend() == Backend::Postgres { PG_LOOKBACK } else { 0 };
         let mut applied = 0;
         loop {
-            let events = self.platform.store.events_after((*mark - lookback).max(0), 1000).await?;
+            let events = self.store.events_after((*mark - lookback).max(0), 1000).await?;
             let fresh = events.iter().filter(|e| e.seq > *mark).count();
             let mut rotated = Vec::new();
             for e in &events {
@@ -185,7 +188,7 @@ impl TokenServer {
                 }
             }
             for env in rotated {
-                let keys = SigningKeys::load_or_create(&self.platform.store, env).await?;
+                let keys = SigningKeys::load_or_create(&self.store, env).await?;
                 *self.envs[&env].keys.write() = keys;
             }
             if let Some(last) = events.last() {

@@ -51,7 +51,22 @@ impl SigningKeys {
 
 /// Generates a new signing key for `env`, retiring the current one. Returns its kid.
 pub async fn rotate(store: &Store, env: Env, actor: Actor) -> Result<String, StoreError> {
-    let key = RsaPrivateKey::generate_2048();
+    rotate_to(store, env, actor, RsaPrivateKey::generate_2048()).await
+}
+
+/// Makes `key()` the signing key of `env` if it has no active one, as
+/// [`SigningKeys::load_or_create`] would with a generated key; for a caller that
+/// has its keys made already (the tests' servers). Returns whether it did.
+pub async fn create_if_none(store: &Store, env: Env, key: impl FnOnce() -> RsaPrivateKey) -> Result<bool, StoreError> {
+    if store.signing_keys(env).await?.iter().any(|r| r.retired_at.is_none()) {
+        return Ok(false);
+    }
+    rotate_to(store, env, Actor::System, key()).await?;
+    Ok(true)
+}
+
+/// `key` becomes the signing key of `env`, retiring the current one. Returns its kid.
+async fn rotate_to(store: &Store, env: Env, actor: Actor, key: RsaPrivateKey) -> Result<String, StoreError> {
     let kid = key.kid().to_string();
     let mut tx = store.begin(env, actor).await?;
     tx.rotate_signing_key(&kid, &key.to_pkcs8_pem(), Utc::now()).await?;

@@ -204,7 +204,7 @@ async fn exchange(state: &AppState, env: Env, headers: &HeaderMap, form: TokenFo
         tracing::info!(env = env.slug(), "identity token refused: {e}");
         refused(explain(&e, env))
     })?;
-    let product = env.product_id();
+    let product = varco_selfcare::model::ProductId::of_env(env).as_str();
     let roles: Vec<String> = claims
         .organization
         .roles
@@ -261,7 +261,8 @@ async fn exchange(state: &AppState, env: Env, headers: &HeaderMap, form: TokenFo
 /// from a SelfCare Ente (by SelfCare id; created from the onboarding on first entry).
 async fn tenant_of(state: &AppState, env: Env, claims: &IdentityClaims) -> Result<varco_domain::TenantId, PageError> {
     let org = &claims.organization;
-    let unknown = || PageError::internal(format!("SelfCare has no Ente {}", org.id));
+    // Signed by SelfCare yet naming an Ente it does not have: nothing to enter.
+    let unknown = || PageError::forbidden(format!("L'ente «{}» non risulta su SelfCare.", org.name));
     let id: uuid::Uuid = org.id.parse().map_err(|_| unknown())?;
     let institution = state.selfcare.institution(id).await.map_err(PageError::internal)?.ok_or_else(unknown)?;
     let t = state.platform.env(env).tenant_for(&Caller::System, &institution).await.map_err(PageError::internal)?;

@@ -104,7 +104,7 @@ async fn discovery(State(s): State<AppState>, Path(env): Path<String>) -> Result
     Ok(Json(serde_json::json!({
         "environment": env.slug(),
         "label": env.label(),
-        "selfcareProduct": env.product_id(),
+        "selfcareProduct": varco_selfcare::model::ProductId::of_env(env).as_str(),
         "tokenEndpoint": c.token_url,
         "jwksUri": c.jwks_url,
         "issuer": c.issuer,

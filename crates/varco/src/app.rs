@@ -2,7 +2,7 @@
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use varco_domain::Env;
 use varco_jose::RsaPrivateKey;
 use varco_platform::{EnvConfig, Platform};
@@ -31,6 +31,39 @@ pub struct Options {
     pub mail_from: String,
     /// OpenID Connect provider for SPID/CIE login (issuer URL, client id, secret).
     pub oidc: Option<OidcOptions>,
+    /// Where the keys made at the first start come from (`varco serve`: fresh ones).
+    pub keys: KeySource,
+}
+
+/// Where a server's RSA keys come from when its database has none yet: SelfCare's
+/// identity-token key and the first voucher signing key of each environment, four
+/// RSA-2048 keys in all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeySource {
+    /// Generated at start-up, each time (`varco serve`).
+    #[default]
+    Generate,
+    /// Taken from four distinct keys generated once per process and handed to every
+    /// server the process starts: for the tests, which start hundreds of servers and
+    /// would otherwise spend much of each start generating keys. Never for a real
+    /// server: every server of the process signs with the same keys.
+    SharedForTests,
+}
+
+/// SelfCare's key, then one per environment (in `Env::ALL` order).
+const KEY_SLOTS: usize = 1 + Env::ALL.len();
+
+impl KeySource {
+    /// The key for `slot` (`0`: SelfCare, `1 + i`: `Env::ALL[i]`).
+    fn key(self, slot: usize) -> RsaPrivateKey {
+        match self {
+            KeySource::Generate => RsaPrivateKey::generate_2048(),
+            KeySource::SharedForTests => {
+                static SHARED: OnceLock<Vec<RsaPrivateKey>> = OnceLock::new();
+                SHARED.get_or_init(|| (0..KEY_SLOTS).map(|_| RsaPrivateKey::generate_2048()).collect())[slot].clone()
+            }
+        }
+    }
 }
 
 // By hand: the SMTP URL may carry a password, and `{:?}` must not print it.
@@ -48,6 +81,7 @@ impl std::fmt::Debug for Options {
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
             .field("mail_from", &self.mail_from)
             .field("oidc", &self.oidc)
+            .field("keys", &self.keys)
             .finish()
     }
 }
@@ -105,11 +139,15 @@ pub fn env_configs(public_url: &str) -> Vec<EnvConfig> {
         .collect()
 }
 
-/// Opens the platform (database + configuration).
-pub async fn open_platform(data_dir: &Path, database_url: Option<&str>, public_url: &str) -> anyhow::Result<Platform> {
+/// Opens the database (creating it and bringing its schema up to date).
+pub async fn open_store(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Store> {
     let url = self::database_url(data_dir, database_url)?;
-    let store = Store::connect(&url).await.with_context(|| format!("cannot open the database {}", redact(&url)))?;
-    Ok(Platform::new(store, env_configs(public_url)))
+    Store::connect(&url).await.with_context(|| format!("cannot open the database {}", redact(&url)))
+}
+
+/// The platform's services on that database, configured for `public_url`.
+pub fn platform_on(store: Store, public_url: &str) -> Platform {
+    Platform::new(store, env_configs(public_url))
 }
 
 /// Never print passwords of database URLs.
@@ -122,6 +160,8 @@ pub fn redact(url: &str) -> String {
 
 pub struct Running {
     pub addr: SocketAddr,
+    /// The database, for the tests and the binary; the fronts get only services.
+    pub store: Store,
     pub platform: Platform,
     pub token: Arc<TokenServer>,
     pub base_url: String,
@@ -135,17 +175,18 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
     let addr = listener.local_addr()?;
     let public_url = opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let platform = open_platform(&opts.data_dir, opts.database_url.as_deref(), &public_url).await?;
-    let selfcare = SelfCare::new(platform.store.clone());
+    let store = open_store(&opts.data_dir, opts.database_url.as_deref()).await?;
+    let platform = platform_on(store.clone(), &public_url);
+    let selfcare = SelfCare::new(store.clone());
     if opts.demo {
         let institutions = varco_selfcare::demo::seed_if_empty(&selfcare).await?;
-        let ids: Vec<(String, String)> = institutions.iter().map(|i| (i.name.clone(), i.id.to_string())).collect();
-        if varco_platform::demo::seed_if_empty(&platform, &ids).await? {
+        if varco_platform::demo::seed_if_empty(&platform, &institutions).await? {
             tracing::info!("demo world created");
         }
     }
-    let web = web_config(&platform, &opts, &public_url).await?;
+    let web = web_config(&store, &opts, &public_url).await?;
     let token = TokenServer::start(
+        store.clone(),
         platform.clone(),
         TokenConfig {
             rate_limit: opts.rate_limit,
@@ -181,15 +222,24 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         web: Arc::new(web),
     });
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(Running { addr, platform, token, base_url: public_url, server })
+    Ok(Running { addr, store, platform, token, base_url: public_url, server })
 }
 
 /// SelfCare's identity-token key (made once, kept in the database so every
-/// replica signs with it), the issuer, and the login providers.
-async fn web_config(platform: &Platform, opts: &Options, public_url: &str) -> anyhow::Result<WebConfig> {
-    let fresh = RsaPrivateKey::generate_2048();
+/// replica signs with it), the issuer, and the login providers. With keys from
+/// [`KeySource::SharedForTests`], also the environments' first voucher signing
+/// keys (otherwise the token server generates those when it starts).
+async fn web_config(store: &Store, opts: &Options, public_url: &str) -> anyhow::Result<WebConfig> {
+    if opts.keys != KeySource::Generate {
+        for (i, env) in Env::ALL.into_iter().enumerate() {
+            varco_token::signer::create_if_none(store, env, || opts.keys.key(1 + i))
+                .await
+                .with_context(|| format!("cannot store the signing key of {}", env.label()))?;
+        }
+    }
+    let fresh = opts.keys.key(0);
     let pem = fresh.to_pkcs8_pem();
-    let (_, pem) = varco_selfcare::sessions::Sessions::new(platform.store.clone())
+    let (_, pem) = varco_selfcare::sessions::Sessions::new(store.clone())
         .selfcare_key_init(fresh.kid().as_str(), &pem, chrono::Utc::now().timestamp_millis())
         .await
         .context("cannot store SelfCare's key")?;

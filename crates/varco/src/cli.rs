@@ -419,8 +419,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::SigningKey(SigningKeyCmd::Rotate { env, db }) => {
-            let p = open(&db).await?;
-            let kid = varco_token::signer::rotate(&p.store, env, Actor::Operator).await?;
+            let kid = varco_token::signer::rotate(&open_store(&db).await?, env, Actor::Operator).await?;
             print_json(&json!({ "environment": env.slug(), "kid": kid }));
             Ok(ExitCode::SUCCESS)
         }
@@ -489,8 +488,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Assertion(AssertionCmd::Debug { env, assertion, client_id, db }) => {
-            let p = open(&db).await?;
-            let token = varco_token::TokenServer::start(p, Default::default()).await?;
+            let store = open_store(&db).await?;
+            let p = app::platform_on(store.clone(), &db.public_url);
+            let token = varco_token::TokenServer::start(store, p, Default::default()).await?;
             let assertion = arg_or_file(&assertion)?;
             let (report, ok) = debug_report(&token, env, assertion.trim(), client_id.as_deref());
             print_json(&report);
@@ -498,8 +498,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Mail(cmd) => mail(cmd).await,
         Command::Ente(EnteCmd::Add { ente, db }) => {
-            let p = open(&db).await?;
-            let sc = varco_selfcare::service::SelfCare::new(p.store.clone());
+            let store = open_store(&db).await?;
+            let p = app::platform_on(store.clone(), &db.public_url);
+            let sc = varco_selfcare::service::SelfCare::new(store);
             let i = crate::onboarding::onboard_ente(&p, &sc, &ente).await?;
             println!("{}", serde_json::json!({ "id": i.id, "name": i.name, "taxCode": i.tax_code }));
             eprintln!(
@@ -509,8 +510,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ente(EnteCmd::List { db }) => {
-            let p = open(&db).await?;
-            let sc = varco_selfcare::service::SelfCare::new(p.store.clone());
+            let sc = varco_selfcare::service::SelfCare::new(open_store(&db).await?);
             for i in sc.institutions().await? {
                 let products: Vec<&str> =
                     i.onboardings.iter().filter(|o| i.is_active_on(o.product)).map(|o| o.product.label()).collect();
@@ -855,7 +855,7 @@ async fn mail(cmd: MailCmd) -> anyhow::Result<ExitCode> {
     }
     match cmd {
         MailCmd::List { unsent, json, db } => {
-            let sc = SelfCare::new(open(&db).await?.store.clone());
+            let sc = SelfCare::new(open_store(&db).await?);
             let entries = sc.outbox_entries(unsent).await?;
             if json {
                 print_json(&json!(entries.iter().map(|e| to_json(e, false)).collect::<Vec<_>>()));
@@ -873,7 +873,7 @@ async fn mail(cmd: MailCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         MailCmd::Show { seq, json, db } => {
-            let sc = SelfCare::new(open(&db).await?.store.clone());
+            let sc = SelfCare::new(open_store(&db).await?);
             let e = sc.outbox_entry(seq).await?.ok_or_else(|| anyhow!("nessuna mail numero {seq}"))?;
             if json {
                 print_json(&to_json(&e, true));
@@ -897,7 +897,7 @@ async fn mail(cmd: MailCmd) -> anyhow::Result<ExitCode> {
         MailCmd::Send { smtp_url, mail_from, db } => {
             let config = mailer::MailerConfig { smtp_url, from: mail_from };
             let (transport, from) = mailer::transport(&config)?;
-            let sc = SelfCare::new(open(&db).await?.store.clone());
+            let sc = SelfCare::new(open_store(&db).await?);
             let before = sc.outbox_entries(true).await?;
             let sent = mailer::deliver_pending(&sc, &transport, &from).await?;
             let after = sc.outbox_entries(true).await?;
@@ -918,7 +918,11 @@ async fn mail(cmd: MailCmd) -> anyhow::Result<ExitCode> {
 }
 
 async fn open(db: &DbArgs) -> anyhow::Result<Platform> {
-    app::open_platform(&db.data_dir, db.database_url.as_deref(), &db.public_url).await
+    Ok(app::platform_on(open_store(db).await?, &db.public_url))
+}
+
+async fn open_store(db: &DbArgs) -> anyhow::Result<varco_store::Store> {
+    app::open_store(&db.data_dir, db.database_url.as_deref()).await
 }
 
 async fn find_tenant(svc: &EnvService<'_>, name_or_id: &str) -> anyhow::Result<Tenant> {

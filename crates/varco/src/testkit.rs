@@ -1,23 +1,21 @@
-//! Starts a real Varco on a free loopback port, on SQLite (a temporary directory) or
-//! on PostgreSQL (a fresh database), for black-box tests.
-use crate::app::{self, Options, Running};
+//! The server part of Varco's test kit: a real Varco on a free loopback port, on a
+//! fresh database of `varco_testkit` (SQLite in a temporary directory, or a new
+//! PostgreSQL database), for black-box tests. The database goes when the
+//! [`TestApp`] does.
+//!
+//! This is a module of the library (not `#[cfg(test)]`) because the integration
+//! tests link the library as it is normally built; so `varco-testkit` is a normal
+//! dependency of `varco`, although only the tests use it.
+use crate::app::{self, KeySource, Options, Running};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// The PostgreSQL server the tests use (trust auth on the CI machines).
-pub fn pg_admin_url() -> String {
-    std::env::var("VARCO_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
+pub use varco_testkit::{pg_admin_url, Backend, TestDb};
 
 pub struct TestApp {
     pub running: Running,
-    pub database_url: String,
     pub http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    /// The server's database (and data directory); `db.url` is its URL, and
+    /// `db.execute`/`strings`/`count` reach past the store when a test must.
+    pub db: TestDb,
 }
 
 impl TestApp {
@@ -26,21 +24,12 @@ impl TestApp {
     }
 }
 
-/// A fresh, empty database URL for `backend`.
-pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
-    match backend {
-        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("varco.db").display()),
-        Backend::Postgres => {
-            use sqlx::Connection;
-            let admin = pg_admin_url();
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL is needed by the tests at {admin}: {e}"));
-            let name = format!("varco_test_{}", uuid::Uuid::new_v4().simple());
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-            let (base, _) = admin.rsplit_once('/').expect("database URL has a path");
-            format!("{base}/{name}")
-        }
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // The HTTP server stops at the runtime's next turn; the database is dropped
+        // right after this (field `db`), ending the connections still open, which
+        // the pools and the background tasks then no longer use.
+        self.running.server.abort();
     }
 }
 
@@ -50,12 +39,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Options)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = fresh_database(backend, dir.path()).await;
+    let db = TestDb::new(backend).await;
     let mut opts = Options {
         listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        database_url: Some(database_url.clone()),
+        data_dir: db.dir().to_path_buf(),
+        database_url: Some(db.url.clone()),
         public_url: None,
         demo: true,
         rate_limit: 450,
@@ -64,10 +52,11 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Options)) 
         smtp_url: None,
         mail_from: "Area Riservata <noreply@varco.localhost>".into(),
         oidc: None,
+        keys: KeySource::SharedForTests,
     };
     tweak(&mut opts);
     let running = app::start(opts).await.expect("varco starts");
-    TestApp { running, database_url, http: reqwest::Client::new(), _dir: dir }
+    TestApp { running, http: reqwest::Client::new(), db }
 }
 
 /// Declares one test per backend: `both_backends!(name, |backend| async move { ... })`.

@@ -85,11 +85,7 @@ async fn purposes(
     let cid: ClientId = parse_id(&raw, "clientId")?;
     let all = s.platform.env(caller.env).client_purposes(caller.who(), cid).await.map_err(app_problem)?;
     let filter = PurposeFilter { eservices, states, ..PurposeFilter::default() };
-    let out: Vec<Value> = all
-        .iter()
-        .filter(|p| filter.matches(p))
-        .map(purpose_json)
-        .collect();
+    let out: Vec<Value> = all.iter().filter(|p| filter.matches(p)).map(purpose_json).collect();
     Ok(Json(to_json(page.apply(out))))
 }
 

@@ -1,6 +1,6 @@
 //! The machine API (v2), first slice: who may call it, pagination, e-service reads.
-mod common;
-mod pdnd_schema;
+use crate::common;
+use crate::pdnd_schema;
 
 use common::*;
 use reqwest::StatusCode;

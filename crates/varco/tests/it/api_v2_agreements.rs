@@ -1,14 +1,14 @@
 //! The machine API (v2): agreements ("richieste di fruizione"), their lifecycle from
 //! both sides, who may see and change them, and the answers' shape against PDND's file.
-mod common;
-mod pdnd_schema;
+use crate::common;
+use crate::pdnd_schema;
+use varco_platform::Caller;
 
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use varco::testkit::{spawn_app, TestApp};
 use varco_domain::eservice::DescriptorInput;
-use varco_domain::event::Actor;
 use varco_domain::*;
 use varco_platform::demo::{COMUNE_DI_ESEMPIO, COMUNE_DI_PROVA, PAGOPA, SEND_UAT};
 
@@ -93,18 +93,25 @@ fn descriptor(policy: ApprovalPolicy) -> DescriptorInput {
 /// A published e-service of PagoPA in Collaudo, made through the platform.
 async fn pagopa_eservice(app: &TestApp, name: &str, policy: ApprovalPolicy) -> EService {
     let svc = app.running.platform.env(Env::Collaudo);
-    let pagopa = svc.tenant_by_name(PAGOPA).await.unwrap();
+    let pagopa = svc.tenant_by_name(&Caller::Operator, PAGOPA).await.unwrap();
     let es = svc
-        .create_eservice(&Actor::System, pagopa.id, name, "E-service di prova", Technology::Rest, EServiceMode::Deliver)
+        .create_eservice(
+            &Caller::System,
+            pagopa.id,
+            name,
+            "E-service di prova",
+            Technology::Rest,
+            EServiceMode::Deliver,
+        )
         .await
         .unwrap();
-    let d = svc.add_descriptor(&Actor::System, es.id, descriptor(policy)).await.unwrap();
-    svc.publish_descriptor(&Actor::System, es.id, d).await.unwrap();
-    svc.eservice(es.id).await.unwrap()
+    let d = svc.add_descriptor(&Caller::System, es.id, descriptor(policy)).await.unwrap();
+    svc.publish_descriptor(&Caller::System, es.id, d).await.unwrap();
+    svc.eservice(&Caller::Operator, es.id).await.unwrap()
 }
 
 async fn send_uat(app: &TestApp) -> EService {
-    app.running.platform.env(Env::Collaudo).eservice_by_name(SEND_UAT).await.unwrap()
+    app.running.platform.env(Env::Collaudo).eservice_by_name(&Caller::Operator, SEND_UAT).await.unwrap()
 }
 
 varco::both_backends!(automatic_flow_on_send_and_refusals, |backend| async move {
@@ -310,8 +317,8 @@ varco::both_backends!(manual_approval_by_the_producer, |backend| async move {
 
     // Upgrade to a new published version; the old descriptor may no longer be asked.
     let svc = app.running.platform.env(Env::Collaudo);
-    let d2 = svc.add_descriptor(&Actor::System, es.id, descriptor(ApprovalPolicy::Manual)).await.unwrap();
-    svc.publish_descriptor(&Actor::System, es.id, d2).await.unwrap();
+    let d2 = svc.add_descriptor(&Caller::System, es.id, descriptor(ApprovalPolicy::Manual)).await.unwrap();
+    svc.publish_descriptor(&Caller::System, es.id, d2).await.unwrap();
     let old = es.latest_published().unwrap().id;
     let (status, body) = esempio.post("/agreements", Some(json!({ "eserviceId": es.id, "descriptorId": old }))).await;
     assert_eq!(status, 400, "{body}");

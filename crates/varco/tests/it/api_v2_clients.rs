@@ -1,5 +1,6 @@
 //! The machine API (v2): clients, keys, tenants and attributes.
-mod common;
+use crate::common;
+use varco_platform::Caller;
 
 use common::*;
 use reqwest::{Method, StatusCode};
@@ -197,7 +198,14 @@ varco::both_backends!(tenants_and_declared_attributes, |backend| async move {
     assert_eq!((status, &vs["pagination"]["totalCount"]), (StatusCode::OK, &json!(0)));
 
     // Not for another organisation; not read-only callers; bad input.
-    let other = app.running.platform.env(Env::Collaudo).tenant_by_name("Comune di Esempio").await.unwrap().id;
+    let other = app
+        .running
+        .platform
+        .env(Env::Collaudo)
+        .tenant_by_name(&Caller::Operator, "Comune di Esempio")
+        .await
+        .unwrap()
+        .id;
     let other_path = format!("/tenants/{other}/declaredAttributes");
     assert_eq!(call(&app, Method::POST, &other_path, &token, Some(json!({ "id": aid }))).await.0, 403);
     assert_eq!(call(&app, Method::DELETE, &format!("{other_path}/{aid}"), &token, None).await.0, 403);

@@ -1,13 +1,13 @@
 //! The machine API (v2): a producer's e-service writes (create, versions, state
 //! changes, quotas) and the attribute groups of a version.
-mod common;
-mod pdnd_schema;
+use crate::common;
+use crate::pdnd_schema;
+use varco_platform::Caller;
 
 use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use varco::testkit::{spawn_app, TestApp};
-use varco_domain::event::Actor;
 use varco_domain::*;
 
 const BASE: &str = "/interop/collaudo/api/v2";
@@ -164,7 +164,7 @@ varco::both_backends!(producer_writes_its_eservices, |backend| async move {
     // Attribute groups of a version, made through the platform (the API has no
     // attribute writes yet): two certified groups, one declared, no verified.
     let platform = app.running.platform.env(Env::Collaudo);
-    let op = Actor::Operator;
+    let op = Caller::Operator;
     let c1 = platform
         .create_attribute(&op, AttributeKind::Certified, "Comune", "Ente comunale", Some("IPA"), Some("L6"))
         .await

@@ -1,7 +1,8 @@
 //! The machine API (v2): purposes ("finalità") and their versions, over HTTP, with
 //! the consumer ("Comune di Prova") and the producer (PagoPA) each on its own API client.
-mod common;
-mod pdnd_schema;
+use crate::common;
+use crate::pdnd_schema;
+use varco_platform::Caller;
 
 use common::*;
 use pdnd_schema::Recorder;
@@ -9,7 +10,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use varco::testkit::{spawn_app, TestApp};
 use varco_domain::eservice::DescriptorInput;
-use varco_domain::event::Actor;
 use varco_domain::*;
 use varco_platform::demo::{COMUNE_DI_ESEMPIO, COMUNE_DI_PROVA, PAGOPA, SEND_UAT};
 
@@ -72,8 +72,8 @@ fn seed(eservice: EServiceId, daily_calls: i64) -> Value {
 /// producer approves it when the e-service asks for manual approval).
 async fn active_agreement(app: &TestApp, consumer: &str, eservice: EServiceId) -> AgreementId {
     let svc = app.running.platform.env(Env::Collaudo);
-    let c = svc.tenant_by_name(consumer).await.unwrap();
-    let actor = Actor::Operator;
+    let c = svc.tenant_by_name(&Caller::Operator, consumer).await.unwrap();
+    let actor = Caller::Operator;
     let a = svc.create_agreement(&actor, c.id, eservice).await.unwrap();
     let a = svc.submit_agreement(&actor, a.id, None).await.unwrap();
     let a = if a.state == AgreementState::Pending { svc.approve_agreement(&actor, a.id).await.unwrap() } else { a };
@@ -85,8 +85,8 @@ async fn active_agreement(app: &TestApp, consumer: &str, eservice: EServiceId) -
 /// day per consumer, 1000 in all.
 async fn low_quota_eservice(app: &TestApp) -> EServiceId {
     let svc = app.running.platform.env(Env::Collaudo);
-    let pagopa = svc.tenant_by_name(PAGOPA).await.unwrap();
-    let actor = Actor::Operator;
+    let pagopa = svc.tenant_by_name(&Caller::Operator, PAGOPA).await.unwrap();
+    let actor = Caller::Operator;
     let es = svc
         .create_eservice(
             &actor,
@@ -120,7 +120,7 @@ async fn low_quota_eservice(app: &TestApp) -> EServiceId {
 }
 
 async fn send_uat(app: &TestApp) -> EServiceId {
-    app.running.platform.env(Env::Collaudo).eservice_by_name(SEND_UAT).await.unwrap().id
+    app.running.platform.env(Env::Collaudo).eservice_by_name(&Caller::Operator, SEND_UAT).await.unwrap().id
 }
 
 /// No property of PDND's schemas is nullable: absent values must be left out.
@@ -143,7 +143,8 @@ varco::both_backends!(consumer_walks_a_purpose_through_its_life, |backend| async
     let send = send_uat(&app).await;
     let agreement = active_agreement(&app, COMUNE_DI_PROVA, send).await;
     let token = client(&app, COMUNE_DI_PROVA, true).await;
-    let prova = app.running.platform.env(Env::Collaudo).tenant_by_name(COMUNE_DI_PROVA).await.unwrap().id;
+    let prova =
+        app.running.platform.env(Env::Collaudo).tenant_by_name(&Caller::Operator, COMUNE_DI_PROVA).await.unwrap().id;
 
     // Create: a draft with one version.
     let (status, p) = post_json(&app, "/purposes", &token, seed(send, 1000)).await;

@@ -1,6 +1,6 @@
 //! The machine API v3: DPoP-bound vouchers with a proof of possession per call.
-mod common;
-mod pdnd_schema;
+use crate::common;
+use crate::pdnd_schema;
 
 use common::*;
 use varco::testkit::{spawn_app, TestApp};

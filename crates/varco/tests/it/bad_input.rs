@@ -1,14 +1,14 @@
 //! Hostile or careless input: malformed token requests and garbage JWTs over HTTP
 //! (generic 400, 413, 404, never a 500), and bad keys, unknown ids and ids of another
 //! environment given to the platform services (a clear error, nothing written).
-mod common;
+use crate::common;
+use varco_platform::Caller;
 
 use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 use varco::both_backends;
 use varco::testkit::{spawn_app, TestApp};
-use varco_domain::event::Actor;
 use varco_domain::*;
 use varco_jose::{b64url_encode, RsaPrivateKey};
 use varco_platform::demo::{COMUNE_DI_ESEMPIO, COMUNE_DI_PROVA, SEND_UAT};
@@ -178,7 +178,7 @@ both_backends!(oversized_bodies_and_unknown_paths, |backend| async move {
 // ------------------------------------------------------------ platform input
 
 async fn expect_nothing_written(app: &TestApp, before: i64, what: &str) {
-    let after = app.running.platform.store.last_event_seq().await.unwrap();
+    let after = app.running.store.last_event_seq().await.unwrap();
     assert_eq!(after, before, "{what}: an event was appended");
 }
 
@@ -186,8 +186,8 @@ both_backends!(bad_keys_are_refused_with_a_clear_message_and_not_stored, |backen
     let app = spawn_app(backend).await;
     let c = setup_consumer(&app, COMUNE_DI_PROVA).await;
     let svc = app.running.platform.env(Env::Collaudo);
-    let store = &app.running.platform.store;
-    let keys_before = svc.client(c.client_id).await.unwrap().keys;
+    let store = &app.running.store;
+    let keys_before = svc.own_client(&Caller::Operator, c.client_id).await.unwrap().keys;
     let seq_before = store.last_event_seq().await.unwrap();
 
     // A 1024-bit key generated now with OpenSSL when it is installed, else the fixture.
@@ -219,7 +219,7 @@ both_backends!(bad_keys_are_refused_with_a_clear_message_and_not_stored, |backen
         ),
     ];
     for (what, pem, words) in &cases {
-        let actor = Actor::Operator;
+        let actor = Caller::Operator;
         match svc.add_client_key(&actor, c.client_id, "Chiave non valida", pem).await {
             Err(AppError::InvalidKey(msg)) => {
                 assert!(!msg.trim().is_empty(), "{what}: empty message");
@@ -235,15 +235,19 @@ both_backends!(bad_keys_are_refused_with_a_clear_message_and_not_stored, |backen
             }
             other => panic!("{what}: expected InvalidKey, got {other:?}"),
         }
-        assert_eq!(svc.client(c.client_id).await.unwrap().keys, keys_before, "{what}: keys changed");
+        assert_eq!(
+            svc.own_client(&Caller::Operator, c.client_id).await.unwrap().keys,
+            keys_before,
+            "{what}: keys changed"
+        );
         expect_nothing_written(&app, seq_before, what).await;
     }
     // The fixtures' good public key, plain and base64 (as PDND's API sends it), is accepted.
-    let good = svc.add_client_key(&Actor::Operator, c.client_id, "Chiave buona", &fixture("rsa2048_public.pem")).await;
+    let good = svc.add_client_key(&Caller::Operator, c.client_id, "Chiave buona", &fixture("rsa2048_public.pem")).await;
     assert_eq!(good.unwrap().kid.as_str(), "_Oesfaxf1VyUJVQde7RakYcisfmWaVj4p7MdDHj7d-k");
-    assert_eq!(svc.client(c.client_id).await.unwrap().keys.len(), keys_before.len() + 1);
+    assert_eq!(svc.own_client(&Caller::Operator, c.client_id).await.unwrap().keys.len(), keys_before.len() + 1);
     let key4096 = fixture("rsa4096_public.pem");
-    let k = svc.add_client_key(&Actor::Operator, c.client_id, "Chiave 4096", &b64(&key4096)).await.unwrap();
+    let k = svc.add_client_key(&Caller::Operator, c.client_id, "Chiave 4096", &b64(&key4096)).await.unwrap();
     assert_eq!(k.kid.as_str(), "yfUfxSatVybBxaKf3IH1uVUdBntOdc5XCPg8AuDBLIY");
 });
 
@@ -296,17 +300,17 @@ both_backends!(unknown_ids_are_not_found_and_write_nothing, |backend| async move
     let app = spawn_app(backend).await;
     let c = setup_consumer(&app, COMUNE_DI_PROVA).await;
     let svc = app.running.platform.env(Env::Collaudo);
-    let before = app.running.platform.store.last_event_seq().await.unwrap();
-    let op = Actor::Operator;
+    let before = app.running.store.last_event_seq().await.unwrap();
+    let op = Caller::Operator;
     let pem = RsaPrivateKey::generate_2048().public_key().to_pem();
-    let es = svc.eservice(c.eservice_id).await.unwrap();
+    let es = svc.eservice(&Caller::Operator, c.eservice_id).await.unwrap();
     let checks: Vec<(&str, bool)> = vec![
-        ("client", is_not_found(svc.client(ClientId::new()).await)),
-        ("purpose", is_not_found(svc.purpose(PurposeId::new()).await)),
-        ("eservice", is_not_found(svc.eservice(EServiceId::new()).await)),
-        ("agreement", is_not_found(svc.agreement(AgreementId::new()).await)),
-        ("tenant", is_not_found(svc.tenant(TenantId::new()).await)),
-        ("tenant by name", is_not_found(svc.tenant_by_name("Comune che non c'è").await)),
+        ("client", is_not_found(svc.own_client(&Caller::Operator, ClientId::new()).await)),
+        ("purpose", is_not_found(svc.purpose(&Caller::Operator, PurposeId::new()).await)),
+        ("eservice", is_not_found(svc.eservice(&Caller::Operator, EServiceId::new()).await)),
+        ("agreement", is_not_found(svc.agreement(&Caller::Operator, AgreementId::new()).await)),
+        ("tenant", is_not_found(svc.tenant(&Caller::Operator, TenantId::new()).await)),
+        ("tenant by name", is_not_found(svc.tenant_by_name(&Caller::Operator, "Comune che non c'è").await)),
         (
             "key on unknown client",
             is_not_found(svc.add_client_key(&op, ClientId::new(), "Chiave di prova", &pem).await),
@@ -346,23 +350,32 @@ both_backends!(ids_of_another_environment_are_not_found_and_write_nothing, |back
     let app = spawn_app(backend).await;
     let c = setup_consumer(&app, COMUNE_DI_PROVA).await;
     let prod = app.running.platform.env(Env::Produzione);
-    let op = Actor::Operator;
-    let prod_tenant = prod.tenant_by_name(COMUNE_DI_PROVA).await.unwrap();
+    let op = Caller::Operator;
+    let prod_tenant = prod.tenant_by_name(&Caller::Operator, COMUNE_DI_PROVA).await.unwrap();
     assert_ne!(prod_tenant.id, c.tenant_id);
     let prod_client = prod
         .create_client(&op, prod_tenant.id, ClientKind::Consumer, "Client e-service produzione", None, vec![], None)
         .await
         .unwrap();
-    let before = app.running.platform.store.last_event_seq().await.unwrap();
-    let collaudo_es = app.running.platform.env(Env::Collaudo).eservice_by_name(SEND_UAT).await.unwrap();
-    assert!(is_not_found(prod.eservice_by_name(SEND_UAT).await), "the demo e-service is only in Collaudo");
+    let before = app.running.store.last_event_seq().await.unwrap();
+    let collaudo_es =
+        app.running.platform.env(Env::Collaudo).eservice_by_name(&Caller::Operator, SEND_UAT).await.unwrap();
+    assert!(
+        is_not_found(prod.eservice_by_name(&Caller::Operator, SEND_UAT).await),
+        "the demo e-service is only in Collaudo"
+    );
     let pem = RsaPrivateKey::generate_2048().public_key().to_pem();
-    let as_user = Actor::User { user_id: UserId::new(), tenant_id: prod_tenant.id };
+    let as_user = Caller::Person {
+        env: Env::Produzione,
+        tenant: prod_tenant.id,
+        user: UserId::new(),
+        roles: varco_platform::ProductRoles { admin: true, ..Default::default() },
+    };
     let checks: Vec<(&str, bool)> = vec![
-        ("read the client", is_not_found(prod.client(c.client_id).await)),
-        ("read the purpose", is_not_found(prod.purpose(c.purpose_id).await)),
-        ("read the agreement", is_not_found(prod.agreement(c.agreement_id).await)),
-        ("read the tenant", is_not_found(prod.tenant(c.tenant_id).await)),
+        ("read the client", is_not_found(prod.own_client(&Caller::Operator, c.client_id).await)),
+        ("read the purpose", is_not_found(prod.purpose(&Caller::Operator, c.purpose_id).await)),
+        ("read the agreement", is_not_found(prod.agreement(&Caller::Operator, c.agreement_id).await)),
+        ("read the tenant", is_not_found(prod.tenant(&Caller::Operator, c.tenant_id).await)),
         (
             "agreement on the Collaudo e-service",
             is_not_found(prod.create_agreement(&op, prod_tenant.id, collaudo_es.id).await),
@@ -410,12 +423,21 @@ both_backends!(ids_of_another_environment_are_not_found_and_write_nothing, |back
     let wrong: Vec<_> = checks.iter().filter(|(_, ok)| !ok).map(|(w, _)| *w).collect();
     assert!(wrong.is_empty(), "not NotFound: {wrong:?}");
     expect_nothing_written(&app, before, "Collaudo ids in Produzione").await;
-    assert!(prod.client(prod_client.id).await.unwrap().purposes.is_empty());
-    assert!(prod.agreements_of_consumer(prod_tenant.id).await.unwrap().is_empty());
+    assert!(prod.own_client(&Caller::Operator, prod_client.id).await.unwrap().purposes.is_empty());
+    assert!(prod
+        .agreements(
+            &Caller::Operator,
+            &varco_platform::AgreementFilter { consumers: vec![prod_tenant.id], ..Default::default() },
+            varco_platform::Page::ALL
+        )
+        .await
+        .unwrap()
+        .items
+        .is_empty());
     // The Collaudo side is untouched.
     let collaudo = app.running.platform.env(Env::Collaudo);
-    assert_eq!(collaudo.agreement(c.agreement_id).await.unwrap().state, AgreementState::Active);
-    assert_eq!(collaudo.client(c.client_id).await.unwrap().keys.len(), 1);
+    assert_eq!(collaudo.agreement(&Caller::Operator, c.agreement_id).await.unwrap().state, AgreementState::Active);
+    assert_eq!(collaudo.own_client(&Caller::Operator, c.client_id).await.unwrap().keys.len(), 1);
 });
 
 both_backends!(duplicate_kid_is_a_conflict_and_writes_nothing, |backend| async move {
@@ -423,7 +445,7 @@ both_backends!(duplicate_kid_is_a_conflict_and_writes_nothing, |backend| async m
     let c = setup_consumer(&app, COMUNE_DI_PROVA).await;
     let other = setup_api_client(&app, Env::Collaudo, COMUNE_DI_ESEMPIO, false).await;
     let svc = app.running.platform.env(Env::Collaudo);
-    let store = &app.running.platform.store;
+    let store = &app.running.store;
     let before = store.last_event_seq().await.unwrap();
     let pem = c.key.public_key().to_pem();
     // Again on the same client, as base64 PEM, and on another organisation's client.
@@ -432,18 +454,18 @@ both_backends!(duplicate_kid_is_a_conflict_and_writes_nothing, |backend| async m
         ("same client, base64", c.client_id, base64_std(pem.as_bytes())),
         ("another tenant's client", other.client_id, pem.clone()),
     ] {
-        match svc.add_client_key(&Actor::Operator, client, "Chiave duplicata", &key).await {
+        match svc.add_client_key(&Caller::Operator, client, "Chiave duplicata", &key).await {
             Err(AppError::Conflict(msg)) => assert!(msg.contains(&c.kid), "{what}: {msg}"),
             r => panic!("{what}: expected Conflict, got {r:?}"),
         }
         expect_nothing_written(&app, before, what).await;
     }
-    assert_eq!(svc.client(c.client_id).await.unwrap().keys.len(), 1);
-    assert_eq!(svc.client(other.client_id).await.unwrap().keys.len(), 1);
+    assert_eq!(svc.own_client(&Caller::Operator, c.client_id).await.unwrap().keys.len(), 1);
+    assert_eq!(svc.own_client(&Caller::Operator, other.client_id).await.unwrap().keys.len(), 1);
     assert_eq!(store.client_of_kid(Env::Collaudo, &c.kid).await.unwrap(), Some(c.client_id.to_string()));
     // The store still works after the refused transaction (PostgreSQL aborts it).
     app.running.token.sync().await.unwrap();
     assert_eq!(request_voucher(&app, Env::Collaudo, &c.assertion(&app)).await.status, StatusCode::OK);
     let pem = fixture("rsa2048_public.pem");
-    assert!(svc.add_client_key(&Actor::Operator, other.client_id, "Seconda chiave", &pem).await.is_ok());
+    assert!(svc.add_client_key(&Caller::Operator, other.client_id, "Seconda chiave", &pem).await.is_ok());
 });

@@ -1,10 +1,12 @@
 //! The seed document walked in a real browser (headless Chromium driven by
 //! `tests/node/seed-walk.mjs`), against a real Varco with its demo world. The
-//! screenshots of each step are kept in `docs/screenshots/` and shown by
-//! `docs/seed-walk.md`.
-mod common;
+//! screenshots of each step are written to `target/screenshots/`; those shown by
+//! `docs/seed-walk.md` (`docs/screenshots/`) change only with
+//! `scripts/screenshots.sh`, which runs this test and copies them there.
+use crate::common;
 
 use common::node::{node_modules_ready, repo_root, run_node};
+use std::path::PathBuf;
 use varco::testkit::{spawn_app, Backend};
 use varco_selfcare::codice_fiscale::CodiceFiscale;
 use varco_selfcare::model::{ProductId, ProductRole, RoleStatus};
@@ -14,7 +16,9 @@ use varco_selfcare::service::SelfCare;
 async fn seed_document_in_a_real_browser() {
     node_modules_ready();
     let app = spawn_app(Backend::Sqlite).await;
-    let out = repo_root().join("docs/screenshots");
+    let out = screenshots_dir();
+    // Only this run's pictures are checked (and copied by scripts/screenshots.sh).
+    let _ = std::fs::remove_dir_all(&out);
     let out_arg = out.to_string_lossy().to_string();
     let run =
         run_node(std::path::Path::new("seed-walk.mjs"), &["--base", &app.running.base_url, "--out", &out_arg], &[])
@@ -28,7 +32,7 @@ async fn seed_document_in_a_real_browser() {
 
     // What the browser did is what the database holds: the technician has exactly
     // the role the seed asks for, and was told by mail.
-    let sc = SelfCare::new(app.running.platform.store.clone());
+    let sc = SelfCare::new(app.running.store.clone());
     let mario = sc.user_by_fiscal_code(&CodiceFiscale::parse("RSSMRA80A01H501U").unwrap()).await.unwrap().unwrap();
     let comune = sc.institutions().await.unwrap().into_iter().find(|i| i.name == "Comune di Prova").unwrap();
     let roles = sc.roles_of(mario.id, comune.id).await.unwrap();
@@ -41,4 +45,15 @@ async fn seed_document_in_a_real_browser() {
     assert!(mails.iter().any(|m| m.to == "mario.rossi@partner.example"), "{mails:?}");
     // The refused attempt with a wrong codice fiscale stored nothing more.
     assert_eq!(mails.iter().filter(|m| m.to == "mario.rossi@partner.example").count(), 1);
+}
+
+/// `screenshots/` in the workspace's target directory (`$CARGO_TARGET_DIR` if set,
+/// else `target/` at the repository's root): a test run leaves the tracked files
+/// alone. `scripts/screenshots.sh` looks for them in the same place.
+fn screenshots_dir() -> PathBuf {
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => repo_root().join(dir),
+        _ => repo_root().join("target"),
+    };
+    target.join("screenshots")
 }

@@ -3,8 +3,9 @@
 //! Interoperabilità products, and each environment has its tenant, linked by
 //! SelfCare id. A refused Ente leaves nothing behind.
 use std::process::Command;
-use varco::testkit::{fresh_database, Backend};
+use varco::testkit::{Backend, TestDb};
 use varco_domain::Env;
+use varco_platform::Caller;
 use varco_selfcare::codice_fiscale::CodiceFiscale;
 use varco_selfcare::model::{ProductId, ProductRole, RoleStatus};
 use varco_selfcare::service::SelfCare;
@@ -44,8 +45,8 @@ const ENTE: [&str; 20] = [
 ];
 
 varco::both_backends!(operator_brings_an_ente_in, |backend: Backend| async move {
-    let dir = tempfile::tempdir().unwrap();
-    let db = fresh_database(backend, dir.path()).await;
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.url.clone();
 
     // A wrong codice fiscale for the Legale rappresentante: refused, nothing stored.
     let mut bad = ENTE;
@@ -69,8 +70,9 @@ varco::both_backends!(operator_brings_an_ente_in, |backend: Backend| async move 
     assert!(!ok);
     assert!(err.contains("exists already"), "{err}");
 
-    let platform = varco::app::open_platform(dir.path(), Some(&db), "http://127.0.0.1:8080").await.unwrap();
-    let sc = SelfCare::new(platform.store.clone());
+    let store = varco::app::open_store(test_db.dir(), Some(&db)).await.unwrap();
+    let platform = varco::app::platform_on(store.clone(), "http://127.0.0.1:8080");
+    let sc = SelfCare::new(store);
     let mario = sc.user_by_fiscal_code(&CodiceFiscale::parse("RSSMRA80A01H501U").unwrap()).await.unwrap().unwrap();
     let roles = sc.roles_of(mario.id, id.parse().unwrap()).await.unwrap();
     let mut held: Vec<_> = roles.iter().map(|r| (r.role.product, r.role.product_role, r.role.status)).collect();
@@ -84,7 +86,12 @@ varco::both_backends!(operator_brings_an_ente_in, |backend: Backend| async move 
         ]
     );
     for env in Env::ALL {
-        let tenants = platform.env(env).tenants().await.unwrap();
+        let tenants = platform
+            .env(env)
+            .tenants(&Caller::Operator, &Default::default(), varco_platform::Page::ALL)
+            .await
+            .unwrap()
+            .items;
         let t: Vec<_> = tenants.iter().filter(|t| t.name == "Comune di Test").collect();
         assert_eq!(t.len(), 1, "{env:?}");
         assert_eq!(t[0].selfcare_id.as_deref(), Some(id.as_str()));

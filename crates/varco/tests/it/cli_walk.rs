@@ -184,7 +184,7 @@ async fn no_voucher_without_its_audit_record() {
     assert_eq!(r.status(), 200);
 
     // Make the audit table unwritable: the next voucher must not be issued.
-    sqlx::query("DROP TABLE voucher_audit").execute(platform.store.pool()).await.unwrap();
+    app.db.execute("DROP TABLE voucher_audit").await;
     let r = app.http.post(&token_url).form(&form).send().await.unwrap();
     assert_eq!(r.status(), 500);
     let body: serde_json::Value = r.json().await.unwrap();

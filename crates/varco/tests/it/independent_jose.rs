@@ -10,9 +10,9 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use varco::testkit::{spawn_app, TestApp};
-use varco_domain::event::Actor;
 use varco_domain::*;
 use varco_jose::RsaPrivateKey;
+use varco_platform::Caller;
 
 const INSTALL_HINT: &str = "python3 -m pip install -r tests/independent/requirements.txt";
 /// voucher_flow.py's exit code when PyJWT or cryptography cannot be imported.
@@ -108,9 +108,9 @@ varco::both_backends!(consumer_voucher_for_send_uat, |backend| async move {
     assert_eq!(out["purposeState"], "ACTIVE");
 
     let svc = p.env(Env::Collaudo);
-    let es = svc.eservice(s("eserviceId").parse().unwrap()).await.unwrap();
+    let es = svc.eservice(&Caller::Operator, s("eserviceId").parse().unwrap()).await.unwrap();
     let d = es.latest_published().expect("SEND - UAT is published").clone();
-    let consumer = svc.tenant_by_name("Comune di Prova").await.unwrap();
+    let consumer = svc.tenant_by_name(&Caller::Operator, "Comune di Prova").await.unwrap();
     assert_eq!(s("tenantId"), consumer.id.to_string());
     let cfg = p.config(Env::Collaudo).clone();
     settle(&app).await;
@@ -158,11 +158,11 @@ varco::both_backends!(api_vouchers_m2m_admin_and_m2m, |backend| async move {
     for (env, with_admin) in [(Env::Collaudo, true), (Env::Produzione, false)] {
         let key = new_key();
         let svc = p.env(env);
-        let tenant = svc.tenant_by_name("Comune di Prova").await.unwrap();
+        let tenant = svc.tenant_by_name(&Caller::Operator, "Comune di Prova").await.unwrap();
         let admin = with_admin.then(UserId::new);
         let client = svc
             .create_client(
-                &Actor::Operator,
+                &Caller::Operator,
                 tenant.id,
                 ClientKind::Api,
                 "Client API Interop di prova",
@@ -172,7 +172,7 @@ varco::both_backends!(api_vouchers_m2m_admin_and_m2m, |backend| async move {
             )
             .await
             .expect("create the API client");
-        let k = svc.add_client_key(&Actor::Operator, client.id, "Chiave client API", &key.public_pem).await.unwrap();
+        let k = svc.add_client_key(&Caller::Operator, client.id, "Chiave client API", &key.public_pem).await.unwrap();
         assert_eq!(k.kid.as_str(), key.kid);
         let cfg = p.config(env).clone();
         settle(&app).await;

@@ -3,8 +3,8 @@
 //! e-service (v3), upload its key (v3), associate it with the purpose, then get a
 //! voucher that an independent JOSE library (PyJWT) verifies. Every answer is checked
 //! against PDND's own OpenAPI files.
-mod common;
-mod pdnd_schema;
+use crate::common;
+use crate::pdnd_schema;
 
 use base64::Engine;
 use common::*;

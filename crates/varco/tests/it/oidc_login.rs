@@ -2,7 +2,7 @@
 //! certified Node implementation, see `tests/node/oidc-provider.mjs`) on loopback,
 //! and Varco in production mode as its relying party. A browser is played with
 //! reqwest (a cookie jar, redirects followed by hand so each hop is asserted).
-mod common;
+use crate::common;
 
 use common::node::{spawn_node, wait_for_line};
 use common::web::Browser;

@@ -1,6 +1,6 @@
 //! Varco's own OpenAPI document is made from the route table: every operation it
 //! lists is served, on both API versions.
-mod common;
+use crate::common;
 
 use common::*;
 use varco::testkit::{spawn_app, Backend};

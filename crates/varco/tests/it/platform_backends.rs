@@ -1,6 +1,6 @@
 //! The domain's state machines driven through the platform services (the use cases
 //! the web front and the CLI call), on SQLite and on PostgreSQL: the same tests must
-//! pass on both, since the same SQL runs on both through sqlx `Any`.
+//! pass on both, since the store runs the same SQL on both.
 //!
 //! Also: every change appends its event (with its actor), a refused operation writes
 //! nothing, a stale write is refused (optimistic concurrency) and rolls back the whole
@@ -9,6 +9,7 @@ use varco::testkit::{spawn_app, TestApp};
 use varco_domain::eservice::DescriptorInput;
 use varco_domain::event::{Actor, AggregateKind};
 use varco_domain::*;
+use varco_platform::Caller;
 use varco_platform::{AppError, EnvService, Platform};
 
 const ENV: Env = Env::Collaudo;
@@ -19,9 +20,9 @@ struct World {
     pagopa: TenantId,
     prova: TenantId,
     esempio: TenantId,
-    pagopa_user: Actor,
-    prova_user: Actor,
-    esempio_user: Actor,
+    pagopa_user: Caller,
+    prova_user: Caller,
+    esempio_user: Caller,
 }
 
 impl World {
@@ -29,10 +30,15 @@ impl World {
         let app = spawn_app(backend).await;
         let svc = app.running.platform.env(ENV);
         let id = |t: Tenant| t.id;
-        let pagopa = id(svc.tenant_by_name("PagoPA S.p.A.").await.unwrap());
-        let prova = id(svc.tenant_by_name("Comune di Prova").await.unwrap());
-        let esempio = id(svc.tenant_by_name("Comune di Esempio").await.unwrap());
-        let user = |t| Actor::User { user_id: UserId::new(), tenant_id: t };
+        let pagopa = id(svc.tenant_by_name(&Caller::Operator, "PagoPA S.p.A.").await.unwrap());
+        let prova = id(svc.tenant_by_name(&Caller::Operator, "Comune di Prova").await.unwrap());
+        let esempio = id(svc.tenant_by_name(&Caller::Operator, "Comune di Esempio").await.unwrap());
+        let user = |t| Caller::Person {
+            env: ENV,
+            tenant: t,
+            user: UserId::new(),
+            roles: varco_platform::ProductRoles { admin: true, ..Default::default() },
+        };
         World {
             pagopa_user: user(pagopa),
             prova_user: user(prova),
@@ -53,12 +59,13 @@ impl World {
     }
 
     async fn seq(&self) -> i64 {
-        self.platform().store.last_event_seq().await.unwrap()
+        self.app.running.store.last_event_seq().await.unwrap()
     }
 
     /// (event type, actor) of an aggregate, oldest first.
     async fn events(&self, kind: AggregateKind, id: impl ToString) -> Vec<(String, Actor)> {
-        self.platform()
+        self.app
+            .running
             .store
             .events_of(ENV, kind, &id.to_string())
             .await
@@ -107,13 +114,13 @@ impl World {
             .await
             .expect("add_descriptor");
         svc.publish_descriptor(&self.pagopa_user, es.id, d).await.expect("publish_descriptor");
-        let es = svc.eservice(es.id).await.unwrap();
+        let es = svc.eservice(&Caller::Operator, es.id).await.unwrap();
         assert_eq!(es.descriptor(d).unwrap().state, DescriptorState::Published);
         (es.id, d)
     }
 
     /// A Draft agreement of `consumer` (acting as `actor`) submitted at once.
-    async fn request(&self, actor: &Actor, consumer: TenantId, es: EServiceId) -> Agreement {
+    async fn request(&self, actor: &Caller, consumer: TenantId, es: EServiceId) -> Agreement {
         let svc = self.svc();
         let a = svc.create_agreement(actor, consumer, es).await.expect("create_agreement");
         assert_eq!(a.state, AgreementState::Draft);
@@ -157,14 +164,14 @@ fn types(events: &[(String, Actor)]) -> Vec<&str> {
 varco::both_backends!(agreement_automatic_policy_activates_at_once, |backend| async move {
     let w = World::new(backend).await;
     let svc = w.svc();
-    let send = svc.eservice_by_name("SEND - UAT (Piattaforma Notifiche)").await.unwrap();
+    let send = svc.eservice_by_name(&Caller::Operator, "SEND - UAT (Piattaforma Notifiche)").await.unwrap();
     let a = w.request(&w.prova_user, w.prova, send.id).await;
     assert_eq!(a.state, AgreementState::Active);
     assert_eq!(a.producer_id, w.pagopa);
     assert_eq!(a.descriptor_id, send.latest_published().unwrap().id);
     assert!(a.stamps.activation.is_some());
     // What was returned is what was stored.
-    assert_eq!(svc.agreement(a.id).await.unwrap(), a);
+    assert_eq!(svc.agreement(&Caller::Operator, a.id).await.unwrap(), a);
 
     // A second request on the same e-service is refused while this one lives.
     let seq = w.seq().await;
@@ -176,7 +183,7 @@ varco::both_backends!(agreement_automatic_policy_activates_at_once, |backend| as
 
     let ev = w.events(AggregateKind::Agreement, a.id).await;
     assert_eq!(types(&ev), ["AgreementAdded", "AgreementActivated"]);
-    assert!(ev.iter().all(|(_, actor)| *actor == w.prova_user));
+    assert!(ev.iter().all(|(_, actor)| *actor == w.prova_user.actor()));
 });
 
 varco::both_backends!(agreement_manual_policy_lifecycle, |backend| async move {
@@ -192,7 +199,7 @@ varco::both_backends!(agreement_manual_policy_lifecycle, |backend| async move {
     assert_forbidden(svc.approve_agreement(&w.esempio_user, a.id).await);
     assert_forbidden(svc.reject_agreement(&w.prova_user, a.id, "no".into()).await);
     assert_eq!(w.seq().await, seq);
-    assert_eq!(svc.agreement(a.id).await.unwrap().state, AgreementState::Pending);
+    assert_eq!(svc.agreement(&Caller::Operator, a.id).await.unwrap().state, AgreementState::Pending);
 
     let a = svc.approve_agreement(&w.pagopa_user, a.id).await.expect("producer approves");
     assert_eq!(a.state, AgreementState::Active);
@@ -220,19 +227,19 @@ varco::both_backends!(agreement_manual_policy_lifecycle, |backend| async move {
 
     let ev = w.events(AggregateKind::Agreement, a.id).await;
     let expected = [
-        ("AgreementAdded", &w.prova_user),
-        ("AgreementSubmitted", &w.prova_user),
-        ("AgreementActivated", &w.pagopa_user),
-        ("AgreementSuspended", &w.prova_user),
-        ("AgreementSuspended", &w.pagopa_user),
-        ("AgreementUnsuspended", &w.prova_user),
-        ("AgreementUnsuspended", &w.pagopa_user),
-        ("AgreementArchived", &w.prova_user),
+        ("AgreementAdded", &w.prova_user.actor()),
+        ("AgreementSubmitted", &w.prova_user.actor()),
+        ("AgreementActivated", &w.pagopa_user.actor()),
+        ("AgreementSuspended", &w.prova_user.actor()),
+        ("AgreementSuspended", &w.pagopa_user.actor()),
+        ("AgreementUnsuspended", &w.prova_user.actor()),
+        ("AgreementUnsuspended", &w.pagopa_user.actor()),
+        ("AgreementArchived", &w.prova_user.actor()),
     ];
     let got: Vec<(&str, &Actor)> = ev.iter().map(|(t, a)| (t.as_str(), a)).collect();
     assert_eq!(got, expected);
     // The last event carries the aggregate as stored.
-    let last = w.platform().store.events_of(ENV, AggregateKind::Agreement, &a.id.to_string()).await.unwrap();
+    let last = w.app.running.store.events_of(ENV, AggregateKind::Agreement, &a.id.to_string()).await.unwrap();
     assert_eq!(last.last().unwrap().payload["state"], "ARCHIVED");
     assert_eq!(last.last().unwrap().env, ENV);
 
@@ -273,15 +280,15 @@ varco::both_backends!(agreement_reject_clone_delete, |backend| async move {
     // Delete of the Draft: gone, with its event; the rejected one stays as history.
     assert_forbidden(svc.delete_agreement(&w.pagopa_user, c.id).await);
     svc.delete_agreement(&w.esempio_user, c.id).await.unwrap();
-    assert_not_found(svc.agreement(c.id).await);
-    assert_eq!(svc.agreement(a.id).await.unwrap().state, AgreementState::Rejected);
+    assert_not_found(svc.agreement(&Caller::Operator, c.id).await);
+    assert_eq!(svc.agreement(&Caller::Operator, a.id).await.unwrap().state, AgreementState::Rejected);
     assert_eq!(types(&w.events(AggregateKind::Agreement, c.id).await), ["AgreementAdded", "AgreementDeleted"]);
     assert_eq!(
         w.events(AggregateKind::Agreement, a.id).await,
         [
-            ("AgreementAdded".to_string(), w.esempio_user.clone()),
-            ("AgreementSubmitted".to_string(), w.esempio_user.clone()),
-            ("AgreementRejected".to_string(), w.pagopa_user.clone()),
+            ("AgreementAdded".to_string(), w.esempio_user.actor()),
+            ("AgreementSubmitted".to_string(), w.esempio_user.actor()),
+            ("AgreementRejected".to_string(), w.pagopa_user.actor()),
         ]
     );
     // Deleted twice: NotFound, nothing written.
@@ -295,7 +302,7 @@ varco::both_backends!(agreement_missing_certified_attributes, |backend| async mo
     let svc = w.svc();
     let attr = svc
         .create_attribute(
-            &Actor::Operator,
+            &Caller::Operator,
             AttributeKind::Certified,
             "Comuni e loro consorzi",
             "Categoria IPA dei Comuni",
@@ -315,7 +322,7 @@ varco::both_backends!(agreement_missing_certified_attributes, |backend| async mo
     let seq = w.seq().await;
     assert_forbidden(svc.assign_attribute(&w.prova_user, w.prova, attr.id).await);
     assert_eq!(w.seq().await, seq);
-    let t = svc.assign_attribute(&Actor::Operator, w.prova, attr.id).await.unwrap();
+    let t = svc.assign_attribute(&Caller::Operator, w.prova, attr.id).await.unwrap();
     assert!(t.has_active(AttributeKind::Certified, attr.id));
 
     // Re-submitted: the attribute is there now, automatic policy: Active, with the snapshot.
@@ -395,20 +402,20 @@ varco::both_backends!(purpose_quota_approval_versions_archive, |backend| async m
         .all(|v| matches!(v.state, PurposeVersionState::Archived | PurposeVersionState::Rejected)));
     assert_invalid_state(svc.archive_purpose(&w.prova_user, p.id).await);
     assert_invalid_state(svc.delete_purpose(&w.prova_user, p.id).await);
-    assert_eq!(svc.purpose(p.id).await.unwrap(), p);
+    assert_eq!(svc.purpose(&Caller::Operator, p.id).await.unwrap(), p);
 
     let ev = w.events(AggregateKind::Purpose, p.id).await;
     let got: Vec<(&str, &Actor)> = ev.iter().map(|(t, a)| (t.as_str(), a)).collect();
     assert_eq!(
         got,
         [
-            ("PurposeAdded", &w.prova_user),
-            ("PurposeWaitingForApproval", &w.prova_user),
-            ("PurposeVersionApproved", &w.pagopa_user),
-            ("PurposeNewVersion", &w.prova_user),
-            ("PurposeNewVersion", &w.prova_user),
-            ("PurposeVersionRejected", &w.pagopa_user),
-            ("PurposeArchived", &w.prova_user),
+            ("PurposeAdded", &w.prova_user.actor()),
+            ("PurposeWaitingForApproval", &w.prova_user.actor()),
+            ("PurposeVersionApproved", &w.pagopa_user.actor()),
+            ("PurposeNewVersion", &w.prova_user.actor()),
+            ("PurposeNewVersion", &w.prova_user.actor()),
+            ("PurposeVersionRejected", &w.pagopa_user.actor()),
+            ("PurposeArchived", &w.prova_user.actor()),
         ]
     );
 
@@ -446,7 +453,7 @@ varco::both_backends!(purpose_quota_approval_versions_archive, |backend| async m
     assert_eq!(r.versions[0].state, PurposeVersionState::WaitingForApproval);
     // Never active: it may be deleted.
     svc.delete_purpose(&w.prova_user, r.id).await.unwrap();
-    assert_not_found(svc.purpose(r.id).await);
+    assert_not_found(svc.purpose(&Caller::Operator, r.id).await);
 
     // No risk analysis: refused, nothing written.
     let s = svc
@@ -471,8 +478,8 @@ varco::both_backends!(purpose_quota_approval_versions_archive, |backend| async m
 varco::both_backends!(failing_operations_write_nothing, |backend| async move {
     let w = World::new(backend).await;
     let svc = w.svc();
-    let store = &w.platform().store;
-    let send = svc.eservice_by_name("SEND - UAT (Piattaforma Notifiche)").await.unwrap();
+    let store = &w.app.running.store;
+    let send = svc.eservice_by_name(&Caller::Operator, "SEND - UAT (Piattaforma Notifiche)").await.unwrap();
     let a = w.request(&w.prova_user, w.prova, send.id).await;
     let before_doc = store.get::<Agreement>(ENV, &a.id.to_string()).await.unwrap().unwrap();
     let seq = w.seq().await;
@@ -487,19 +494,19 @@ varco::both_backends!(failing_operations_write_nothing, |backend| async move {
     ));
     let key = varco_jose::RsaPrivateKey::generate_2048().public_key().to_pem();
     let client = svc
-        .create_client(&Actor::Operator, w.prova, ClientKind::Api, "Client per il kid", None, vec![], None)
+        .create_client(&Caller::Operator, w.prova, ClientKind::Api, "Client per il kid", None, vec![], None)
         .await
         .unwrap();
-    svc.add_client_key(&Actor::Operator, client.id, "Prima chiave", &key).await.unwrap();
+    svc.add_client_key(&Caller::Operator, client.id, "Prima chiave", &key).await.unwrap();
     let seq_after_key = w.seq().await;
     assert!(seq_after_key > seq);
     // Same key again: the kid is taken, the whole transaction is rolled back.
-    let dup = svc.add_client_key(&Actor::Operator, client.id, "Seconda chiave", &key).await;
+    let dup = svc.add_client_key(&Caller::Operator, client.id, "Seconda chiave", &key).await;
     assert!(matches!(dup, Err(AppError::Conflict(_))), "{dup:?}");
     assert_eq!(w.seq().await, seq_after_key);
-    assert_eq!(svc.client(client.id).await.unwrap().keys.len(), 1);
+    assert_eq!(svc.own_client(&Caller::Operator, client.id).await.unwrap().keys.len(), 1);
     assert!(matches!(
-        svc.add_client_key(&Actor::Operator, client.id, "Chiave rotta", "not a key").await,
+        svc.add_client_key(&Caller::Operator, client.id, "Chiave rotta", "not a key").await,
         Err(AppError::InvalidKey(_))
     ));
     assert_eq!(w.seq().await, seq_after_key);
@@ -531,8 +538,8 @@ varco::both_backends!(failing_operations_write_nothing, |backend| async move {
         // Dropped without commit.
     }
     assert_eq!(w.seq().await, seq);
-    assert_not_found(svc.attribute(attr.id).await);
-    assert_eq!(svc.agreement(a.id).await.unwrap(), fresh);
+    assert_not_found(svc.attribute(&Caller::Operator, attr.id).await);
+    assert_eq!(svc.agreement(&Caller::Operator, a.id).await.unwrap(), fresh);
     assert_eq!(
         types(&w.events(AggregateKind::Agreement, a.id).await),
         ["AgreementAdded", "AgreementActivated", "AgreementSuspended"]
@@ -548,7 +555,7 @@ varco::both_backends!(environments_are_independent, |backend| async move {
     let ids: Vec<TenantId> = {
         let mut v = Vec::new();
         for env in Env::ALL {
-            v.push(p.env(env).tenant_by_name("Comune di Prova").await.unwrap().id);
+            v.push(p.env(env).tenant_by_name(&Caller::Operator, "Comune di Prova").await.unwrap().id);
         }
         v
     };
@@ -558,39 +565,66 @@ varco::both_backends!(environments_are_independent, |backend| async move {
 
     let coll = p.env(Env::Collaudo);
     let prod = p.env(Env::Produzione);
-    let prova_coll = coll.tenant_by_name("Comune di Prova").await.unwrap();
-    let send = coll.eservice_by_name("SEND - UAT (Piattaforma Notifiche)").await.unwrap();
+    let prova_coll = coll.tenant_by_name(&Caller::Operator, "Comune di Prova").await.unwrap();
+    let send = coll.eservice_by_name(&Caller::Operator, "SEND - UAT (Piattaforma Notifiche)").await.unwrap();
     let a = w.request(&w.prova_user, w.prova, send.id).await;
 
     // Collaudo's ids mean nothing in Produzione (nor Attestazione).
     for env in [Env::Produzione, Env::Attestazione] {
         let svc = p.env(env);
-        assert_not_found(svc.tenant(prova_coll.id).await);
-        assert_not_found(svc.eservice(send.id).await);
-        assert_not_found(svc.agreement(a.id).await);
-        assert_not_found(svc.eservice_by_name("SEND - UAT (Piattaforma Notifiche)").await);
-        assert!(svc.agreements_of_consumer(prova_coll.id).await.unwrap().is_empty());
+        assert_not_found(svc.tenant(&Caller::Operator, prova_coll.id).await);
+        assert_not_found(svc.eservice(&Caller::Operator, send.id).await);
+        assert_not_found(svc.agreement(&Caller::Operator, a.id).await);
+        assert_not_found(svc.eservice_by_name(&Caller::Operator, "SEND - UAT (Piattaforma Notifiche)").await);
+        assert!(svc
+            .agreements(
+                &Caller::Operator,
+                &varco_platform::AgreementFilter { consumers: vec![prova_coll.id], ..Default::default() },
+                varco_platform::Page::ALL
+            )
+            .await
+            .unwrap()
+            .items
+            .is_empty());
     }
     // Nor can they be acted upon there.
     let seq = w.seq().await;
-    let operator = Actor::Operator;
+    let operator = Caller::Operator;
     assert_not_found(prod.suspend_agreement(&operator, a.id).await);
     assert_not_found(prod.create_agreement(&operator, prova_coll.id, send.id).await);
-    let prova_prod = prod.tenant_by_name("Comune di Prova").await.unwrap();
+    let prova_prod = prod.tenant_by_name(&Caller::Operator, "Comune di Prova").await.unwrap();
     assert_not_found(prod.create_agreement(&operator, prova_prod.id, send.id).await);
     assert_eq!(w.seq().await, seq);
     // The event of a Collaudo change is Collaudo's only.
-    assert!(p.store.events_of(Env::Produzione, AggregateKind::Agreement, &a.id.to_string()).await.unwrap().is_empty());
-    let ev = p.store.events_of(Env::Collaudo, AggregateKind::Agreement, &a.id.to_string()).await.unwrap();
+    assert!(w
+        .app
+        .running
+        .store
+        .events_of(Env::Produzione, AggregateKind::Agreement, &a.id.to_string())
+        .await
+        .unwrap()
+        .is_empty());
+    let ev = w.app.running.store.events_of(Env::Collaudo, AggregateKind::Agreement, &a.id.to_string()).await.unwrap();
     assert!(!ev.is_empty() && ev.iter().all(|e| e.env == Env::Collaudo));
-    assert_eq!(coll.agreements_of_consumer(prova_coll.id).await.unwrap().len(), 1);
+    assert_eq!(
+        coll.agreements(
+            &Caller::Operator,
+            &varco_platform::AgreementFilter { consumers: vec![prova_coll.id], ..Default::default() },
+            varco_platform::Page::ALL
+        )
+        .await
+        .unwrap()
+        .items
+        .len(),
+        1
+    );
 
     // Kids are unique within an environment only: the same key may be uploaded in
     // each environment (they are separate platforms), but not twice in one.
     let pem = varco_jose::RsaPrivateKey::generate_2048().public_key().to_pem();
     for env in Env::ALL {
         let svc = p.env(env);
-        let t = svc.tenant_by_name("Comune di Prova").await.unwrap();
+        let t = svc.tenant_by_name(&Caller::Operator, "Comune di Prova").await.unwrap();
         let c = svc
             .create_client(&operator, t.id, ClientKind::Api, "Client stessa chiave", None, vec![], None)
             .await

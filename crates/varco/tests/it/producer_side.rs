@@ -1,6 +1,6 @@
 //! The producer's side of the journey (step 10): SEND verifies a voucher from Varco
 //! with `varco-verifier`, using only what Varco publishes (varco.json and the JWKS).
-mod common;
+use crate::common;
 
 use common::*;
 use varco::testkit::spawn_app;

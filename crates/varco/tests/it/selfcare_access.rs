@@ -1,7 +1,8 @@
 //! Into an environment through SelfCare: the Interoperabilità card, the choice of
 //! environment, the identity token and the back office that accepts only it.
 //! Amministratore in Collaudo is nobody in Produzione.
-mod common;
+use crate::common;
+use varco_platform::Caller;
 
 use common::web::Browser;
 use reqwest::StatusCode;
@@ -14,7 +15,7 @@ use varco_selfcare::rules::NewUserForm;
 use varco_selfcare::service::SelfCare;
 
 fn selfcare(app: &TestApp) -> SelfCare {
-    SelfCare::new(app.running.platform.store.clone())
+    SelfCare::new(app.running.store.clone())
 }
 
 /// Maria, Amministratore of Comune di Prova, gives Mario Rossi the role the seed
@@ -133,7 +134,14 @@ varco::both_backends!(technician_enters_collaudo_and_not_produzione, |backend: B
     home.assert_contains("<dt class=\"col-sm-3\">Ruolo</dt><dd class=\"col-sm-9\">Amministratore</dd>");
     home.assert_contains("<dd class=\"col-sm-9\">Comune di Prova</dd>");
     // The tenant is the demo world's Comune di Prova, found by its SelfCare id.
-    let tenants = app.running.platform.env(varco_domain::Env::Collaudo).tenants().await.unwrap();
+    let tenants = app
+        .running
+        .platform
+        .env(varco_domain::Env::Collaudo)
+        .tenants(&Caller::Operator, &Default::default(), varco_platform::Page::ALL)
+        .await
+        .unwrap()
+        .items;
     let prova = tenants.iter().find(|t| t.name == "Comune di Prova").unwrap();
     assert_eq!(prova.selfcare_id.as_deref(), Some(comune.as_str()));
     assert_eq!(tenants.iter().filter(|t| t.name == "Comune di Prova").count(), 1);
@@ -164,7 +172,7 @@ varco::both_backends!(technician_enters_collaudo_and_not_produzione, |backend: B
     wrong.assert_contains("destinato a un altro ambiente");
     // ...and a token properly made for Produzione but carrying the Collaudo role
     // (as a SelfCare bug or a forged claim set would) gives nothing there.
-    let (_, pem) = app.running.platform.store.selfcare_key().await.unwrap().unwrap();
+    let (_, pem) = app.running.store.selfcare_key().await.unwrap().unwrap();
     let key = RsaPrivateKey::from_pem(&pem).unwrap();
     let forged = identity_token::issue(
         &key,
@@ -233,12 +241,16 @@ varco::both_backends!(admin_on_three_environments_is_asked_which, |backend: Back
 varco::both_backends!(bad_identity_tokens_open_nothing, |backend: Backend| async move {
     let app = spawn_app(backend).await;
     let b = Browser::new(&app.running.base_url);
-    let (_, pem) = app.running.platform.store.selfcare_key().await.unwrap().unwrap();
+    let (_, pem) = app.running.store.selfcare_key().await.unwrap().unwrap();
     let key = RsaPrivateKey::from_pem(&pem).unwrap();
     let other_key = RsaPrivateKey::generate_2048();
     let now = chrono::Utc::now().timestamp();
+    // The demo world's Comune di Prova, as SelfCare knows it.
+    let sc = Browser::new(&app.running.base_url);
+    sc.demo_login(ADMIN_COMUNE.fiscal_code).await;
+    let comune = sc.institution_id("Comune di Prova").await;
     let org = OrganizationClaim {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: comune.clone(),
         name: "Comune di Prova".into(),
         fiscal_code: "00000000001".into(),
         ipa_code: Some("c_prova".into()),
@@ -281,13 +293,28 @@ varco::both_backends!(bad_identity_tokens_open_nothing, |backend: Backend| async
     assert!(!b.get("/interop/collaudo/").await.body.contains("Benvenuto"));
     // A good token, from a browser SelfCare handed over from, opens the session.
     b.demo_login(ADMIN_COMUNE.fiscal_code).await;
-    let comune = b.institution_id("Comune di Prova").await;
     let page = b.get(&format!("/selfcare/enti/{comune}/interoperabilita?ambiente=collaudo")).await;
     let (_, _, binding) = handoff(&page);
     let r = b.post("/interop/collaudo/selfcare/login", &[("token", &good), ("handoff", &binding)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let tenants = app.running.platform.env(varco_domain::Env::Collaudo).tenants().await.unwrap();
-    // Found by IPA code: the demo world's Comune di Prova, not a second one.
+    // Well signed, but for an Ente SelfCare does not have (the IPA code of a real
+    // one is no key): refused, no new session, no tenant made.
+    let ghost = OrganizationClaim { id: uuid::Uuid::new_v4().to_string(), ..org.clone() };
+    let ghost_token = identity_token::issue(&key, &iss, &aud, &user, ghost, now, 30, now + 3600);
+    let page = b.get(&format!("/selfcare/enti/{comune}/interoperabilita?ambiente=collaudo")).await;
+    let (_, _, binding) = handoff(&page);
+    let r = b.post("/interop/collaudo/selfcare/login", &[("token", &ghost_token), ("handoff", &binding)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.set_cookies.iter().all(|c| !c.starts_with("varco_bo_")), "an unknown Ente opened a session");
+    let tenants = app
+        .running
+        .platform
+        .env(varco_domain::Env::Collaudo)
+        .tenants(&Caller::Operator, &Default::default(), varco_platform::Page::ALL)
+        .await
+        .unwrap()
+        .items;
+    // Found by SelfCare id: the demo world's Comune di Prova, not a second one.
     assert_eq!(tenants.iter().filter(|t| t.name == "Comune di Prova").count(), 1);
 });
 
@@ -320,10 +347,7 @@ varco::both_backends!(selfcare_sessions_are_protected, |backend: Backend| async 
     let page = b.get("/selfcare/enti").await;
     page.assert_contains("Maria Bianchi");
     // Only a hash of the cookie is stored.
-    let stored: Vec<String> = sqlx::query_scalar("SELECT id_hash FROM web_sessions WHERE scope = 'selfcare'")
-        .fetch_all(app.running.platform.store.pool())
-        .await
-        .unwrap();
+    let stored = app.db.strings("SELECT id_hash FROM web_sessions WHERE scope = 'selfcare'").await;
     assert_eq!(stored.len(), 1);
     assert_ne!(stored[0], value);
     // Other people's Enti are not found.
@@ -332,7 +356,7 @@ varco::both_backends!(selfcare_sessions_are_protected, |backend: Backend| async 
     assert_eq!(b.get("/selfcare/enti/not-an-id").await.status, StatusCode::NOT_FOUND);
 
     // Expiry: an expired session is no session.
-    sqlx::query("UPDATE web_sessions SET expires_ms = 1").execute(app.running.platform.store.pool()).await.unwrap();
+    app.db.execute("UPDATE web_sessions SET expires_ms = 1").await;
     assert_eq!(b.get("/selfcare/enti").await.status, StatusCode::SEE_OTHER);
 
     // Logout needs the token of the page and ends the session on the server.

@@ -3,7 +3,7 @@
 //! next to its field, the user's page with Sospendi / Riabilita / Rimuovi, and who
 //! may do what (operators, CSRF, no session). What the pages say is checked
 //! against what the service stored and the mails it queued.
-mod common;
+use crate::common;
 
 use reqwest::StatusCode;
 use uuid::Uuid;
@@ -209,7 +209,7 @@ struct World {
 impl World {
     async fn start(backend: varco::testkit::Backend) -> World {
         let app = spawn_app(backend).await;
-        let sc = SelfCare::new(app.running.platform.store.clone());
+        let sc = SelfCare::new(app.running.store.clone());
         let comune = sc.institutions().await.unwrap().into_iter().find(|i| i.name == "Comune di Prova").unwrap();
         World { app, sc, comune }
     }

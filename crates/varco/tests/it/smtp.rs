@@ -128,7 +128,7 @@ async fn varco_app(backend: Backend, smtp_port: Option<u16>) -> TestApp {
 /// An institution on Interoperabilità with Maria Bianchi as its manager, in the
 /// running Varco's database.
 async fn institution_with_manager(app: &TestApp) -> (SelfCare, Institution, User) {
-    let sc = SelfCare::new(app.running.platform.store.clone());
+    let sc = SelfCare::new(app.running.store.clone());
     let institution = Institution {
         id: Uuid::new_v4(),
         name: "Comune di Posta".into(),
@@ -266,7 +266,7 @@ varco::both_backends!(varco_mail_lists_shows_and_sends_the_outbox, |backend| asy
     let app = varco_app(backend, None).await;
     let (sc, institution, manager) = institution_with_manager(&app).await;
     add_mario(&sc, &institution, &manager).await;
-    let db = app.database_url.clone();
+    let db = app.db.url.clone();
 
     let list = ok(&db, &["mail", "list"]);
     let line = list.lines().find(|l| l.contains(NEW_ROLE_SUBJECT)).unwrap_or_else(|| panic!("{list}"));

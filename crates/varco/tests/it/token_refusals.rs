@@ -2,7 +2,8 @@
 //! gets the one generic 400 of the contract on the wire and its precise name in the
 //! log (tied by the correlation id) and in the "Debug client assertion" tool; and the
 //! vouchers that are issued carry what the contract says.
-mod common;
+use crate::common;
+use varco_platform::Caller;
 
 use common::*;
 use reqwest::StatusCode;
@@ -711,12 +712,22 @@ async fn expect_voucher(ctx: &Ctx<'_>, what: &str, run: &mut Run) {
 async fn mutate(ctx: &Ctx<'_>, m: Mutation, undo: bool) {
     let svc = ctx.app.running.platform.env(Env::Collaudo);
     let c = &ctx.consumer;
-    let consumer = Actor::User { user_id: UserId::new(), tenant_id: c.tenant_id };
-    let producer_id = svc.eservice(c.eservice_id).await.unwrap().producer_id;
-    let producer = Actor::User { user_id: UserId::new(), tenant_id: producer_id };
+    let consumer = Caller::Person {
+        env: Env::Collaudo,
+        tenant: c.tenant_id,
+        user: UserId::new(),
+        roles: varco_platform::ProductRoles { admin: true, ..Default::default() },
+    };
+    let producer_id = svc.eservice(&Caller::Operator, c.eservice_id).await.unwrap().producer_id;
+    let producer = Caller::Person {
+        env: Env::Collaudo,
+        tenant: producer_id,
+        user: UserId::new(),
+        roles: varco_platform::ProductRoles { admin: true, ..Default::default() },
+    };
     match (m, undo) {
         (Mutation::SuspendDescriptor, _) => {
-            let es = svc.eservice(c.eservice_id).await.unwrap();
+            let es = svc.eservice(&Caller::Operator, c.eservice_id).await.unwrap();
             let d = es.descriptors[0].id;
             if undo {
                 svc.unsuspend_descriptor(&producer, es.id, d).await.unwrap();
@@ -762,8 +773,7 @@ both_backends!(every_refusal_is_generic_on_the_wire_and_explained_in_log_and_deb
         }
     }
     // The refused requests left no audit row: only the vouchers issued are there.
-    let audit =
-        app.running.platform.store.audit_of_client("collaudo", &ctx.consumer.client_id.to_string()).await.unwrap();
+    let audit = app.running.store.audit_of_client("collaudo", &ctx.consumer.client_id.to_string()).await.unwrap();
     assert_eq!(audit.len(), run.issued, "one audit row per voucher issued");
     let failures = run.failures;
     assert!(failures.is_empty(), "{} refusal case(s) failed:\n{}", failures.len(), failures.join("\n"));
@@ -882,8 +892,8 @@ both_backends!(consumer_voucher_carries_the_contract_claims, |backend| async mov
     let app = spawn_app(backend).await;
     let c = setup_consumer(&app, COMUNE_DI_PROVA).await;
     let svc = app.running.platform.env(Env::Collaudo);
-    let es = svc.eservice_by_name(SEND_UAT).await.unwrap();
-    let pagopa = svc.tenant_by_name(PAGOPA).await.unwrap();
+    let es = svc.eservice_by_name(&Caller::Operator, SEND_UAT).await.unwrap();
+    let pagopa = svc.tenant_by_name(&Caller::Operator, PAGOPA).await.unwrap();
     let digest = hex64();
     let a = c.assertion_with(&app, |_, p| {
         p.insert("digest".into(), json!({ "alg": "SHA256", "value": digest }));
@@ -907,7 +917,7 @@ both_backends!(consumer_voucher_carries_the_contract_claims, |backend| async mov
     assert!(plain.get("digest").is_none(), "{plain}");
 
     // One audit row per voucher, newest first, with the contract's fields.
-    let audit = app.running.platform.store.audit_of_client("collaudo", &c.client_id.to_string()).await.unwrap();
+    let audit = app.running.store.audit_of_client("collaudo", &c.client_id.to_string()).await.unwrap();
     assert_eq!(audit.len(), 2);
     let first = &audit[1];
     assert_eq!(first["jwtDetails"], claims);
@@ -947,7 +957,7 @@ both_backends!(api_voucher_carries_the_m2m_claims, |backend| async move {
         for absent in ["purposeId", "eserviceId", "descriptorId", "producerId", "consumerId"] {
             assert!(claims.get(absent).is_none(), "{absent} in {claims}");
         }
-        let audit = app.running.platform.store.audit_of_client("collaudo", &api.client_id.to_string()).await.unwrap();
+        let audit = app.running.store.audit_of_client("collaudo", &api.client_id.to_string()).await.unwrap();
         assert_eq!(audit.len(), 1);
         assert_eq!(audit[0]["jwtDetails"], claims);
     }
@@ -978,7 +988,7 @@ both_backends!(rate_limit_is_per_organisation_and_answers_429, |backend| async m
     let a = [c.assertion(&app), same_org.assertion(&app), other_org.assertion(&app)];
     // Refused requests do not count; the window is a fixed second, so the burst starts
     // at the beginning of one, and is retried if the machine was too slow for it.
-    let store = &app.running.platform.store;
+    let store = &app.running.store;
     let client_id = c.client_id.to_string();
     let mut attempts = 0;
     let (r1, r2, r3, r4, audit_before) = loop {
@@ -1031,8 +1041,7 @@ both_backends!(signing_key_rotation_keeps_old_vouchers_verifiable, |backend| asy
     assert_eq!(jwks_kids(&app, Env::Collaudo).await, vec![old_kid.clone()]);
     let other_envs_before = (jwks_kids(&app, Env::Produzione).await, jwks_kids(&app, Env::Attestazione).await);
 
-    let new_kid =
-        varco_token::signer::rotate(&app.running.platform.store, Env::Collaudo, Actor::Operator).await.unwrap();
+    let new_kid = varco_token::signer::rotate(&app.running.store, Env::Collaudo, Actor::Operator).await.unwrap();
     app.running.token.sync().await.unwrap();
     assert_ne!(new_kid, old_kid);
 
@@ -1094,7 +1103,7 @@ both_backends!(environments_are_isolated, |backend| async move {
         }
     }
     // Audit rows are per environment too.
-    let store = &app.running.platform.store;
+    let store = &app.running.store;
     assert_eq!(store.audit_of_client("produzione", &c.client_id.to_string()).await.unwrap().len(), 0);
     assert_eq!(store.audit_of_client("collaudo", &c.client_id.to_string()).await.unwrap().len(), 1);
 });

@@ -12,9 +12,9 @@ use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use varco::testkit::TestApp;
-use varco_domain::event::Actor;
 use varco_domain::*;
 use varco_jose::{b64url_decode, RsaPrivateKey, RsaPublicKey};
+use varco_platform::Caller;
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -163,9 +163,9 @@ pub async fn setup_api_client_with_key(
     key: RsaPrivateKey,
 ) -> ApiClient {
     let svc = app.running.platform.env(env);
-    let t = svc.tenant_by_name(tenant).await.expect("tenant");
+    let t = svc.tenant_by_name(&Caller::Operator, tenant).await.expect("tenant");
     let admin_id = admin.then(UserId::new);
-    let actor = Actor::Operator;
+    let actor = Caller::Operator;
     let client = svc
         .create_client(
             &actor,

@@ -1,0 +1,31 @@
+//! The `varco` crate's black-box tests, in one test binary: each file of this
+//! directory is a module, and `common/` and `pdnd_schema/` are their shared helpers.
+//! One binary instead of one per file: the whole stack is linked once, which is
+//! most of the time a test run takes to build.
+//!
+//! Run a single file's tests with its module name as the filter, e.g.
+//! `cargo test -p varco --test it token_refusals::`.
+
+mod common;
+mod pdnd_schema;
+
+mod api_v2;
+mod api_v2_agreements;
+mod api_v2_clients;
+mod api_v2_eservice_writes;
+mod api_v2_purposes;
+mod api_v3;
+mod bad_input;
+mod browser_walk;
+mod cli_ente;
+mod cli_walk;
+mod independent_jose;
+mod journey_http;
+mod oidc_login;
+mod openapi_doc;
+mod platform_backends;
+mod producer_side;
+mod selfcare_access;
+mod selfcare_users;
+mod smtp;
+mod token_refusals;
