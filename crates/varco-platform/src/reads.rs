@@ -330,7 +330,7 @@ impl EnvService<'_> {
                             self.p.store.list(self.env, &[("eservice_id", &es.id.to_string())]).await?;
                         let seen_as_consumer = caller.sees_fruizione();
                         mine.extend(
-                            theirs.into_iter().filter(|p| !(seen_as_consumer && p.consumer_id == me) && !is_draft(p)),
+                            theirs.into_iter().filter(|p| !(is_draft(p) || seen_as_consumer && p.consumer_id == me)),
                         );
                     }
                 }
@@ -414,7 +414,7 @@ impl EnvService<'_> {
     /// A client's keys as JWKs, in upload order.
     pub async fn client_keys(&self, caller: &Caller, id: ClientId) -> AppResult<Vec<serde_json::Value>> {
         let c = self.own_client(caller, id).await?;
-        c.keys.iter().map(|k| crate::key_jwk(k)).collect()
+        c.keys.iter().map(crate::key_jwk).collect()
     }
 
     /// A client key as a JWK, with the client holding it. Any caller of the

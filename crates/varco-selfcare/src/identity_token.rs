@@ -238,6 +238,59 @@ fn check_audience(payload: &Map<String, Value>, expected: &str) -> Result<(), Id
     }
 }
 
+/// The user's ACTIVE roles at `institution` on the product of `env`, as claims; empty
+/// when there are none or the Ente is not onboarded on that product. What opens an
+/// environment is decided here, for the card, the choice and the token alike.
+pub fn active_roles(
+    institution: &crate::model::Institution,
+    roles: &[crate::service::RoleRecord],
+    env: varco_domain::Env,
+) -> Vec<RoleClaim> {
+    use crate::model::{ProductId, RoleStatus};
+    let product = ProductId::of_env(env);
+    if !institution.is_active_on(product) {
+        return vec![];
+    }
+    roles
+        .iter()
+        .filter(|r| r.role.product == product && r.role.status == RoleStatus::Active)
+        .map(|r| RoleClaim {
+            party_role: crate::model::wire_name(&r.role.party_role),
+            role: r.role.product_role.as_str().into(),
+            product_id: product.as_str().into(),
+        })
+        .collect()
+}
+
+/// The identity token that opens `env`'s back office (`audience`) for `user` at
+/// `institution`, with the roles of [`active_roles`]; `None` when there are none.
+#[allow(clippy::too_many_arguments)]
+pub fn for_environment(
+    key: &RsaPrivateKey,
+    issuer: &str,
+    audience: &str,
+    user: &UserIdentity,
+    institution: &crate::model::Institution,
+    roles: &[crate::service::RoleRecord],
+    env: varco_domain::Env,
+    now: i64,
+    lifetime_secs: i64,
+    desired_exp: i64,
+) -> Option<String> {
+    let active = active_roles(institution, roles, env);
+    if active.is_empty() {
+        return None;
+    }
+    let organization = OrganizationClaim {
+        id: institution.id.to_string(),
+        name: institution.name.clone(),
+        fiscal_code: institution.tax_code.clone(),
+        ipa_code: (institution.origin == crate::model::Origin::Ipa).then(|| institution.origin_id.clone()),
+        roles: active,
+    };
+    Some(issue(key, issuer, audience, user, organization, now, lifetime_secs, desired_exp))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,57 +494,4 @@ mod tests {
         assert_eq!(keys[0]["alg"], "RS256");
         assert!(keys.iter().all(|k| k.get("d").is_none()));
     }
-}
-
-/// The user's ACTIVE roles at `institution` on the product of `env`, as claims; empty
-/// when there are none or the Ente is not onboarded on that product. What opens an
-/// environment is decided here, for the card, the choice and the token alike.
-pub fn active_roles(
-    institution: &crate::model::Institution,
-    roles: &[crate::service::RoleRecord],
-    env: varco_domain::Env,
-) -> Vec<RoleClaim> {
-    use crate::model::{ProductId, RoleStatus};
-    let product = ProductId::of_env(env);
-    if !institution.is_active_on(product) {
-        return vec![];
-    }
-    roles
-        .iter()
-        .filter(|r| r.role.product == product && r.role.status == RoleStatus::Active)
-        .map(|r| RoleClaim {
-            party_role: crate::model::wire_name(&r.role.party_role),
-            role: r.role.product_role.as_str().into(),
-            product_id: product.as_str().into(),
-        })
-        .collect()
-}
-
-/// The identity token that opens `env`'s back office (`audience`) for `user` at
-/// `institution`, with the roles of [`active_roles`]; `None` when there are none.
-#[allow(clippy::too_many_arguments)]
-pub fn for_environment(
-    key: &RsaPrivateKey,
-    issuer: &str,
-    audience: &str,
-    user: &UserIdentity,
-    institution: &crate::model::Institution,
-    roles: &[crate::service::RoleRecord],
-    env: varco_domain::Env,
-    now: i64,
-    lifetime_secs: i64,
-    desired_exp: i64,
-) -> Option<String> {
-    let active = active_roles(institution, roles, env);
-    if active.is_empty() {
-        return None;
-    }
-    let organization = OrganizationClaim {
-        id: institution.id.to_string(),
-        name: institution.name.clone(),
-        fiscal_code: institution.tax_code.clone(),
-        ipa_code: (institution.origin == crate::model::Origin::Ipa).then(|| institution.origin_id.clone()),
-        roles: active,
-    };
-    Some(issue(key, issuer, audience, user, organization, now, lifetime_secs, desired_exp))
 }

@@ -184,7 +184,7 @@ async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result
             )));
         }
     }
-    let a = svc.create_agreement(&caller.who(), caller.tenant_id, eid).await.map_err(app_problem)?;
+    let a = svc.create_agreement(caller.who(), caller.tenant_id, eid).await.map_err(app_problem)?;
     Ok((StatusCode::CREATED, Json(agreement_json(&a))))
 }
 
@@ -202,7 +202,7 @@ async fn delete(
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
     let id: AgreementId = parse_id(&raw, "agreementId")?;
-    s.platform.env(caller.env).delete_agreement(&caller.who(), id).await.map_err(app_problem)?;
+    s.platform.env(caller.env).delete_agreement(caller.who(), id).await.map_err(app_problem)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -229,7 +229,7 @@ async fn submit(
     if sub.consumer_notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
         return Err(bad_request("consumerNotes can have at most 1000 characters"));
     }
-    let a = s.platform.env(caller.env).submit_agreement(&caller.who(), id, sub.consumer_notes).await;
+    let a = s.platform.env(caller.env).submit_agreement(caller.who(), id, sub.consumer_notes).await;
     Ok(Json(agreement_json(&a.map_err(app_problem)?)))
 }
 
@@ -245,7 +245,7 @@ async fn reject(
     if !(20..=1000).contains(&reason.chars().count()) {
         return Err(bad_request("reason must be between 20 and 1000 characters"));
     }
-    let a = s.platform.env(caller.env).reject_agreement(&caller.who(), id, reason).await;
+    let a = s.platform.env(caller.env).reject_agreement(caller.who(), id, reason).await;
     Ok(Json(agreement_json(&a.map_err(app_problem)?)))
 }
 
@@ -265,11 +265,11 @@ async fn simple(s: AppState, caller: Caller, raw: String, body_raw: Bytes, op: O
     no_delegation(&r.delegation_id)?;
     let (svc, actor) = (s.platform.env(caller.env), caller.who());
     let a = match op {
-        Op::Approve => svc.approve_agreement(&actor, id).await,
-        Op::Suspend => svc.suspend_agreement(&actor, id).await,
-        Op::Unsuspend => svc.unsuspend_agreement(&actor, id).await,
-        Op::Upgrade => svc.upgrade_agreement(&actor, id).await,
-        Op::Clone => svc.clone_agreement(&actor, id).await,
+        Op::Approve => svc.approve_agreement(actor, id).await,
+        Op::Suspend => svc.suspend_agreement(actor, id).await,
+        Op::Unsuspend => svc.unsuspend_agreement(actor, id).await,
+        Op::Upgrade => svc.upgrade_agreement(actor, id).await,
+        Op::Clone => svc.clone_agreement(actor, id).await,
     };
     Ok(Json(agreement_json(&a.map_err(app_problem)?)))
 }

@@ -105,7 +105,7 @@ async fn add_purpose(
     let seed: ClientAddPurpose = serde_json::from_slice(&body)
         .map_err(|e| api_problem(StatusCode::BAD_REQUEST, &format!("invalid ClientAddPurpose: {e}")))?;
     let pid: PurposeId = parse_id(&seed.purpose_id, "purposeId")?;
-    s.platform.env(caller.env).add_client_purpose(&caller.who(), cid, pid).await.map_err(app_problem)?;
+    s.platform.env(caller.env).add_client_purpose(caller.who(), cid, pid).await.map_err(app_problem)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -116,7 +116,7 @@ async fn remove_purpose(
 ) -> Result<StatusCode, Problem> {
     let cid: ClientId = parse_id(&raw, "clientId")?;
     let pid: PurposeId = parse_id(&pid, "purposeId")?;
-    s.platform.env(caller.env).remove_client_purpose(&caller.who(), cid, pid).await.map_err(app_problem)?;
+    s.platform.env(caller.env).remove_client_purpose(caller.who(), cid, pid).await.map_err(app_problem)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

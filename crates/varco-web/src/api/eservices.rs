@@ -265,11 +265,11 @@ async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result
     let env = s.platform.env(caller.env);
     let actor = caller.who();
     let e = env
-        .create_eservice(&actor, caller.tenant_id, &seed.name, &seed.description, seed.technology, seed.mode)
+        .create_eservice(actor, caller.tenant_id, &seed.name, &seed.description, seed.technology, seed.mode)
         .await
         .map_err(app_problem)?;
     // PDND creates the e-service with its first (draft) version in one go.
-    env.add_descriptor(&actor, e.id, input).await.map_err(no_conflict)?;
+    env.add_descriptor(actor, e.id, input).await.map_err(no_conflict)?;
     Ok((StatusCode::CREATED, Json(eservice_json(&e))))
 }
 
@@ -281,7 +281,7 @@ async fn create_descriptor(
 ) -> Result<(StatusCode, Json<Value>), Problem> {
     let eid: EServiceId = parse_id(&raw, "eserviceId")?;
     let input = body::<DescriptorSeed>(&b)?.into_input()?;
-    let did = s.platform.env(caller.env).add_descriptor(&caller.who(), eid, input).await.map_err(no_conflict)?;
+    let did = s.platform.env(caller.env).add_descriptor(caller.who(), eid, input).await.map_err(no_conflict)?;
     Ok((StatusCode::CREATED, Json(reload_descriptor(&s, &caller, eid, did).await?)))
 }
 
@@ -304,9 +304,9 @@ async fn transition(
     let env = s.platform.env(caller.env);
     let actor = caller.who();
     match t {
-        Transition::Publish => env.publish_descriptor(&actor, eid, did).await,
-        Transition::Suspend => env.suspend_descriptor(&actor, eid, did).await,
-        Transition::Unsuspend => env.unsuspend_descriptor(&actor, eid, did).await,
+        Transition::Publish => env.publish_descriptor(actor, eid, did).await,
+        Transition::Suspend => env.suspend_descriptor(actor, eid, did).await,
+        Transition::Unsuspend => env.unsuspend_descriptor(actor, eid, did).await,
     }
     .map_err(no_conflict)?;
     Ok(Json(reload_descriptor(&s, &caller, eid, did).await?))
@@ -352,7 +352,7 @@ async fn quotas(
         e.descriptor(did).ok_or_else(|| api_problem(StatusCode::NOT_FOUND, &format!("descriptor {did} not found")))?;
     let d = env
         .update_descriptor_quotas(
-            &caller.who(),
+            caller.who(),
             eid,
             did,
             seed.voucher_lifespan.unwrap_or(d.voucher_lifespan),

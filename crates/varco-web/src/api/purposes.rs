@@ -291,7 +291,7 @@ async fn create(State(s): State<AppState>, caller: Caller, bytes: Bytes) -> Resu
     let p = s
         .platform
         .env(caller.env)
-        .create_purpose(&caller.who(), caller.tenant_id, eservice, &seed.title, &seed.description, calls, form, free)
+        .create_purpose(caller.who(), caller.tenant_id, eservice, &seed.title, &seed.description, calls, form, free)
         .await
         .map_err(app_problem)?;
     Ok((StatusCode::CREATED, Json(purpose_json(&p))))
@@ -303,7 +303,7 @@ async fn remove(
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
     let p = load(&s, &caller, &raw).await?;
-    s.platform.env(caller.env).delete_purpose(&caller.who(), p.id).await.map_err(app_problem)?;
+    s.platform.env(caller.env).delete_purpose(caller.who(), p.id).await.map_err(app_problem)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -316,7 +316,7 @@ async fn new_version(
     let seed: PurposeVersionSeed = body(&bytes)?;
     let calls = daily_calls(seed.daily_calls)?;
     let p = load(&s, &caller, &raw).await?;
-    let p = s.platform.env(caller.env).new_purpose_version(&caller.who(), p.id, calls).await.map_err(app_problem)?;
+    let p = s.platform.env(caller.env).new_purpose_version(caller.who(), p.id, calls).await.map_err(app_problem)?;
     // The use case appends the new version.
     let v = p.versions.last().ok_or_else(|| app_problem(varco_platform::AppError::Internal("no version".into())))?;
     Ok((StatusCode::CREATED, Json(version_json(v))))
@@ -330,11 +330,11 @@ async fn change(s: AppState, caller: Caller, raw: String, bytes: Bytes, op: Op) 
     let svc = s.platform.env(caller.env);
     let actor = caller.who();
     let p = match op {
-        Op::Activate => svc.activate_purpose(&actor, p.id).await,
-        Op::Approve => svc.approve_purpose(&actor, p.id).await,
-        Op::Suspend => svc.suspend_purpose(&actor, p.id).await,
-        Op::Unsuspend => svc.unsuspend_purpose(&actor, p.id).await,
-        Op::Archive => svc.archive_purpose(&actor, p.id).await,
+        Op::Activate => svc.activate_purpose(actor, p.id).await,
+        Op::Approve => svc.approve_purpose(actor, p.id).await,
+        Op::Suspend => svc.suspend_purpose(actor, p.id).await,
+        Op::Unsuspend => svc.unsuspend_purpose(actor, p.id).await,
+        Op::Archive => svc.archive_purpose(actor, p.id).await,
     }
     .map_err(app_problem)?;
     Ok(Json(purpose_json(&p)))

@@ -240,7 +240,7 @@ async fn create_kind(
     let a = s
         .platform
         .env(caller.env)
-        .create_attribute(&caller.who(), kind, &seed.name, &seed.description, None, None)
+        .create_attribute(caller.who(), kind, &seed.name, &seed.description, None, None)
         .await
         .map_err(app_problem)?;
     Ok((StatusCode::CREATED, Json(attribute_json(&a))))

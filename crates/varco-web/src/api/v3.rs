@@ -55,7 +55,7 @@ async fn create_client(
         .platform
         .env(caller.env)
         .create_client(
-            &caller.who(),
+            caller.who(),
             caller.tenant_id,
             ClientKind::Consumer,
             &seed.name,
@@ -93,7 +93,7 @@ async fn create_key(
         return Err(api_problem(StatusCode::BAD_REQUEST, "alg must be RS256"));
     }
     let svc = s.platform.env(caller.env);
-    let key = svc.add_client_key(&caller.who(), client_id, &seed.name, &seed.key).await.map_err(|e| match e {
+    let key = svc.add_client_key(caller.who(), client_id, &seed.name, &seed.key).await.map_err(|e| match e {
         // The file lists no 409 for this operation: a key already on the platform is
         // a bad request.
         varco_platform::AppError::Conflict(m) => api_problem(StatusCode::BAD_REQUEST, &m),
@@ -111,6 +111,6 @@ async fn delete_key(
 ) -> Result<Json<Value>, Problem> {
     let client_id: ClientId = parse_id(&client_id, "clientId")?;
     let kid = Kid::parse(&key_id).map_err(|e| api_problem(StatusCode::BAD_REQUEST, &e.to_string()))?;
-    s.platform.env(caller.env).delete_client_key(&caller.who(), client_id, &kid).await.map_err(app_problem)?;
+    s.platform.env(caller.env).delete_client_key(caller.who(), client_id, &kid).await.map_err(app_problem)?;
     Ok(Json(json!({})))
 }
