@@ -5,9 +5,10 @@
 //! of other organisations is 403, a purpose or an e-service the caller may not see
 //! is 404 (as if it did not exist), a client of another organisation is visible
 //! only as its id and owner.
-use crate::access::Caller;
+use crate::access::{Caller, ClientScope};
 use crate::{not_found, AppError, AppResult, EnvService};
 use varco_domain::*;
+use varco_store::{Cond, Query};
 
 /// A window of a list: `offset` items skipped, at most `limit` returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +20,12 @@ pub struct Page {
 impl Page {
     /// Everything (for callers that show a whole list, e.g. the CLI).
     pub const ALL: Page = Page { offset: 0, limit: usize::MAX };
+
+    /// The same window, asked of the database.
+    fn of(self, q: Query) -> Query {
+        let limit = (self.limit != usize::MAX).then_some(self.limit as u64);
+        q.window(self.offset as u64, limit)
+    }
 
     fn apply<T>(self, all: Vec<T>) -> Paged<T> {
         let total = all.len();
@@ -151,14 +158,14 @@ impl EnvService<'_> {
 
     pub async fn tenants(&self, caller: &Caller, f: &TenantFilter, page: Page) -> AppResult<Paged<Tenant>> {
         self.check_env(caller)?;
-        let mut all: Vec<Tenant> = self.p.store.all(self.env).await?;
-        all.retain(|t| {
-            let in_ipa = t.external_id.origin == "IPA";
-            f.ipa_code.as_ref().is_none_or(|c| in_ipa && &t.external_id.value == c)
-                && f.tax_code.as_ref().is_none_or(|c| !in_ipa && &t.external_id.value == c)
-        });
-        all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-        Ok(page.apply(all))
+        let mut q = Query::new().order_by("name");
+        if let Some(c) = &f.ipa_code {
+            q = q.with(Cond::Eq("origin", "IPA".into())).with(Cond::Eq("external_value", c.clone()));
+        }
+        if let Some(c) = &f.tax_code {
+            q = q.with(Cond::Ne("origin", "IPA".into())).with(Cond::Eq("external_value", c.clone()));
+        }
+        self.paged(page.of(q)).await
     }
 
     pub async fn tenant_by_name(&self, caller: &Caller, name: &str) -> AppResult<Tenant> {
@@ -176,9 +183,7 @@ impl EnvService<'_> {
 
     pub async fn attributes(&self, caller: &Caller, kind: AttributeKind, page: Page) -> AppResult<Paged<Attribute>> {
         self.check_env(caller)?;
-        let mut all: Vec<Attribute> = self.p.store.list(self.env, &[("kind", &enum_text(kind))]).await?;
-        all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-        Ok(page.apply(all))
+        self.paged(page.of(Query::new().with(Cond::Eq("kind", enum_text(kind))).order_by("name"))).await
     }
 
     // ---------------------------------------------------------- e-services
@@ -244,32 +249,27 @@ impl EnvService<'_> {
     /// The caller's agreements, on either side, oldest first.
     pub async fn agreements(&self, caller: &Caller, f: &AgreementFilter, page: Page) -> AppResult<Paged<Agreement>> {
         self.check_env(caller)?;
-        let mut found: Vec<Agreement> = match caller.tenant() {
-            None => self.p.store.all(self.env).await?,
-            Some(me) => {
-                let me = me.to_string();
-                let mut mine = std::collections::BTreeMap::new();
-                for (side, sees) in [("consumer_id", caller.sees_fruizione()), ("producer_id", caller.sees_ricevute())]
-                {
-                    if sees {
-                        let list: Vec<Agreement> = self.p.store.list(self.env, &[(side, me.as_str())]).await?;
-                        // Keyed by id: an organisation consuming its own e-service is listed once.
-                        mine.extend(list.into_iter().map(|a| (a.id, a)));
-                    }
-                }
-                mine.into_values().collect()
+        let mut q = Query::new()
+            .any_of("state", &f.states.iter().map(|s| enum_text(*s)).collect::<Vec<_>>())
+            .any_of("producer_id", &f.producers)
+            .any_of("consumer_id", &f.consumers)
+            .any_of("eservice_id", &f.eservices)
+            .any_of("descriptor_id", &f.descriptors)
+            // A stable order, so that pages do not overlap.
+            .order_by("created_ms");
+        if let Some(me) = caller.tenant() {
+            // Only the caller's own, on the sides it may see (an organisation
+            // consuming its own e-service is listed once).
+            let mut sides = vec![];
+            if caller.sees_fruizione() {
+                sides.push(vec![("consumer_id", me.to_string())]);
             }
-        };
-        found.retain(|a| {
-            (f.states.is_empty() || f.states.contains(&a.state))
-                && (f.producers.is_empty() || f.producers.contains(&a.producer_id))
-                && (f.consumers.is_empty() || f.consumers.contains(&a.consumer_id))
-                && (f.eservices.is_empty() || f.eservices.contains(&a.eservice_id))
-                && (f.descriptors.is_empty() || f.descriptors.contains(&a.descriptor_id))
-        });
-        // A stable order, so that pages do not overlap.
-        found.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
-        Ok(page.apply(found))
+            if caller.sees_ricevute() {
+                sides.push(vec![("producer_id", me.to_string())]);
+            }
+            q = q.with(Cond::AnyOf(sides));
+        }
+        self.paged(page.of(q)).await
     }
 
     /// The purposes of an agreement's consumer on its e-service; the producer does
@@ -377,21 +377,34 @@ impl EnvService<'_> {
     /// manage; a program sees every client, others' as id and owner only.
     pub async fn clients(&self, caller: &Caller, f: &ClientFilter, page: Page) -> AppResult<Paged<ClientView>> {
         self.check_env(caller)?;
-        let mut all: Vec<Client> = match (caller, f.consumer) {
-            (Caller::Person { tenant, .. }, _) => {
-                self.p.store.list(self.env, &[("consumer_id", &tenant.to_string())]).await?
+        let mut q = Query::new().order_by("created_ms");
+        if let Some(t) = f.consumer {
+            q = q.with(Cond::Eq("consumer_id", t.to_string()));
+        }
+        if let Some(n) = &f.name {
+            // Names are seen by their owner only.
+            let me = caller.tenant().map(|t| t.to_string());
+            q = q.with(Cond::Contains("name", n.clone()));
+            if let Some(me) = me {
+                q = q.with(Cond::Eq("consumer_id", me));
             }
-            (_, Some(t)) => self.p.store.list(self.env, &[("consumer_id", &t.to_string())]).await?,
-            (_, None) => self.p.store.all(self.env).await?,
+        }
+        let paged: Paged<Client> = match (caller, caller.client_scope()) {
+            // People manage their own organisation's clients only: all of them, or
+            // (Operatore di sicurezza) those they are members of, which the
+            // documents know (filtered here: an organisation has few clients).
+            (Caller::Person { tenant, .. }, scope) => {
+                let q = q.with(Cond::Eq("consumer_id", tenant.to_string()));
+                match scope {
+                    ClientScope::All => self.paged(page.of(q)).await?,
+                    ClientScope::Member(_) | ClientScope::Nothing => {
+                        let (all, _) = self.p.store.query::<Client>(self.env, &q).await?;
+                        page.apply(all.into_iter().filter(|c| caller.sees_client(c)).collect())
+                    }
+                }
+            }
+            _ => self.paged(page.of(q)).await?,
         };
-        let name = f.name.as_ref().map(|n| n.to_lowercase());
-        all.retain(|c| {
-            f.consumer.is_none_or(|t| c.consumer_id == t)
-                && name.as_ref().is_none_or(|n| caller.sees_client(c) && c.name.to_lowercase().contains(n))
-                && (!matches!(caller, Caller::Person { .. }) || caller.sees_client(c))
-        });
-        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
-        let paged = page.apply(all);
         Ok(Paged { items: paged.items.into_iter().map(|c| ClientView::of(caller, c)).collect(), total: paged.total })
     }
 
@@ -426,6 +439,14 @@ impl EnvService<'_> {
         let client: Client = self.get(owner.parse::<ClientId>().map_err(|_| missing())?, "client").await?;
         let key = client.keys.iter().find(|k| k.kid.as_str() == kid).ok_or_else(missing)?;
         Ok((client.id, crate::key_jwk(key)?))
+    }
+}
+
+impl EnvService<'_> {
+    /// A page of `q`, counted and windowed by the database.
+    async fn paged<T: varco_store::Aggregate>(&self, q: Query) -> AppResult<Paged<T>> {
+        let (items, total) = self.p.store.query::<T>(self.env, &q).await?;
+        Ok(Paged { items, total: total as usize })
     }
 }
 

@@ -111,8 +111,8 @@ fn descriptor() -> DescriptorInput {
     }
 }
 
-async fn world() -> World {
-    let db = TestDb::new(Backend::Sqlite).await;
+async fn world(backend: Backend) -> World {
+    let db = TestDb::new(backend).await;
     let (p, store) = platform(&db).await;
     let svc = p.env(ENV);
     let sys = Caller::System;
@@ -200,9 +200,27 @@ fn not_found<T: std::fmt::Debug>(r: AppResult<T>) {
     assert!(matches!(r, Err(AppError::NotFound(_))), "expected 404, got {r:?}");
 }
 
-#[tokio::test]
-async fn each_caller_sees_what_its_organisation_and_role_allow() {
-    let w = world().await;
+/// The reads are paged and filtered by the database: both of them.
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(varco_testkit::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(varco_testkit::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+on_both!(each_caller_sees_what_its_organisation_and_role_allow);
+on_both!(each_kind_of_change_is_refused_to_the_wrong_caller_and_changes_nothing);
+
+async fn each_caller_sees_what_its_organisation_and_role_allow(backend: Backend) {
+    let w = world(backend).await;
     let svc = w.svc();
     let (a, p, c) = (set(&[w.agreement]), set(&[w.purpose, w.draft_purpose]), set(&[w.client]));
 
@@ -279,15 +297,32 @@ async fn each_caller_sees_what_its_organisation_and_role_allow() {
     forbidden(svc.tenant(&elsewhere, w.consumer).await);
     forbidden(svc.agreement(&elsewhere, w.agreement).await);
 
-    // Pages: the window and the whole count.
+    // Pages: the window and the whole count; filters the database applies.
     let admin = w.person(w.consumer, roles(true, false, false));
     let page = svc.purposes(&admin, &PurposeFilter::default(), Page { offset: 1, limit: 1 }).await.unwrap();
     assert_eq!((page.items.len(), page.total), (1, 2));
+    let f = AgreementFilter { states: vec![AgreementState::Suspended], ..Default::default() };
+    assert_eq!(svc.agreements(&admin, &f, Page::ALL).await.unwrap().total, 0);
+    let f = AgreementFilter { states: vec![AgreementState::Active], eservices: vec![w.eservice], ..Default::default() };
+    let page = svc.agreements(&admin, &f, Page { offset: 0, limit: 1 }).await.unwrap();
+    assert_eq!(page.items.iter().map(|a| a.id).collect::<Vec<_>>(), vec![w.agreement]);
+    assert_eq!(svc.agreements(&admin, &f, Page { offset: 1, limit: 1 }).await.unwrap().items.len(), 0);
+    let by_name = |n: &str| ClientFilter { name: Some(n.into()), ..Default::default() };
+    assert_eq!(svc.clients(&admin, &by_name("DI PROVA"), Page::ALL).await.unwrap().total, 1);
+    assert_eq!(svc.clients(&admin, &by_name("%"), Page::ALL).await.unwrap().total, 0, "% is no wildcard");
+    // Names are the owner's: another Ente's name filter finds nothing of theirs.
+    let other = w.api(w.other, ApiRole::M2m);
+    assert_eq!(svc.clients(&other, &by_name("prova"), Page::ALL).await.unwrap().total, 0);
+    assert_eq!(svc.clients(&other, &ClientFilter::default(), Page::ALL).await.unwrap().total, 1);
+    let ipa = TenantFilter { ipa_code: Some("c_frui".into()), ..Default::default() };
+    let found = svc.tenants(&other, &ipa, Page::ALL).await.unwrap();
+    assert_eq!(found.items.iter().map(|t| t.id).collect::<Vec<_>>(), vec![w.consumer]);
+    let tax = TenantFilter { tax_code: Some("c_frui".into()), ..Default::default() };
+    assert_eq!(svc.tenants(&other, &tax, Page::ALL).await.unwrap().total, 0, "an IPA code is no tax code");
 }
 
-#[tokio::test]
-async fn each_kind_of_change_is_refused_to_the_wrong_caller_and_changes_nothing() {
-    let w = world().await;
+async fn each_kind_of_change_is_refused_to_the_wrong_caller_and_changes_nothing(backend: Backend) {
+    let w = world(backend).await;
     let svc = w.svc();
     let before = w.seq().await;
     let cons = |r| w.person(w.consumer, r);

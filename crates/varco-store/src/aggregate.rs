@@ -15,6 +15,11 @@ fn s(v: impl ToString) -> Option<String> {
     Some(v.to_string())
 }
 
+/// Creation time as a sortable text column: zero-padded milliseconds.
+fn created(t: &Timestamp) -> Option<String> {
+    Some(format!("{:015}", t.timestamp_millis()))
+}
+
 fn enum_str<T: serde::Serialize>(v: &T) -> Option<String> {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => Some(s),
@@ -73,6 +78,7 @@ impl Aggregate for Agreement {
             ("consumer_id", s(self.consumer_id)),
             ("producer_id", s(self.producer_id)),
             ("state", enum_str(&self.state)),
+            ("created_ms", created(&self.created_at)),
         ]
     }
 }
@@ -84,7 +90,12 @@ impl Aggregate for Purpose {
         self.id.to_string()
     }
     fn columns(&self) -> Vec<(&'static str, Option<String>)> {
-        vec![("eservice_id", s(self.eservice_id)), ("consumer_id", s(self.consumer_id)), ("title", s(&self.title))]
+        vec![
+            ("eservice_id", s(self.eservice_id)),
+            ("consumer_id", s(self.consumer_id)),
+            ("title", s(&self.title)),
+            ("created_ms", created(&self.created_at)),
+        ]
     }
 }
 
@@ -95,6 +106,11 @@ impl Aggregate for Client {
         self.id.to_string()
     }
     fn columns(&self) -> Vec<(&'static str, Option<String>)> {
-        vec![("consumer_id", s(self.consumer_id)), ("kind", enum_str(&self.kind)), ("name", s(&self.name))]
+        vec![
+            ("consumer_id", s(self.consumer_id)),
+            ("kind", enum_str(&self.kind)),
+            ("name", s(&self.name)),
+            ("created_ms", created(&self.created_at)),
+        ]
     }
 }

@@ -7,12 +7,14 @@
 //! sqlx's `Any` driver; only the migrations differ.
 
 mod aggregate;
+mod query;
 mod audit;
 mod selfcare;
 mod sessions;
 mod signing;
 
 pub use aggregate::Aggregate;
+pub use query::{Cond, Query};
 pub use audit::{AuditSink, VoucherAuditRow};
 pub use selfcare::{DocRow, NewRoleRow, OutboxRow, RoleRow, ScTx};
 pub use sessions::SessionRow;
