@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::node::{node_modules_ready, repo_root, run_node};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use varco::testkit::{spawn_app, Backend};
 use varco_selfcare::codice_fiscale::CodiceFiscale;
 use varco_selfcare::model::{ProductId, ProductRole, RoleStatus};
@@ -16,19 +16,20 @@ use varco_selfcare::service::SelfCare;
 async fn seed_document_in_a_real_browser() {
     node_modules_ready();
     let app = spawn_app(Backend::Sqlite).await;
+    // This run's pictures go to a directory of its own (two runs at once in one
+    // checkout do not mix theirs), which replaces `screenshots/` once checked.
     let out = screenshots_dir();
-    // Only this run's pictures are checked (and copied by scripts/screenshots.sh).
-    let _ = std::fs::remove_dir_all(&out);
-    let out_arg = out.to_string_lossy().to_string();
-    let run =
-        run_node(std::path::Path::new("seed-walk.mjs"), &["--base", &app.running.base_url, "--out", &out_arg], &[])
-            .await;
+    let taking = out.with_file_name(format!("screenshots.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&taking);
+    let taking_arg = taking.to_string_lossy().to_string();
+    let run = run_node(Path::new("seed-walk.mjs"), &["--base", &app.running.base_url, "--out", &taking_arg], &[]).await;
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success() && stdout.contains("WALK OK"), "the browser walk failed:\n{stdout}");
     for name in ["01-accesso-area-riservata", "06-crea-utente", "11-collaudo-home", "12-produzione-negata"] {
-        let png = std::fs::read(out.join(format!("{name}.png"))).expect("screenshot written");
+        let png = std::fs::read(taking.join(format!("{name}.png"))).expect("screenshot written");
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{name}.png is not a real screenshot");
     }
+    publish(&taking, &out);
 
     // What the browser did is what the database holds: the technician has exactly
     // the role the seed asks for, and was told by mail.
@@ -45,6 +46,18 @@ async fn seed_document_in_a_real_browser() {
     assert!(mails.iter().any(|m| m.to == "mario.rossi@partner.example"), "{mails:?}");
     // The refused attempt with a wrong codice fiscale stored nothing more.
     assert_eq!(mails.iter().filter(|m| m.to == "mario.rossi@partner.example").count(), 1);
+}
+
+/// Makes `taking` the new `out` (what scripts/screenshots.sh copies to docs/).
+fn publish(taking: &Path, out: &Path) {
+    for _ in 0..3 {
+        let _ = std::fs::remove_dir_all(out);
+        // Fails only if another run published in between; then try again.
+        if std::fs::rename(taking, out).is_ok() {
+            return;
+        }
+    }
+    panic!("cannot move {} to {}", taking.display(), out.display());
 }
 
 /// `screenshots/` in the workspace's target directory (`$CARGO_TARGET_DIR` if set,
