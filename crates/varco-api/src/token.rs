@@ -1,9 +1,10 @@
 //! `POST /interop/{env}/token.oauth2`, wire-compatible with PDND's authorization server.
-use crate::{parse_env, AppState, Problem};
+use crate::{ApiState, Problem};
 use axum::body::{to_bytes, Body};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use varco_http::{parse_env, CorrelationId};
 use varco_token::{RateInfo, TokenError};
 
 /// Token requests are small (an assertion is a few KiB); refuse anything bigger
@@ -18,8 +19,16 @@ pub fn generic_400(correlation_id: &str) -> Problem {
         .with_correlation(correlation_id)
 }
 
-pub async fn token(State(s): State<AppState>, Path(env): Path<String>, headers: HeaderMap, body: Body) -> Response {
-    let correlation_id = uuid::Uuid::new_v4().to_string();
+/// Every answer, and every log line of the request, names the request's
+/// correlation id (see `varco_http::correlation`).
+pub async fn token(
+    State(s): State<ApiState>,
+    Path(env): Path<String>,
+    correlation: CorrelationId,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let correlation_id = correlation.to_string();
     let env = match parse_env(&env) {
         Ok(e) => e,
         Err(p) => return p.with_correlation(&correlation_id).into_response(),

@@ -21,7 +21,7 @@ struct Asset {
     bytes: &'static [u8],
 }
 
-/// `asset!("x/y.css", CSS)` embeds `crates/varco-web/assets/x/y.css` as `/static/x/y.css`.
+/// `asset!("x/y.css", CSS)` embeds `crates/varco-pages/assets/x/y.css` as `/static/x/y.css`.
 macro_rules! asset {
     ($path:literal, $content_type:expr) => {
         Asset { path: $path, content_type: $content_type, bytes: include_bytes!(concat!("../assets/", $path)) }

@@ -5,7 +5,7 @@
 //! here: Amministratore in Collaudo is nobody in Produzione.
 use crate::pages::{render, see_other, with_cookies, Layout, PageError};
 use crate::session::{self, SetCookie};
-use crate::{parse_env, AppState};
+use crate::PagesState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -15,6 +15,7 @@ use axum::{Form, Router};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use varco_domain::Env;
+use varco_http::parse_env;
 use varco_platform::Caller;
 use varco_selfcare::identity_token::{self, IdentityClaims, IdentityTokenError};
 use varco_selfcare::model::ProductRole;
@@ -26,7 +27,7 @@ pub const SESSION_TTL: Duration = Duration::from_secs(9 * 3600);
 /// Clock difference tolerated between SelfCare and a back office on other hosts.
 const LEEWAY_SECS: i64 = 5;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<PagesState> {
     Router::new()
         .route("/interop/{env}/", get(home))
         .route("/interop/{env}/selfcare/login", post(login))
@@ -61,14 +62,14 @@ pub struct BoIdentity {
 
 /// The back-office session of the request for `env`, if any.
 pub async fn current(
-    state: &AppState,
+    state: &PagesState,
     headers: &HeaderMap,
     env: Env,
 ) -> Result<Option<session::Session<BoIdentity>>, PageError> {
     session::load(state, headers, &scope(env), &cookie_name(env)).await
 }
 
-fn layout(env: Env, title: &str, state: &AppState) -> Layout {
+fn layout(env: Env, title: &str, state: &PagesState) -> Layout {
     Layout {
         title: title.into(),
         brand: format!("Interoperabilità {}", env.label()),
@@ -94,7 +95,7 @@ struct HomePage {
 
 /// The back office's home: who you are here, or how to get in.
 async fn home(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     Path(env): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
@@ -154,7 +155,7 @@ fn origin(url: &str) -> &str {
 /// browser and log them into someone else's back office (login CSRF). On
 /// separate origins no cookie can be shared; the token's single use, audience
 /// and 60 s lifetime are then the protection.
-pub fn handoff_cookie(state: &AppState, env: Env) -> Option<SetCookie> {
+pub fn handoff_cookie(state: &PagesState, env: Env) -> Option<SetCookie> {
     same_origin(state, env).then(|| SetCookie {
         name: HANDOFF_COOKIE.into(),
         value: session::random_token(),
@@ -164,13 +165,13 @@ pub fn handoff_cookie(state: &AppState, env: Env) -> Option<SetCookie> {
     })
 }
 
-fn same_origin(state: &AppState, env: Env) -> bool {
+fn same_origin(state: &PagesState, env: Env) -> bool {
     origin(&state.web.public_url) == origin(&state.platform.config(env).base_url)
 }
 
 /// Exchanges SelfCare's identity token for this back office's session.
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     Path(env): Path<String>,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
@@ -185,7 +186,7 @@ async fn login(
     Ok(with_cookies(r.unwrap_or_else(|e| e.into_response()), &[gone]))
 }
 
-async fn exchange(state: &AppState, env: Env, headers: &HeaderMap, form: TokenForm) -> Result<Response, PageError> {
+async fn exchange(state: &PagesState, env: Env, headers: &HeaderMap, form: TokenForm) -> Result<Response, PageError> {
     let state = state.clone();
     let refused = |msg: String| {
         PageError::new(StatusCode::UNAUTHORIZED, "Accesso non riuscito", msg)
@@ -259,7 +260,7 @@ async fn exchange(state: &AppState, env: Env, headers: &HeaderMap, form: TokenFo
 
 /// The Interoperabilità tenant of the organisation: the platform's one mapping
 /// from a SelfCare Ente (by SelfCare id; created from the onboarding on first entry).
-async fn tenant_of(state: &AppState, env: Env, claims: &IdentityClaims) -> Result<varco_domain::TenantId, PageError> {
+async fn tenant_of(state: &PagesState, env: Env, claims: &IdentityClaims) -> Result<varco_domain::TenantId, PageError> {
     let org = &claims.organization;
     // Signed by SelfCare yet naming an Ente it does not have: nothing to enter.
     let unknown = || PageError::forbidden(format!("L'ente «{}» non risulta su SelfCare.", org.name));
@@ -287,7 +288,7 @@ struct CsrfForm {
 }
 
 async fn logout(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     Path(env): Path<String>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,

@@ -4,6 +4,7 @@ use crate::session::SetCookie;
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use varco_http::HttpStatus;
 use varco_selfcare::rules::capitalize;
 use varco_selfcare::service::ServiceError;
 
@@ -89,7 +90,7 @@ impl PageError {
     }
 
     pub fn not_found(what: &str) -> PageError {
-        PageError::new(StatusCode::NOT_FOUND, "Pagina non trovata", format!("{what} non esiste o non è visibile."))
+        PageError::new(StatusCode::NOT_FOUND, "Pagina non trovata", not_found_message(what))
     }
 
     pub fn forbidden(message: impl Into<String>) -> PageError {
@@ -119,22 +120,34 @@ impl PageError {
     }
 }
 
+/// SelfCare's errors as pages: the status from the one mapping
+/// (`varco_http::HttpStatus`), the title from the status, the message from the error.
 impl From<ServiceError> for PageError {
     fn from(e: ServiceError) -> PageError {
-        match e {
-            ServiceError::NotFound(what) => PageError::not_found(&capitalize(what)),
-            ServiceError::Forbidden => PageError::forbidden(e.to_string()),
-            ServiceError::OwnRole => PageError::forbidden(capitalize(&e.to_string())),
+        let status = e.http_status();
+        let message = match &e {
+            ServiceError::NotFound(what) => not_found_message(&capitalize(what)),
+            ServiceError::Forbidden => e.to_string(),
             // The rules word these mid-sentence ("il ruolo è già sospeso").
-            ServiceError::Transition(t) => {
-                PageError::new(StatusCode::CONFLICT, "Operazione non possibile", sentence(&t.to_string()))
+            ServiceError::Transition(t) => sentence(&t.to_string()),
+            ServiceError::OwnRole | ServiceError::Duplicate(_) | ServiceError::Conflict(_) => {
+                capitalize(&e.to_string())
             }
-            ServiceError::Duplicate(_) | ServiceError::Conflict(_) => {
-                PageError::new(StatusCode::CONFLICT, "Operazione non possibile", capitalize(&e.to_string()))
-            }
-            ServiceError::Db(_) | ServiceError::Corrupt { .. } => PageError::internal(e),
-        }
+            ServiceError::Db(_) | ServiceError::Corrupt { .. } => return PageError::internal(e),
+        };
+        let title = match status {
+            StatusCode::NOT_FOUND => "Pagina non trovata",
+            StatusCode::FORBIDDEN => "Accesso negato",
+            StatusCode::BAD_REQUEST => "Richiesta non valida",
+            StatusCode::CONFLICT => "Operazione non possibile",
+            _ => return PageError::internal(e),
+        };
+        PageError::new(status, title, message)
     }
+}
+
+fn not_found_message(what: &str) -> String {
+    format!("{what} non esiste o non è visibile.")
 }
 
 /// A message as a sentence: capital first letter, final full stop.

@@ -8,7 +8,7 @@
 //! Every state-changing form carries the session's CSRF token, compared in
 //! constant time.
 use crate::pages::PageError;
-use crate::AppState;
+use crate::PagesState;
 use axum::http::HeaderMap;
 use base64::Engine;
 use serde::de::DeserializeOwned;
@@ -101,14 +101,14 @@ impl<T> Session<T> {
         }
     }
 
-    pub async fn end(&self, state: &AppState) -> Result<(), PageError> {
+    pub async fn end(&self, state: &PagesState) -> Result<(), PageError> {
         state.selfcare.sessions().end(&self.id_hash).await.map_err(PageError::internal)
     }
 }
 
 /// Opens a session in `scope` and returns the cookie to set and the CSRF token.
 pub async fn open<T: Serialize>(
-    state: &AppState,
+    state: &PagesState,
     scope: &str,
     cookie_name: &str,
     path: &str,
@@ -140,7 +140,7 @@ pub async fn open<T: Serialize>(
 
 /// The live session of `scope` named by the request's cookie, if any.
 pub async fn load<T: DeserializeOwned>(
-    state: &AppState,
+    state: &PagesState,
     headers: &HeaderMap,
     scope: &str,
     cookie_name: &str,
@@ -157,7 +157,7 @@ pub async fn load<T: DeserializeOwned>(
 
 /// Takes (reads and deletes) a one-shot session such as a login under way.
 pub async fn take<T: DeserializeOwned>(
-    state: &AppState,
+    state: &PagesState,
     headers: &HeaderMap,
     scope: &str,
     cookie_name: &str,

@@ -3,13 +3,14 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+use varco_api::ApiState;
 use varco_domain::Env;
 use varco_jose::RsaPrivateKey;
+use varco_pages::{PagesState, WebConfig};
 use varco_platform::{EnvConfig, Platform};
 use varco_selfcare::service::SelfCare;
 use varco_store::Store;
 use varco_token::{Hardened, TokenConfig, TokenServer};
-use varco_web::{AppState, WebConfig};
 
 /// What `varco serve` and the tests need to start a server.
 #[derive(Clone)]
@@ -215,12 +216,14 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             }
         }
     });
-    let app = varco_web::router(AppState {
-        platform: platform.clone(),
-        token: token.clone(),
-        selfcare: selfcare.clone(),
-        web: Arc::new(web),
-    });
+    // The two fronts, then what every answer gets: the fallback 404, the security
+    // headers, and (outermost, so it sees every request) the correlation id.
+    let pages = PagesState { platform: platform.clone(), selfcare: selfcare.clone(), web: Arc::new(web) };
+    let app = varco_api::router(ApiState { platform: platform.clone(), token: token.clone() })
+        .merge(varco_pages::router(pages))
+        .fallback(varco_http::not_found)
+        .layer(axum::middleware::map_response(varco_http::security_headers))
+        .layer(varco_http::CorrelationLayer);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Running { addr, store, platform, token, base_url: public_url, server })
 }
@@ -247,7 +250,7 @@ async fn web_config(store: &Store, opts: &Options, public_url: &str) -> anyhow::
     let root = public_url.trim_end_matches('/');
     let oidc = match &opts.oidc {
         Some(o) => Some(
-            varco_web::selfcare::oidc::OidcClient::discover(
+            varco_pages::selfcare::oidc::OidcClient::discover(
                 o.issuer.clone(),
                 o.client_id.clone(),
                 o.client_secret.clone(),

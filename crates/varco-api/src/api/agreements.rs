@@ -4,7 +4,7 @@
 use super::doc::ApiRoutes;
 use super::purposes::purpose_json;
 use super::{app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
-use crate::{AppState, Problem};
+use crate::{ApiState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -141,13 +141,13 @@ fn no_delegation(d: &Option<String>) -> Result<(), Problem> {
     }
 }
 
-async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Agreement, Problem> {
+async fn load(s: &ApiState, caller: &Caller, raw: &str) -> Result<Agreement, Problem> {
     let id: AgreementId = parse_id(raw, "agreementId")?;
     s.platform.env(caller.env).agreement(caller.who(), id).await.map_err(app_problem)
 }
 
 async fn list(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
@@ -163,7 +163,7 @@ async fn list(
     Ok(Json(to_json(page.of(found.map_err(app_problem)?, agreement_json))))
 }
 
-async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
+async fn create(State(s): State<ApiState>, caller: Caller, raw: Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
     let seed: AgreementSeed = body(&raw, false)?;
     let eid: EServiceId =
         parse_id(seed.eservice_id.as_deref().ok_or_else(|| bad_request("eserviceId is required"))?, "eserviceId")?;
@@ -189,7 +189,7 @@ async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result
 }
 
 async fn read(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -197,7 +197,7 @@ async fn read(
 }
 
 async fn delete(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
@@ -207,7 +207,7 @@ async fn delete(
 }
 
 async fn purposes(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -219,7 +219,7 @@ async fn purposes(
 }
 
 async fn submit(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     body_raw: Bytes,
@@ -234,7 +234,7 @@ async fn submit(
 }
 
 async fn reject(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     body_raw: Bytes,
@@ -259,7 +259,7 @@ enum Op {
 }
 
 /// The operations whose body is at most a `DelegationRef` (or nothing at all).
-async fn simple(s: AppState, caller: Caller, raw: String, body_raw: Bytes, op: Op) -> Result<Json<Value>, Problem> {
+async fn simple(s: ApiState, caller: Caller, raw: String, body_raw: Bytes, op: Op) -> Result<Json<Value>, Problem> {
     let id: AgreementId = parse_id(&raw, "agreementId")?;
     let r: DelegationRef = body(&body_raw, true)?;
     no_delegation(&r.delegation_id)?;
@@ -275,7 +275,7 @@ async fn simple(s: AppState, caller: Caller, raw: String, body_raw: Bytes, op: O
 }
 
 async fn approve(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     b: Bytes,
@@ -284,7 +284,7 @@ async fn approve(
 }
 
 async fn suspend(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     b: Bytes,
@@ -293,7 +293,7 @@ async fn suspend(
 }
 
 async fn unsuspend(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     b: Bytes,
@@ -302,7 +302,7 @@ async fn unsuspend(
 }
 
 async fn upgrade(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     b: Bytes,
@@ -311,7 +311,7 @@ async fn upgrade(
 }
 
 async fn clone(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     b: Bytes,

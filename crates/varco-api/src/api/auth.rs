@@ -1,11 +1,12 @@
 //! Who is calling the machine API: the organisation of an API client, proven by a
 //! voucher of this environment's API audience, issued by this Varco.
 use super::api_problem;
-use crate::{parse_env, AppState, Problem};
+use crate::{ApiState, Problem};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use varco_domain::{ClientId, Env, TenantId};
+use varco_http::parse_env;
 use varco_platform::ApiRole;
 
 /// The API client behind a request, as the platform's services take it. What it may
@@ -40,10 +41,10 @@ fn env_of(path: &str) -> Result<Env, Problem> {
     parse_env(seg)
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl FromRequestParts<ApiState> for Caller {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
         let full = full_path(parts);
         let env = env_of(&full)?;
         let unauthorized = |why: &str| {

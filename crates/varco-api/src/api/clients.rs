@@ -7,7 +7,7 @@ use super::doc::ApiRoutes;
 use super::purposes::purpose_json;
 use super::v3::full_client_json;
 use super::{api_problem, app_problem, parse_id, to_json, Caller, PageQuery};
-use crate::{AppState, Problem};
+use crate::{ApiState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -39,7 +39,7 @@ pub fn client_json(c: &ClientView) -> Value {
 }
 
 async fn list(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
@@ -53,7 +53,7 @@ async fn list(
 }
 
 async fn read(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -62,7 +62,7 @@ async fn read(
 }
 
 async fn purposes(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -96,7 +96,7 @@ struct ClientAddPurpose {
 }
 
 async fn add_purpose(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     body: Bytes,
@@ -110,7 +110,7 @@ async fn add_purpose(
 }
 
 async fn remove_purpose(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw, pid)): Path<(String, String, String)>,
 ) -> Result<StatusCode, Problem> {
@@ -121,7 +121,7 @@ async fn remove_purpose(
 }
 
 async fn keys(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -134,7 +134,7 @@ async fn keys(
 }
 
 async fn key(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, kid)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {

@@ -1,7 +1,7 @@
 //! Varco's own OpenAPI document. Routes of the machine API are registered through
 //! `ApiRoutes`, which records each operation as it adds it to the router: the
 //! document is made from the same calls that make the routes, so it cannot drift.
-use crate::AppState;
+use crate::ApiState;
 use axum::handler::Handler;
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
@@ -17,7 +17,7 @@ pub struct Op {
 
 /// A router under construction, with the list of its operations.
 pub struct ApiRoutes {
-    pub router: Router<AppState>,
+    pub router: Router<ApiState>,
     pub ops: Vec<Op>,
 }
 
@@ -25,7 +25,7 @@ macro_rules! method {
     ($name:ident, $routing:ident) => {
         pub fn $name<H, T>(mut self, path: &str, handler: H, operation_id: &'static str) -> Self
         where
-            H: Handler<T, AppState>,
+            H: Handler<T, ApiState>,
             T: 'static,
         {
             self.router = self.router.route(path, $routing(handler));

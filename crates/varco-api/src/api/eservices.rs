@@ -1,7 +1,7 @@
 //! E-services and their descriptors (versions), as PDND's machine API shows them.
 use super::doc::ApiRoutes;
 use super::{api_problem, app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
-use crate::{AppState, Problem};
+use crate::{ApiState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -79,7 +79,7 @@ pub fn descriptor_json(d: &Descriptor) -> Value {
 }
 
 async fn list(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
@@ -108,13 +108,13 @@ async fn list(
 }
 
 /// The e-service as the caller may see it (others see no drafts; the platform decides).
-async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<EService, Problem> {
+async fn load(s: &ApiState, caller: &Caller, raw: &str) -> Result<EService, Problem> {
     let eid: EServiceId = parse_id(raw, "eserviceId")?;
     s.platform.env(caller.env).eservice(caller.who(), eid).await.map_err(app_problem)
 }
 
 async fn read(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -122,7 +122,7 @@ async fn read(
 }
 
 async fn descriptors(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -139,7 +139,7 @@ async fn descriptors(
 }
 
 async fn descriptor(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw, did)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -248,7 +248,7 @@ fn no_conflict(e: varco_platform::AppError) -> Problem {
 
 /// The descriptor as it is after a write, for the answer.
 async fn reload_descriptor(
-    s: &AppState,
+    s: &ApiState,
     caller: &Caller,
     eid: EServiceId,
     did: DescriptorId,
@@ -259,7 +259,7 @@ async fn reload_descriptor(
         .ok_or_else(|| api_problem(StatusCode::NOT_FOUND, &format!("descriptor {did} not found")))
 }
 
-async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
+async fn create(State(s): State<ApiState>, caller: Caller, raw: Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
     let seed: EServiceSeed = body(&raw)?;
     let input = seed.descriptor.into_input()?;
     let env = s.platform.env(caller.env);
@@ -274,7 +274,7 @@ async fn create(State(s): State<AppState>, caller: Caller, raw: Bytes) -> Result
 }
 
 async fn create_descriptor(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     b: Bytes,
@@ -293,7 +293,7 @@ enum Transition {
 }
 
 async fn transition(
-    s: AppState,
+    s: ApiState,
     caller: Caller,
     raw: String,
     did: String,
@@ -313,7 +313,7 @@ async fn transition(
 }
 
 async fn publish(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw, did)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -321,7 +321,7 @@ async fn publish(
 }
 
 async fn suspend(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw, did)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -329,7 +329,7 @@ async fn suspend(
 }
 
 async fn unsuspend(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw, did)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -338,7 +338,7 @@ async fn unsuspend(
 
 /// A merge patch: the quotas left out keep their value.
 async fn quotas(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw, did)): Path<(String, String, String)>,
     b: Bytes,
@@ -369,7 +369,7 @@ async fn quotas(
 /// Every attribute of one kind the descriptor asks for, flattened as PDND lists
 /// them: one item per attribute, with the index of its group.
 async fn attribute_list(
-    s: AppState,
+    s: ApiState,
     caller: Caller,
     raw: String,
     did: String,
@@ -413,7 +413,7 @@ async fn attribute_list(
 }
 
 async fn certified_attributes(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw, did)): Path<(String, String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -422,7 +422,7 @@ async fn certified_attributes(
 }
 
 async fn declared_attributes(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw, did)): Path<(String, String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -431,7 +431,7 @@ async fn declared_attributes(
 }
 
 async fn verified_attributes(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw, did)): Path<(String, String, String)>,
     Query(q): Query<HashMap<String, String>>,

@@ -17,7 +17,7 @@ mod v3;
 pub use auth::Caller;
 pub use page::{Page, PageQuery};
 
-use crate::{AppState, Problem};
+use crate::{ApiState, Problem};
 use axum::http::StatusCode;
 use axum::Router;
 use doc::ApiRoutes;
@@ -35,7 +35,7 @@ fn operations() -> (ApiRoutes, ApiRoutes) {
     (common(), common().merge(v3::routes()))
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<ApiState> {
     let (v2, v3) = operations();
     Router::new()
         .nest("/interop/{env}/api/v2", v2.router)
@@ -46,16 +46,17 @@ pub fn routes() -> Router<AppState> {
 /// `GET /interop/{env}/openapi.json`: Varco's own OpenAPI document for that
 /// environment (token endpoint, JWKS, API v2 and v3), made from the route table.
 async fn openapi(
-    axum::extract::State(s): axum::extract::State<AppState>,
+    axum::extract::State(s): axum::extract::State<ApiState>,
     axum::extract::Path(env): axum::extract::Path<String>,
 ) -> Result<axum::Json<serde_json::Value>, Problem> {
-    let env = crate::parse_env(&env)?;
+    let env = varco_http::parse_env(&env)?;
     let (v2, v3) = operations();
     Ok(axum::Json(doc::document(&s.platform.config(env).base_url, &v2.ops, &v3.ops)))
 }
 
 /// An error of the machine API: PDND's problem shape, which always lists at least
 /// one error with a code.
+/// Its `correlationId` is the request's (`varco_http::correlation`).
 pub fn api_problem(status: StatusCode, detail: &str) -> Problem {
     let (title, code) = match status {
         StatusCode::BAD_REQUEST => ("Bad Request", "000-0001"),
@@ -66,7 +67,7 @@ pub fn api_problem(status: StatusCode, detail: &str) -> Problem {
         StatusCode::TOO_MANY_REQUESTS => ("Too Many Requests", "000-0006"),
         _ => ("Internal Server Error", "000-0000"),
     };
-    Problem::new(status, title, detail).with_error(code, detail).with_correlation(&uuid::Uuid::new_v4().to_string())
+    Problem::new(status, title, detail).with_error(code, detail).with_request_correlation()
 }
 
 /// Maps a platform error to the API's problem shape (status from the one mapping).

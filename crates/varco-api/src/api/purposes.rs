@@ -6,7 +6,7 @@
 use super::agreements::agreement_json;
 use super::doc::ApiRoutes;
 use super::{api_problem, app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
-use crate::{AppState, Problem};
+use crate::{ApiState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -204,13 +204,13 @@ struct PurposeVersionSeed {
 // ------------------------------------------------------------------ reads
 
 /// A purpose the caller may see (the platform decides; others are 404).
-async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Purpose, Problem> {
+async fn load(s: &ApiState, caller: &Caller, raw: &str) -> Result<Purpose, Problem> {
     let pid: PurposeId = parse_id(raw, "purposeId")?;
     s.platform.env(caller.env).purpose(caller.who(), pid).await.map_err(app_problem)
 }
 
 async fn list(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
@@ -229,7 +229,7 @@ async fn list(
 }
 
 async fn read(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -237,7 +237,7 @@ async fn read(
 }
 
 async fn versions(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -250,7 +250,7 @@ async fn versions(
 }
 
 async fn version(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw, vid)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -266,7 +266,7 @@ async fn version(
 /// The agreement that lets the purpose's consumer use the e-service (in use or
 /// suspended); none means 404, as PDND.
 async fn agreement(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -277,7 +277,7 @@ async fn agreement(
 
 // ------------------------------------------------------------------ writes
 
-async fn create(State(s): State<AppState>, caller: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
+async fn create(State(s): State<ApiState>, caller: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Value>), Problem> {
     let seed: PurposeSeed = body(&bytes)?;
     let eservice: EServiceId = parse_id(&seed.eservice_id, "eserviceId")?;
     check_delegation(seed.delegation_id.as_deref())?;
@@ -298,7 +298,7 @@ async fn create(State(s): State<AppState>, caller: Caller, bytes: Bytes) -> Resu
 }
 
 async fn remove(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
@@ -308,7 +308,7 @@ async fn remove(
 }
 
 async fn new_version(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     bytes: Bytes,
@@ -324,7 +324,7 @@ async fn new_version(
 
 /// The state changes share their shape: m2m-admin, optional `DelegationRef`, the
 /// purpose visible to the caller, then the use case, answering the new `Purpose`.
-async fn change(s: AppState, caller: Caller, raw: String, bytes: Bytes, op: Op) -> Result<Json<Value>, Problem> {
+async fn change(s: ApiState, caller: Caller, raw: String, bytes: Bytes, op: Op) -> Result<Json<Value>, Problem> {
     no_delegation(&bytes)?;
     let p = load(&s, &caller, &raw).await?;
     let svc = s.platform.env(caller.env);
@@ -349,7 +349,7 @@ enum Op {
 }
 
 async fn activate(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     bytes: Bytes,
@@ -358,7 +358,7 @@ async fn activate(
 }
 
 async fn approve(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     bytes: Bytes,
@@ -367,7 +367,7 @@ async fn approve(
 }
 
 async fn suspend(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     bytes: Bytes,
@@ -376,7 +376,7 @@ async fn suspend(
 }
 
 async fn unsuspend(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     bytes: Bytes,
@@ -386,7 +386,7 @@ async fn unsuspend(
 
 /// PDND's archive has no body; one sent anyway is ignored like any other extra.
 async fn archive(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {

@@ -2,7 +2,7 @@
 //! shows them. Who may declare what is the platform's rule (own organisation only).
 use super::doc::ApiRoutes;
 use super::{api_problem, app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
-use crate::{AppState, Problem};
+use crate::{ApiState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -57,13 +57,13 @@ fn held_json(a: &TenantAttribute) -> Value {
     v
 }
 
-async fn load(s: &AppState, caller: &Caller, raw: &str) -> Result<Tenant, Problem> {
+async fn load(s: &ApiState, caller: &Caller, raw: &str) -> Result<Tenant, Problem> {
     let tid: TenantId = parse_id(raw, "tenantId")?;
     s.platform.env(caller.env).tenant(caller.who(), tid).await.map_err(app_problem)
 }
 
 async fn list(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
@@ -80,7 +80,7 @@ async fn list(
 }
 
 async fn read(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -88,7 +88,7 @@ async fn read(
 }
 
 async fn held(
-    s: &AppState,
+    s: &ApiState,
     caller: &Caller,
     raw: &str,
     q: &HashMap<String, String>,
@@ -103,7 +103,7 @@ async fn held(
 }
 
 async fn declared(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -119,7 +119,7 @@ async fn declared(
 }
 
 async fn certified(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -128,7 +128,7 @@ async fn certified(
 }
 
 async fn verified(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -151,7 +151,7 @@ struct TenantDeclaredAttributeSeed {
 }
 
 async fn declare(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
     body: Bytes,
@@ -170,7 +170,7 @@ async fn declare(
 }
 
 async fn revoke_declared(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw, aid)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -195,7 +195,7 @@ fn attribute_json(a: &Attribute) -> Value {
 }
 
 async fn list_kind(
-    s: &AppState,
+    s: &ApiState,
     caller: &Caller,
     q: &HashMap<String, String>,
     kind: AttributeKind,
@@ -205,7 +205,7 @@ async fn list_kind(
     Ok(Json(to_json(page.of(found.map_err(app_problem)?, attribute_json))))
 }
 
-async fn read_kind(s: &AppState, caller: &Caller, raw: &str, kind: AttributeKind) -> Result<Json<Value>, Problem> {
+async fn read_kind(s: &ApiState, caller: &Caller, raw: &str, kind: AttributeKind) -> Result<Json<Value>, Problem> {
     let aid: AttributeId = parse_id(raw, "attributeId")?;
     let a = s.platform.env(caller.env).attribute(caller.who(), aid).await.map_err(app_problem)?;
     if a.kind != kind {
@@ -224,7 +224,7 @@ struct AttributeSeed {
 /// Declared and verified attributes: any organisation may add them to the registry;
 /// names are unique across all attributes (409).
 async fn create_kind(
-    s: &AppState,
+    s: &ApiState,
     caller: &Caller,
     body: &[u8],
     kind: AttributeKind,
@@ -247,7 +247,7 @@ async fn create_kind(
 }
 
 async fn list_certified(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
@@ -255,7 +255,7 @@ async fn list_certified(
 }
 
 async fn list_declared(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
@@ -263,7 +263,7 @@ async fn list_declared(
 }
 
 async fn list_verified(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
@@ -271,7 +271,7 @@ async fn list_verified(
 }
 
 async fn read_certified(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -279,7 +279,7 @@ async fn read_certified(
 }
 
 async fn read_declared(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -287,7 +287,7 @@ async fn read_declared(
 }
 
 async fn read_verified(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, raw)): Path<(String, String)>,
 ) -> Result<Json<Value>, Problem> {
@@ -297,7 +297,7 @@ async fn read_verified(
 /// Certified attributes belong to certifiers (e.g. IPA), and no API client of
 /// Varco is one: the platform refuses them as PDND refuses a non-certifier.
 async fn create_certified(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
@@ -305,7 +305,7 @@ async fn create_certified(
 }
 
 async fn create_declared(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
@@ -313,7 +313,7 @@ async fn create_declared(
 }
 
 async fn create_verified(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), Problem> {

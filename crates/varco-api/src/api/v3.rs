@@ -2,7 +2,7 @@
 //! managing their public keys, with DPoP-bound vouchers.
 use super::doc::ApiRoutes;
 use super::{api_problem, app_problem, parse_id, Caller};
-use crate::{AppState, Problem};
+use crate::{ApiState, Problem};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -39,7 +39,7 @@ pub fn full_client_json(c: &Client) -> Value {
 }
 
 async fn create_client(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, Problem> {
@@ -79,7 +79,7 @@ struct KeySeed {
 }
 
 async fn create_key(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, client_id)): Path<(String, String)>,
     raw: axum::body::Bytes,
@@ -105,7 +105,7 @@ async fn create_key(
 }
 
 async fn delete_key(
-    State(s): State<AppState>,
+    State(s): State<ApiState>,
     caller: Caller,
     Path((_, client_id, key_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {

@@ -2,7 +2,7 @@
 //! and the "Interoperabilità" card that leads into an environment.
 use super::ScUser;
 use crate::pages::{render, see_other, Layout, PageError};
-use crate::AppState;
+use crate::PagesState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -15,7 +15,7 @@ use varco_selfcare::model::{Institution, ProductId, RoleStatus};
 use varco_selfcare::service::RoleRecord;
 
 /// `/selfcare/`: the login page for strangers, the choice of Ente for others.
-pub async fn start(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+pub async fn start(State(state): State<PagesState>, headers: HeaderMap) -> Result<Response, PageError> {
     let logged =
         crate::session::load::<super::ScIdentity>(&state, &headers, "selfcare", crate::session::SELFCARE_COOKIE)
             .await?
@@ -23,7 +23,7 @@ pub async fn start(State(state): State<AppState>, headers: HeaderMap) -> Result<
     Ok(see_other(if logged { "/selfcare/enti" } else { "/selfcare/login" }))
 }
 
-pub async fn jwks(State(state): State<AppState>) -> Response {
+pub async fn jwks(State(state): State<PagesState>) -> Response {
     Json(identity_token::jwks(std::slice::from_ref(&state.web.selfcare_public))).into_response()
 }
 
@@ -35,7 +35,7 @@ struct InstitutionsPage {
 }
 
 /// "Seleziona il tuo ente".
-pub async fn institutions(State(state): State<AppState>, user: ScUser) -> Result<Response, PageError> {
+pub async fn institutions(State(state): State<PagesState>, user: ScUser) -> Result<Response, PageError> {
     let institutions = state.selfcare.institutions_of_user(user.identity().user_id).await?;
     render(&InstitutionsPage { layout: user.layout("Seleziona il tuo ente", &state), institutions })
 }
@@ -64,7 +64,7 @@ struct OverviewPage {
 
 /// The Ente's "Panoramica": its data, "I tuoi prodotti", and the menu.
 pub async fn overview(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     user: ScUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
@@ -115,7 +115,7 @@ struct EnvChoicePage {
 /// The "Interoperabilità" card: "In quale ambiente vuoi entrare?" among the
 /// environments the user has roles on, or straight in when there is one.
 pub async fn interop(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     user: ScUser,
     Path(id): Path<String>,
     Query(q): Query<EnvQuery>,
@@ -153,7 +153,7 @@ pub struct EnterForm {
 }
 
 pub async fn interop_enter(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     user: ScUser,
     Path(id): Path<String>,
     Form(form): Form<EnterForm>,
@@ -197,13 +197,14 @@ struct HandoffPage {
 /// Issues the identity token for `env` and hands it to that back office with a
 /// form POST (a token in a URL would end up in logs and browser history).
 async fn enter(
-    state: &AppState,
+    state: &PagesState,
     user: &ScUser,
     institution: &Institution,
     roles: &[RoleRecord],
     env: &str,
 ) -> Result<Response, PageError> {
-    let env = crate::parse_env(env).map_err(|_| PageError::bad_request(format!("Ambiente sconosciuto: «{env}».")))?;
+    let env =
+        varco_http::parse_env(env).map_err(|_| PageError::bad_request(format!("Ambiente sconosciuto: «{env}».")))?;
     let id = user.identity();
     let now = chrono::Utc::now().timestamp();
     let token = identity_token::for_environment(

@@ -3,7 +3,7 @@
 use super::{ScIdentity, ScUser};
 use crate::pages::{render, see_other, with_cookies, Layout, PageError};
 use crate::session::{self, SetCookie, LOGIN_CSRF_COOKIE, SELFCARE_COOKIE, SELFCARE_TTL};
-use crate::AppState;
+use crate::PagesState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -25,7 +25,7 @@ struct LoginPage {
 
 /// "Come vuoi accedere?": SPID/CIE through the configured OpenID Connect
 /// provider, and, outside production mode, the demo identity provider.
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+pub async fn page(State(state): State<PagesState>, headers: HeaderMap) -> Result<Response, PageError> {
     if session::load::<ScIdentity>(&state, &headers, "selfcare", SELFCARE_COOKIE).await?.is_some() {
         return Ok(see_other("/selfcare/"));
     }
@@ -60,7 +60,7 @@ pub struct DemoLogin {
 
 /// The demo identity provider: only the demo people, never in production mode.
 pub async fn demo(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     headers: HeaderMap,
     Form(form): Form<DemoLogin>,
 ) -> Result<Response, PageError> {
@@ -94,7 +94,7 @@ pub struct LoginPerson {
 /// Opens the SelfCare session of a person an identity provider vouched for,
 /// and sends the browser to the choice of Ente. A person SelfCare has never seen
 /// is recorded (without roles): an Amministratore may give them roles later.
-pub async fn start_session(state: &AppState, person: LoginPerson, via: &str) -> Result<Response, PageError> {
+pub async fn start_session(state: &PagesState, person: LoginPerson, via: &str) -> Result<Response, PageError> {
     // SPID gives the fiscal number as "TINIT-<codice fiscale>".
     let raw = person.fiscal_code.trim();
     let raw = raw.strip_prefix("TINIT-").unwrap_or(raw);
@@ -135,7 +135,7 @@ pub struct CsrfForm {
 }
 
 pub async fn logout(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     user: ScUser,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {

@@ -8,7 +8,7 @@ pub mod users;
 
 use crate::pages::PageError;
 use crate::session::{self, Session};
-use crate::AppState;
+use crate::PagesState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use varco_selfcare::model::{Institution, UserProductRole};
 use varco_selfcare::service::RoleRecord;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<PagesState> {
     Router::new()
         .route("/selfcare", get(|| async { Redirect::to("/selfcare/") }))
         .route("/selfcare/", get(dashboard::start))
@@ -57,10 +57,10 @@ impl ScIdentity {
 /// the login page.
 pub struct ScUser(pub Session<ScIdentity>);
 
-impl FromRequestParts<AppState> for ScUser {
+impl FromRequestParts<PagesState> for ScUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &PagesState) -> Result<Self, Self::Rejection> {
         match session::load::<ScIdentity>(state, &parts.headers, "selfcare", session::SELFCARE_COOKIE).await {
             Ok(Some(s)) => Ok(ScUser(s)),
             Ok(None) => Err(Redirect::to("/selfcare/login").into_response()),
@@ -74,13 +74,13 @@ impl ScUser {
         &self.0.data
     }
 
-    pub fn layout(&self, title: &str, state: &AppState) -> crate::pages::Layout {
+    pub fn layout(&self, title: &str, state: &PagesState) -> crate::pages::Layout {
         crate::pages::Layout::selfcare(title, !state.web.production).with_user(&self.0.data.full_name(), &self.0.csrf)
     }
 
     /// The institution and the user's roles there (deleted ones excluded). Someone
     /// with no role at an institution is told it does not exist, as for a wrong id.
-    pub async fn membership(&self, state: &AppState, id: &str) -> Result<(Institution, Vec<RoleRecord>), PageError> {
+    pub async fn membership(&self, state: &PagesState, id: &str) -> Result<(Institution, Vec<RoleRecord>), PageError> {
         let id = Uuid::parse_str(id).map_err(|_| PageError::not_found("L'ente"))?;
         let institution = state.selfcare.institution(id).await?.ok_or_else(|| PageError::not_found("L'ente"))?;
         let roles: Vec<RoleRecord> = state

@@ -23,7 +23,7 @@
 use super::login::{start_session, LoginPerson};
 use crate::pages::{see_other, with_cookies, PageError};
 use crate::session::{self, SetCookie};
-use crate::AppState;
+use crate::PagesState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -662,7 +662,7 @@ fn no_store(mut r: Response) -> Response {
 
 /// GET `/selfcare/login/oidc[?idp=spid|cie]`: to the provider's login.
 pub async fn begin(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     query: Result<Query<BeginQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let client = state.web.oidc.as_ref().ok_or_else(not_configured)?;
@@ -699,7 +699,7 @@ pub struct CallbackQuery {
 
 /// GET `/selfcare/login/oidc/callback`: the provider sends the browser back.
 pub async fn callback(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     headers: HeaderMap,
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
@@ -710,7 +710,7 @@ pub async fn callback(
 }
 
 async fn finish(
-    state: &AppState,
+    state: &PagesState,
     headers: &HeaderMap,
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {

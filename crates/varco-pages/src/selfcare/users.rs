@@ -10,7 +10,7 @@ use super::dashboard::status_label;
 use super::login::CsrfForm;
 use super::{plain_roles, ScUser};
 use crate::pages::{render, render_status, see_other, Layout, PageError};
-use crate::AppState;
+use crate::PagesState;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -24,7 +24,7 @@ use varco_selfcare::model::{Institution, PartyRole, ProductId, ProductRole, Role
 use varco_selfcare::rules::{can_manage_users, ErrorKind, FieldErrors, NewUserForm, FORBIDDEN_MESSAGE};
 use varco_selfcare::service::{AddUserError, RoleRecord};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<PagesState> {
     Router::new()
         .route("/selfcare/enti/{id}/utenti", get(list))
         .route("/selfcare/enti/{id}/utenti/nuovo", get(new_user).post(create_user))
@@ -49,7 +49,7 @@ struct Manager {
 
 /// 404 for an Ente the user has no role at (as `membership` does), 403 for
 /// one where they have roles but may manage users on no product.
-async fn manager(state: &AppState, user: &ScUser, id: &str) -> Result<Manager, PageError> {
+async fn manager(state: &PagesState, user: &ScUser, id: &str) -> Result<Manager, PageError> {
     let (institution, roles) = user.membership(state, id).await?;
     let plain = plain_roles(&roles);
     let products: Vec<ProductId> =
@@ -121,7 +121,7 @@ struct ListPage {
 /// "Utenti": the people with a live role at the Ente, filtered by product and
 /// role; each row shows the roles that match the filters.
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     user: ScUser,
     Path(id): Path<String>,
     Query(q): Query<ListQuery>,
@@ -252,7 +252,7 @@ fn role_description(r: ProductRole) -> &'static str {
 }
 
 fn new_user_page(
-    state: &AppState,
+    state: &PagesState,
     user: &ScUser,
     m: Manager,
     form: &NewUserForm,
@@ -337,7 +337,7 @@ fn new_user_page(
 
 /// The empty "Aggiungi un nuovo utente" form.
 pub async fn new_user(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     user: ScUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
@@ -355,7 +355,7 @@ pub async fn new_user(
 /// form with each message next to its field (422), one about who is asking as
 /// 403; success leads to the user's page.
 pub async fn create_user(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     user: ScUser,
     Path(id): Path<String>,
     body: Bytes,
@@ -490,7 +490,7 @@ struct DetailPage {
 /// The user and their roles at the Ente, deleted ones included as history.
 /// Someone who never had a role here does not exist for this Ente.
 pub async fn detail(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     user: ScUser,
     Path((id, user_id)): Path<(String, String)>,
     Query(q): Query<DetailQuery>,
@@ -543,7 +543,7 @@ pub async fn detail(
 
 /// The user `user_id` with their roles at the institution, or 404.
 async fn member(
-    state: &AppState,
+    state: &PagesState,
     institution: &Institution,
     user_id: &str,
 ) -> Result<(User, Vec<RoleRecord>), PageError> {
@@ -559,7 +559,7 @@ async fn member(
 
 /// "Sospendi", "Riabilita", "Rimuovi" on one role of the user's page.
 pub async fn change_role(
-    State(state): State<AppState>,
+    State(state): State<PagesState>,
     user: ScUser,
     Path((id, user_id, role_id, action)): Path<(String, String, String, String)>,
     Form(form): Form<CsrfForm>,

@@ -230,7 +230,7 @@ both_backends!(bad_keys_are_refused_with_a_clear_message_and_not_stored, |backen
                 assert!(!msg.contains("MII"), "{what}: {msg}");
                 let shown = AppError::InvalidKey(msg.clone()).to_string();
                 assert!(shown.starts_with("chiave pubblica non valida: "), "{shown}");
-                let problem = varco_web::Problem::from(AppError::InvalidKey(msg.clone()));
+                let problem = varco_http::Problem::from(AppError::InvalidKey(msg.clone()));
                 assert_eq!(problem.status, 400);
             }
             other => panic!("{what}: expected InvalidKey, got {other:?}"),

@@ -246,7 +246,7 @@ async fn public_client_with_claims_from_userinfo() {
     enti.assert_contains("Maria Bianchi");
 
     // Discovery insists on the exact issuer (here with a trailing slash).
-    let wrong = varco_web::selfcare::oidc::OidcClient::discover(
+    let wrong = varco_pages::selfcare::oidc::OidcClient::discover(
         format!("{}/", provider.issuer),
         CLIENT_ID.into(),
         None,
