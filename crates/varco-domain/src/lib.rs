@@ -4,6 +4,7 @@
 //! needs (including "now") as arguments, so that every state change can be tested
 //! exhaustively and replayed. Storage and protocol front ends live in other crates.
 
+pub mod clock;
 pub mod env;
 pub mod error;
 pub mod event;

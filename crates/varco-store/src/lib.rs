@@ -7,15 +7,15 @@
 //! sqlx's `Any` driver; only the migrations differ.
 
 mod aggregate;
-mod query;
 mod audit;
+mod query;
 mod selfcare;
 mod sessions;
 mod signing;
 
 pub use aggregate::Aggregate;
-pub use query::{Cond, Query};
 pub use audit::{AuditSink, VoucherAuditRow};
+pub use query::{Cond, Query};
 pub use selfcare::{DocRow, NewRoleRow, OutboxRow, RoleRow, ScTx};
 pub use sessions::SessionRow;
 pub use signing::SigningKeyRow;

@@ -147,10 +147,19 @@ impl Store {
         let mut order: Vec<String> = q
             .order
             .iter()
-            .map(|(c, lower)| if *lower { format!("LOWER({}){collate}", ident(c)) } else { format!("{}{collate}", ident(c)) })
+            .map(
+                |(c, lower)| {
+                    if *lower {
+                        format!("LOWER({}){collate}", ident(c))
+                    } else {
+                        format!("{}{collate}", ident(c))
+                    }
+                },
+            )
             .collect();
         order.push(format!("id{collate}"));
-        let mut sql = format!("SELECT doc, version FROM {} WHERE env = $1{filter} ORDER BY {}", T::TABLE, order.join(", "));
+        let mut sql =
+            format!("SELECT doc, version FROM {} WHERE env = $1{filter} ORDER BY {}", T::TABLE, order.join(", "));
         // Both backends take LIMIT/OFFSET; the values are ours (numbers), not the user's text.
         match q.limit {
             Some(l) => sql.push_str(&format!(" LIMIT {l} OFFSET {}", q.offset)),

@@ -13,12 +13,12 @@ pub mod view;
 pub use checks::{Accepted, Grant, Hardened, Reason, Refusal};
 pub use limits::RateInfo;
 
-use chrono::Utc;
 use parking_lot::RwLock;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
+use varco_domain::clock::Clock;
 use varco_domain::event::AggregateKind;
 use varco_domain::Env;
 use varco_platform::Platform;
@@ -37,11 +37,13 @@ pub struct TokenConfig {
     pub rate_limit: u32,
     pub rate_interval_ms: u64,
     pub hardened: Option<Hardened>,
+    /// The time the checks, the vouchers and the rate windows go by.
+    pub clock: Clock,
 }
 
 impl Default for TokenConfig {
     fn default() -> Self {
-        TokenConfig { rate_limit: 450, rate_interval_ms: 1000, hardened: None }
+        TokenConfig { rate_limit: 450, rate_interval_ms: 1000, hardened: None, clock: Clock::system() }
     }
 }
 
@@ -219,6 +221,12 @@ impl TokenServer {
     }
 
     /// Records a DPoP proof's jti; false if it was seen while still valid (replay).
+    /// The platform's time, by the configured clock: the machine API checks its
+    /// vouchers and DPoP proofs by it too.
+    pub fn now(&self) -> varco_domain::Timestamp {
+        self.config.clock.now()
+    }
+
     pub fn dpop_first_use(&self, jti: &str, iat: i64, now: i64) -> bool {
         let until = iat + varco_jose::DPOP_IAT_LEEWAY_PAST + varco_jose::DPOP_IAT_LEEWAY_FUTURE;
         self.dpop_seen.first_use(jti, until, now)
@@ -245,7 +253,7 @@ impl TokenServer {
             &form,
             &cfg.client_assertion_audience,
             &view,
-            Utc::now().timestamp(),
+            self.config.clock.now().timestamp(),
             self.config.hardened,
         )
     }
@@ -279,7 +287,7 @@ impl TokenServer {
         correlation_id: &str,
     ) -> Result<Issued, TokenError> {
         let cfg = self.platform.config(env);
-        let now = Utc::now();
+        let now = self.config.clock.now();
         let now_s = now.timestamp();
         let form = checks::parse_form(body).map_err(TokenError::Refused)?;
         let received = std::time::Instant::now();

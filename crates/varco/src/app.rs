@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use varco_api::ApiState;
+use varco_domain::clock::Clock;
 use varco_domain::Env;
 use varco_jose::RsaPrivateKey;
 use varco_pages::{PagesState, WebConfig};
@@ -34,6 +35,8 @@ pub struct Options {
     pub oidc: Option<OidcOptions>,
     /// Where the keys made at the first start come from (`varco serve`: fresh ones).
     pub keys: KeySource,
+    /// The time the token server goes by: the system's, or a test's manual clock.
+    pub clock: Clock,
 }
 
 /// Where a server's RSA keys come from when its database has none yet: SelfCare's
@@ -83,6 +86,7 @@ impl std::fmt::Debug for Options {
             .field("mail_from", &self.mail_from)
             .field("oidc", &self.oidc)
             .field("keys", &self.keys)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -193,6 +197,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             rate_limit: opts.rate_limit,
             rate_interval_ms: 1000,
             hardened: opts.hardened.then_some(Hardened { max_lifetime_secs: 3600, clock_skew_secs: 30 }),
+            clock: opts.clock.clone(),
         },
     )
     .await?;

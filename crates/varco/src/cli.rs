@@ -373,6 +373,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     client_secret: oidc_client_secret.filter(|s| !s.is_empty()),
                 }),
                 keys: app::KeySource::Generate,
+                clock: varco_domain::clock::Clock::system(),
             })
             .await?;
             eprintln!("Varco in ascolto su http://{}", running.addr);

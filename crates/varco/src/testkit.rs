@@ -53,6 +53,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Options)) 
         mail_from: "Area Riservata <noreply@varco.localhost>".into(),
         oidc: None,
         keys: KeySource::SharedForTests,
+        // The system clock unless a test sets its own (`spawn_app_with`).
+        clock: varco_domain::clock::Clock::system(),
     };
     tweak(&mut opts);
     let running = app::start(opts).await.expect("varco starts");

@@ -65,7 +65,8 @@ impl FromRequestParts<ApiState> for Caller {
             .ok_or_else(|| {
                 unauthorized(if v3 { "Authorization is not DPoP" } else { "Authorization is not Bearer" })
             })?;
-        let now = chrono_now();
+        // The token server's clock: what issued the voucher also judges its age.
+        let now = state.token.now().timestamp();
         let claims = state.token.verify_api_voucher(env, token, now).map_err(|e| unauthorized(&e.to_string()))?;
         let jkt = claims.get("cnf").and_then(|c| c.get("jkt")).and_then(|j| j.as_str());
         if v3 {
@@ -105,8 +106,4 @@ impl FromRequestParts<ApiState> for Caller {
             get("client_id").and_then(|s| s.parse().ok()).ok_or_else(|| unauthorized("no client_id"))?;
         Ok(Caller { env, tenant_id, who: varco_platform::Caller::Api { env, tenant: tenant_id, client, role } })
     }
-}
-
-fn chrono_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

@@ -981,36 +981,36 @@ both_backends!(dpop_voucher_is_bound_to_the_proof_key, |backend| async move {
 
 both_backends!(rate_limit_is_per_organisation_and_answers_429, |backend| async move {
     let logs = LogCapture::start();
-    let app = spawn_app_with(backend, |o| o.rate_limit = 2).await;
+    // The window is a fixed second of the server's clock: a manual one, set at the
+    // start of a second (just ahead of the assertions' iat) and moved by the test.
+    let start = chrono::DateTime::from_timestamp(now() + 1, 0).unwrap();
+    let clock = varco_domain::clock::Clock::manual(start);
+    let server_clock = clock.clone();
+    let app = spawn_app_with(backend, move |o| {
+        o.rate_limit = 2;
+        o.clock = server_clock;
+    })
+    .await;
     let c = setup_consumer(&app, COMUNE_DI_PROVA).await;
     let same_org = setup_api_client(&app, Env::Collaudo, COMUNE_DI_PROVA, false).await;
     let other_org = setup_api_client(&app, Env::Collaudo, COMUNE_DI_ESEMPIO, false).await;
     let a = [c.assertion(&app), same_org.assertion(&app), other_org.assertion(&app)];
-    // Refused requests do not count; the window is a fixed second, so the burst starts
-    // at the beginning of one, and is retried if the machine was too slow for it.
+    // Refused requests do not count.
     let store = &app.running.store;
     let client_id = c.client_id.to_string();
-    let mut attempts = 0;
-    let (r1, r2, r3, r4, audit_before) = loop {
-        attempts += 1;
-        let audit_before = store.audit_of_client("collaudo", &client_id).await.unwrap().len();
-        let ms = chrono::Utc::now().timestamp_subsec_millis() as u64;
-        tokio::time::sleep(std::time::Duration::from_millis(1000 - ms + 20)).await;
-        let window = now();
-        for _ in 0..3 {
-            let bad = c.assertion_with(&app, |_, p| {
-                p.remove("jti");
-            });
-            assert_generic_400(&request_voucher(&app, Env::Collaudo, &bad).await);
-        }
-        let r1 = request_voucher(&app, Env::Collaudo, &a[0]).await;
-        let r2 = request_voucher(&app, Env::Collaudo, &a[1]).await;
-        let r3 = request_voucher(&app, Env::Collaudo, &a[0]).await;
-        let r4 = request_voucher(&app, Env::Collaudo, &a[2]).await;
-        if now() == window || attempts == 3 {
-            break (r1, r2, r3, r4, audit_before);
-        }
-    };
+    let audit_before = store.audit_of_client("collaudo", &client_id).await.unwrap().len();
+    for _ in 0..3 {
+        let bad = c.assertion_with(&app, |_, p| {
+            p.remove("jti");
+        });
+        assert_generic_400(&request_voucher(&app, Env::Collaudo, &bad).await);
+    }
+    let r1 = request_voucher(&app, Env::Collaudo, &a[0]).await;
+    let r2 = request_voucher(&app, Env::Collaudo, &a[1]).await;
+    // Still the same second, however slow the machine: the clock has not moved.
+    clock.advance(chrono::Duration::milliseconds(999));
+    let r3 = request_voucher(&app, Env::Collaudo, &a[0]).await;
+    let r4 = request_voucher(&app, Env::Collaudo, &a[2]).await;
     assert_eq!(r1.status, StatusCode::OK, "{}", r1.text);
     assert_rate_headers(&r1, 2, 1);
     assert_eq!(r2.status, StatusCode::OK, "another client of the same organisation: {}", r2.text);
@@ -1027,7 +1027,7 @@ both_backends!(rate_limit_is_per_organisation_and_answers_429, |backend| async m
     let audit = store.audit_of_client("collaudo", &client_id).await.unwrap();
     assert_eq!(audit.len() - audit_before, 1);
     // The next window starts afresh.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    clock.advance(chrono::Duration::milliseconds(1));
     let r5 = request_voucher(&app, Env::Collaudo, &a[0]).await;
     assert_eq!(r5.status, StatusCode::OK, "{}", r5.text);
 });
