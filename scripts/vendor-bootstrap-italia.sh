@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Vendors the bootstrap-italia assets (the Italian PA design kit) into
-# crates/varco-web/assets/bootstrap-italia/, where varco-web embeds them with
+# crates/varco-pages/assets/bootstrap-italia/, where varco-pages embeds them with
 # include_bytes! (a clone builds without npm). Run from anywhere:
 #
 #     bash scripts/vendor-bootstrap-italia.sh
 #
 # To update: change VERSION, set INTEGRITY to the output of
 #     npm view bootstrap-italia@<VERSION> dist.integrity
-# run this script, then check that `cargo test -p varco-web assets` passes (the
+# run this script, then check that `cargo test -p varco-pages assets` passes (the
 # woff2 file names and the @font-face rules in assets/varco.css must agree).
 #
 # Needs npm (to fetch the tarball from the npm registry), node (to hash it) and tar.
@@ -18,7 +18,7 @@ VERSION=2.18.3
 INTEGRITY='sha512-dz4kNtcAYJF4OsWABT9m3CAT3NH5y6OzGG+v/VUGH1LjumIUmlP3GaQ+aHgtv5Vw3B5dS0jbHZiHGSfdu+DffA=='
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-dest="$root/crates/varco-web/assets/bootstrap-italia"
+dest="$root/crates/varco-pages/assets/bootstrap-italia"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

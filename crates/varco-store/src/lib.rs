@@ -46,6 +46,10 @@ pub enum StoreError {
     UnsupportedUrl(String),
 }
 
+/// The log filter that keeps the database driver's own chatter (every statement)
+/// out of the default log; the binary adds it to its filter.
+pub const QUIET_LOG_FILTER: &str = "sqlx=warn";
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
