@@ -239,8 +239,63 @@ impl SelfCare {
         docs.iter().map(|d| from_doc(d, "institutions")).collect()
     }
 
+    /// An Ente as `user_id` sees it: the Ente and their live (not removed) roles
+    /// there. An Ente where they have none does not exist for them (`NotFound`).
+    pub async fn membership(&self, user_id: Uuid, institution_id: Uuid) -> Result<(Institution, Vec<RoleRecord>)> {
+        let institution = self.institution(institution_id).await?.ok_or(ServiceError::NotFound("ente"))?;
+        let mut roles = self.roles_of(user_id, institution_id).await?;
+        roles.retain(|r| r.role.status != RoleStatus::Deleted);
+        if roles.is_empty() {
+            return Err(ServiceError::NotFound("ente"));
+        }
+        Ok((institution, roles))
+    }
+
+    /// The products on which `user_id` may manage the users of the Ente (with
+    /// the Ente): an active Amministratore role on the product. `Forbidden` when
+    /// none; `NotFound` when they have no role there at all.
+    pub async fn management(&self, user_id: Uuid, institution_id: Uuid) -> Result<(Institution, Vec<ProductId>)> {
+        let (institution, roles) = self.membership(user_id, institution_id).await?;
+        let plain: Vec<UserProductRole> = roles.into_iter().map(|r| r.role).collect();
+        let products: Vec<ProductId> =
+            ProductId::ALL.into_iter().filter(|&p| rules::can_manage_users(&plain, &institution, p)).collect();
+        if products.is_empty() {
+            return Err(ServiceError::Forbidden);
+        }
+        Ok((institution, products))
+    }
+
+    /// "Utenti", for someone who may manage the Ente's users ([`SelfCare::management`]).
+    pub async fn members_managed_by(
+        &self,
+        user_id: Uuid,
+        institution_id: Uuid,
+    ) -> Result<Vec<(User, Vec<RoleRecord>)>> {
+        self.management(user_id, institution_id).await?;
+        self.members(institution_id).await
+    }
+
+    /// One person with a role at the Ente, for someone who may manage its users;
+    /// anybody else's page does not exist (`NotFound`).
+    pub async fn member_managed_by(
+        &self,
+        user_id: Uuid,
+        institution_id: Uuid,
+        member_id: Uuid,
+    ) -> Result<(User, Vec<RoleRecord>)> {
+        self.management(user_id, institution_id).await?;
+        let user = self.user(member_id).await?.ok_or(ServiceError::NotFound("utente"))?;
+        let roles = self.roles_of(member_id, institution_id).await?;
+        if roles.is_empty() {
+            return Err(ServiceError::NotFound("utente"));
+        }
+        Ok((user, roles))
+    }
+
     /// The people holding a role (deleted ones excluded) at an institution, with
     /// those roles, by family name then name. Filters are applied by the caller.
+    /// No caller: for operators and the demo world; pages use
+    /// [`SelfCare::members_managed_by`].
     pub async fn members(&self, institution_id: Uuid) -> Result<Vec<(User, Vec<RoleRecord>)>> {
         let docs = self.store.sc_member_docs(&institution_id.to_string()).await?;
         let mut out = Vec::new();

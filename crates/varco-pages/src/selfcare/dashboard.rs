@@ -69,9 +69,12 @@ pub async fn overview(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let (institution, roles) = user.membership(&state, &id).await?;
-    let plain = super::plain_roles(&roles);
-    let can_manage =
-        ProductId::ALL.into_iter().any(|p| varco_selfcare::rules::can_manage_users(&plain, &institution, p));
+    // "Utenti" is offered to whom SelfCare lets manage users on some product.
+    let can_manage = match state.selfcare.management(user.identity().user_id, institution.id).await {
+        Ok(_) => true,
+        Err(varco_selfcare::service::ServiceError::Forbidden) => false,
+        Err(e) => return Err(e.into()),
+    };
     let role_rows = roles
         .iter()
         .map(|r| {

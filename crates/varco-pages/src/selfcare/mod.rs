@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use varco_selfcare::model::{Institution, UserProductRole};
+use varco_selfcare::model::Institution;
 use varco_selfcare::service::RoleRecord;
 
 pub fn routes() -> Router<PagesState> {
@@ -82,22 +82,10 @@ impl ScUser {
     /// with no role at an institution is told it does not exist, as for a wrong id.
     pub async fn membership(&self, state: &PagesState, id: &str) -> Result<(Institution, Vec<RoleRecord>), PageError> {
         let id = Uuid::parse_str(id).map_err(|_| PageError::not_found("L'ente"))?;
-        let institution = state.selfcare.institution(id).await?.ok_or_else(|| PageError::not_found("L'ente"))?;
-        let roles: Vec<RoleRecord> = state
-            .selfcare
-            .roles_of(self.0.data.user_id, id)
-            .await?
-            .into_iter()
-            .filter(|r| r.role.status != varco_selfcare::model::RoleStatus::Deleted)
-            .collect();
-        if roles.is_empty() {
-            return Err(PageError::not_found("L'ente"));
+        match state.selfcare.membership(self.0.data.user_id, id).await {
+            Ok(found) => Ok(found),
+            Err(varco_selfcare::service::ServiceError::NotFound(_)) => Err(PageError::not_found("L'ente")),
+            Err(e) => Err(e.into()),
         }
-        Ok((institution, roles))
     }
-}
-
-/// The roles of a list of records, for the rules of `varco_selfcare`.
-pub fn plain_roles(roles: &[RoleRecord]) -> Vec<UserProductRole> {
-    roles.iter().map(|r| r.role.clone()).collect()
 }

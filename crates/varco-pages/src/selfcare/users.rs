@@ -2,13 +2,14 @@
 //! Utente" form), and each user's page with their roles and the buttons to
 //! suspend, reactivate or remove one.
 //!
-//! Only someone who may manage users on at least one product of the Ente
-//! (`varco_selfcare::rules::can_manage_users`) gets these pages; the rules and
-//! the service decide everything else (which product, which roles, who may
-//! change which role), and the pages show what they say.
+//! SelfCare's service decides who gets these pages (someone who may manage users
+//! on at least one product of the Ente: `SelfCare::management`) and everything
+//! else (which product, which roles, who may change which role); the pages show
+//! what it says.
+
 use super::dashboard::status_label;
 use super::login::CsrfForm;
-use super::{plain_roles, ScUser};
+use super::ScUser;
 use crate::pages::{render, render_status, see_other, Layout, PageError};
 use crate::PagesState;
 use askama::Template;
@@ -21,8 +22,8 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 use varco_selfcare::model::{Institution, PartyRole, ProductId, ProductRole, RoleStatus, User};
-use varco_selfcare::rules::{can_manage_users, ErrorKind, FieldErrors, NewUserForm, FORBIDDEN_MESSAGE};
-use varco_selfcare::service::{AddUserError, RoleRecord};
+use varco_selfcare::rules::{ErrorKind, FieldErrors, NewUserForm, FORBIDDEN_MESSAGE};
+use varco_selfcare::service::{AddUserError, RoleRecord, ServiceError};
 
 pub fn routes() -> Router<PagesState> {
     Router::new()
@@ -47,21 +48,19 @@ struct Manager {
     products: Vec<ProductId>,
 }
 
-/// 404 for an Ente the user has no role at (as `membership` does), 403 for
-/// one where they have roles but may manage users on no product.
+/// The Ente's users as SelfCare lets this person manage them: 404 for an Ente
+/// they have no role at, 403 for one where they may manage users on no product.
 async fn manager(state: &PagesState, user: &ScUser, id: &str) -> Result<Manager, PageError> {
-    let (institution, roles) = user.membership(state, id).await?;
-    let plain = plain_roles(&roles);
-    let products: Vec<ProductId> =
-        ProductId::ALL.into_iter().filter(|&p| can_manage_users(&plain, &institution, p)).collect();
-    if products.is_empty() {
-        return Err(PageError::forbidden(format!(
+    let (institution, _) = user.membership(state, id).await?;
+    match state.selfcare.management(user.identity().user_id, institution.id).await {
+        Ok((institution, products)) => Ok(Manager { institution, products }),
+        Err(ServiceError::Forbidden) => Err(PageError::forbidden(format!(
             "{FORBIDDEN_MESSAGE}: con i tuoi ruoli presso {} non puoi vedere né modificare gli utenti dell'ente.",
             institution.name
         ))
-        .back(&format!("/selfcare/enti/{}", institution.id), "Torna all'ente"));
+        .back(&format!("/selfcare/enti/{}", institution.id), "Torna all'ente")),
+        Err(e) => Err(e.into()),
     }
-    Ok(Manager { institution, products })
 }
 
 /// An option of a select.
@@ -132,7 +131,7 @@ pub async fn list(
     let role: Option<ProductRole> = filter(q.ruolo.as_deref(), "Ruolo", &back)?;
     let members = state
         .selfcare
-        .members(m.institution.id)
+        .members_managed_by(user.identity().user_id, m.institution.id)
         .await?
         .into_iter()
         .filter_map(|(u, roles)| {
@@ -496,7 +495,7 @@ pub async fn detail(
     Query(q): Query<DetailQuery>,
 ) -> Result<Response, PageError> {
     let m = manager(&state, &user, &id).await?;
-    let (target, roles) = member(&state, &m.institution, &user_id).await?;
+    let (target, roles) = member(&state, &user, &m.institution, &user_id).await?;
     let email = email_at(&target, &m.institution);
     let is_self = target.id == user.identity().user_id;
     let mailed = if email.is_empty() { "" } else { " Abbiamo avvisato l'utente via email." };
@@ -544,17 +543,17 @@ pub async fn detail(
 /// The user `user_id` with their roles at the institution, or 404.
 async fn member(
     state: &PagesState,
+    user: &ScUser,
     institution: &Institution,
     user_id: &str,
 ) -> Result<(User, Vec<RoleRecord>), PageError> {
     let not_found = || PageError::not_found("L'utente").back(&list_url(institution), "Torna agli utenti");
     let user_id = Uuid::parse_str(user_id).map_err(|_| not_found())?;
-    let user = state.selfcare.user(user_id).await?.ok_or_else(not_found)?;
-    let roles = state.selfcare.roles_of(user_id, institution.id).await?;
-    if roles.is_empty() {
-        return Err(not_found());
+    match state.selfcare.member_managed_by(user.identity().user_id, institution.id, user_id).await {
+        Ok(found) => Ok(found),
+        Err(ServiceError::NotFound(_)) => Err(not_found()),
+        Err(e) => Err(e.into()),
     }
-    Ok((user, roles))
 }
 
 /// "Sospendi", "Riabilita", "Rimuovi" on one role of the user's page.
@@ -566,7 +565,7 @@ pub async fn change_role(
 ) -> Result<Response, PageError> {
     user.0.check_csrf(&form.csrf)?;
     let m = manager(&state, &user, &id).await?;
-    let (target, _) = member(&state, &m.institution, &user_id).await?;
+    let (target, _) = member(&state, &user, &m.institution, &user_id).await?;
     let back = detail_url(&m.institution, target.id);
     let not_found = || PageError::not_found("Il ruolo").back(&back, "Torna all'utente");
     let role_id = Uuid::parse_str(&role_id).map_err(|_| not_found())?;
