@@ -50,6 +50,35 @@ pub enum StoreError {
 /// out of the default log; the binary adds it to its filter.
 pub const QUIET_LOG_FILTER: &str = "sqlx=warn";
 
+/// The migration files, embedded by `build.rs`.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+}
+
+/// The schema's migrations for `backend`, as sqlx's `migrate!` would make them
+/// (same versions, descriptions and checksums, so databases migrated before
+/// are recognised).
+fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
+    let files = match backend {
+        Backend::Sqlite => embedded::SQLITE,
+        Backend::Postgres => embedded::POSTGRES,
+    };
+    let migrations = files
+        .iter()
+        .map(|&(version, description, sql)| {
+            sqlx::migrate::Migration::new(
+                version,
+                description.into(),
+                sqlx::migrate::MigrationType::Simple,
+                sql.into(),
+                false,
+            )
+        })
+        .collect::<Vec<_>>();
+    // The fields are public for `migrate!`; sqlx is pinned in Cargo.lock.
+    sqlx::migrate::Migrator { migrations: migrations.into(), ignore_missing: false, locking: true, no_tx: false }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,10 +131,7 @@ impl Store {
             opts = opts.max_connections(16);
         }
         let pool = opts.connect(url).await?;
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
-        }
+        migrator(backend).run(&pool).await?;
         Ok(Store {
             pool,
             backend,
