@@ -59,7 +59,9 @@ impl Store {
     }
 
     async fn write_audit_batch(&self, rows: &[&VoucherAuditRow]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        // The same writer's turn as every other transaction (SQLite has one writer).
+        let _turn = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
         for r in rows {
             sqlx::query(
                 "INSERT INTO voucher_audit (jti, env, correlation_id, issued_ms, client_id, \

@@ -161,10 +161,22 @@ impl Store {
         }
     }
 
+    /// Begins a write transaction. On SQLite it takes the database's write lock
+    /// at once (`BEGIN IMMEDIATE`, waiting up to the busy timeout): a transaction
+    /// that first reads and later writes would otherwise fail at once with
+    /// "database is locked" whenever another connection (the audit writer, another
+    /// process) committed in between.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Starts a write transaction in `env` on behalf of `actor`.
     pub async fn begin(&self, env: Env, actor: Actor) -> Result<Tx> {
         let guard = self.write_guard().await;
-        let tx = self.pool.begin().await?;
+        let tx = self.begin_write().await?;
         Ok(Tx { tx, env, actor, events: Vec::new(), _guard: guard })
     }
 

@@ -77,7 +77,7 @@ impl Store {
     /// database, so on SQLite they take turns.
     pub async fn sc_begin(&self) -> Result<ScTx> {
         let guard = self.write_guard().await;
-        let tx = self.pool.begin().await?;
+        let tx = self.begin_write().await?;
         Ok(ScTx { tx, _guard: guard })
     }
 
