@@ -99,3 +99,41 @@ varco::both_backends!(operator_brings_an_ente_in, |backend: Backend| async move 
     }
     assert_eq!(sc.institutions().await.unwrap().len(), 1);
 });
+
+// The checks of `varco ente add`, field by field (nothing is written).
+use varco::onboarding::{check, NewEnte};
+
+fn ente() -> NewEnte {
+    NewEnte {
+        name: "Comune di Test".into(),
+        tax_code: "00000000003".into(),
+        ipa_code: "c_test".into(),
+        kind: "PA".into(),
+        pec: "protocollo@pec.comune.test.example".into(),
+        manager_fiscal_code: "RSSMRA80A01H501U".into(),
+        manager_name: "Mario".into(),
+        manager_family_name: "Rossi".into(),
+        manager_email: "mario.rossi@comune.test.example".into(),
+    }
+}
+
+#[test]
+fn each_bad_field_is_named() {
+    assert!(check(&ente()).is_ok());
+    type Spoil = fn(&mut NewEnte);
+    let cases: [(Spoil, &str); 7] = [
+        (|e| e.name = " ".into(), "--name"),
+        (|e| e.tax_code = "0000000000A".into(), "--tax-code"),
+        (|e| e.ipa_code = "c test".into(), "--ipa-code"),
+        (|e| e.kind = "XYZ".into(), "--type"),
+        (|e| e.pec = "nope".into(), "--pec"),
+        (|e| e.manager_fiscal_code = "RSSMRA80A01H501X".into(), "--manager-fiscal-code"),
+        (|e| e.manager_name = "Luigi".into(), "--manager-name"),
+    ];
+    for (spoil, flag) in cases {
+        let mut e = ente();
+        spoil(&mut e);
+        let err = check(&e).expect_err("refused").to_string();
+        assert!(err.starts_with(flag), "{flag}: {err}");
+    }
+}
