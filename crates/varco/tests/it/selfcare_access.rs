@@ -14,6 +14,9 @@ use varco_selfcare::identity_token::{self, OrganizationClaim, RoleClaim, UserIde
 use varco_selfcare::rules::NewUserForm;
 use varco_selfcare::service::SelfCare;
 
+/// SelfCare's session cookie (varco-pages' `session::SELFCARE_COOKIE`).
+const SC_COOKIE: &str = "varco_sc";
+
 fn selfcare(app: &TestApp) -> SelfCare {
     SelfCare::new(app.running.store.clone())
 }
@@ -233,9 +236,15 @@ varco::both_backends!(admin_on_three_environments_is_asked_which, |backend: Back
     let bad = b.post("/interop/produzione/logout", &[("csrf", "nope")]).await;
     assert_eq!(bad.status, StatusCode::FORBIDDEN);
     assert!(b.get("/interop/produzione/").await.body.contains("Benvenuto"));
+    // A copy of the session cookie taken before "Esci" opens the session...
+    let copied = b.get_with_copied_cookie("/interop/produzione/", &landed.set_cookies, "varco_bo_produzione").await;
+    copied.assert_contains("Benvenuto, Maria Bianchi");
     let out = b.post("/interop/produzione/logout", &[("csrf", &home.csrf())]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(!b.get("/interop/produzione/").await.body.contains("Benvenuto"));
+    // ... and nothing after it: the session ended on the server, not just in the jar.
+    let copied = b.get_with_copied_cookie("/interop/produzione/", &landed.set_cookies, "varco_bo_produzione").await;
+    assert!(!copied.body.contains("Benvenuto"), "a copied cookie outlived Esci:\n{}", copied.body);
 });
 
 varco::both_backends!(bad_identity_tokens_open_nothing, |backend: Backend| async move {
@@ -360,12 +369,18 @@ varco::both_backends!(selfcare_sessions_are_protected, |backend: Backend| async 
     assert_eq!(b.get("/selfcare/enti").await.status, StatusCode::SEE_OTHER);
 
     // Logout needs the token of the page and ends the session on the server.
-    b.demo_login(ADMIN_COMUNE.fiscal_code).await;
+    let cookies = b.demo_login_cookies(ADMIN_COMUNE.fiscal_code).await;
     let page = b.get("/selfcare/enti").await;
     assert_eq!(b.post("/selfcare/logout", &[("csrf", "x")]).await.status, StatusCode::FORBIDDEN);
+    let copied = b.get_with_copied_cookie("/selfcare/enti", &cookies, SC_COOKIE).await;
+    assert_eq!(copied.status, StatusCode::OK, "the copy works before Esci");
     let out = b.post("/selfcare/logout", &[("csrf", &page.csrf())]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert_eq!(b.get("/selfcare/enti").await.status, StatusCode::SEE_OTHER);
+    // A copy of the cookie taken before "Esci" gets the login page too.
+    let copied = b.get_with_copied_cookie("/selfcare/enti", &cookies, SC_COOKIE).await;
+    assert_eq!(copied.status, StatusCode::SEE_OTHER);
+    assert_eq!(copied.location.as_deref(), Some("/selfcare/login"));
 });
 
 varco::both_backends!(production_mode_has_no_demo_identity_provider, |backend: Backend| async move {

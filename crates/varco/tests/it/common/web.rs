@@ -67,11 +67,31 @@ impl Browser {
 
     /// Logs in through the demo identity provider as the person with `fiscal_code`.
     pub async fn demo_login(&self, fiscal_code: &str) {
+        self.demo_login_cookies(fiscal_code).await;
+    }
+
+    /// As [`Browser::demo_login`], returning the cookies the login set.
+    pub async fn demo_login_cookies(&self, fiscal_code: &str) -> Vec<String> {
         let login = self.get("/selfcare/login").await;
         assert_eq!(login.status, StatusCode::OK, "{}", login.body);
         let done = self.post("/selfcare/login/demo", &[("csrf", &login.csrf()), ("fiscal_code", fiscal_code)]).await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
         assert_eq!(done.location.as_deref(), Some("/selfcare/"));
+        done.set_cookies
+    }
+
+    /// GET `path` from a browser of its own holding only the cookie `name` as it
+    /// was in `set_cookies` (a copy kept by someone, whatever this browser's jar
+    /// did with it since).
+    pub async fn get_with_copied_cookie(&self, path: &str, set_cookies: &[String], name: &str) -> Page {
+        let pair = set_cookies
+            .iter()
+            .filter_map(|c| c.split(';').next())
+            .find(|kv| kv.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no cookie {name} in {set_cookies:?}"))
+            .to_string();
+        let bare = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+        Self::page(bare.get(self.url(path)).header("cookie", pair).send().await.unwrap()).await
     }
 
     /// The id of the Ente named `name` on the "Seleziona il tuo ente" page.
