@@ -3,7 +3,7 @@
 //! here we parse the input strictly and map the entities to PDND's schemas.
 use super::doc::ApiRoutes;
 use super::purposes::purpose_json;
-use super::{app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
+use super::{app_problem, bad_request, list_param, parse_id, to_json, Caller, PageQuery};
 use crate::{ApiState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -75,19 +75,6 @@ pub fn agreement_json(a: &Agreement) -> Value {
         ],
     );
     v
-}
-
-/// A comma-separated list query parameter (`explode: false`); absent or empty means
-/// no filter.
-fn list_param<T>(
-    q: &HashMap<String, String>,
-    name: &str,
-    parse: impl Fn(&str) -> Result<T, Problem>,
-) -> Result<Vec<T>, Problem> {
-    match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        Some(list) => list.split(',').map(|x| parse(x.trim())).collect(),
-        None => Ok(vec![]),
-    }
 }
 
 fn state_param(s: &str) -> Result<AgreementState, Problem> {

@@ -6,7 +6,7 @@
 use super::doc::ApiRoutes;
 use super::purposes::purpose_json;
 use super::v3::full_client_json;
-use super::{api_problem, app_problem, parse_id, to_json, Caller, PageQuery};
+use super::{api_problem, app_problem, list_param, parse_id, to_json, Caller, PageQuery};
 use crate::{ApiState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -68,20 +68,11 @@ async fn purposes(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
     let page = PageQuery::from_query(&q)?;
-    let eservices: Vec<EServiceId> = match q.get("eserviceIds").filter(|v| !v.is_empty()) {
-        Some(list) => list.split(',').map(|e| parse_id(e, "eserviceIds")).collect::<Result<_, _>>()?,
-        None => vec![],
-    };
-    let states: Vec<PurposeVersionState> = match q.get("states").filter(|v| !v.is_empty()) {
-        Some(list) => list
-            .split(',')
-            .map(|st| {
-                serde_json::from_value(json!(st))
-                    .map_err(|_| api_problem(StatusCode::BAD_REQUEST, &format!("unknown purpose state {st:?}")))
-            })
-            .collect::<Result<_, _>>()?,
-        None => vec![],
-    };
+    let eservices: Vec<EServiceId> = list_param(&q, "eserviceIds", |e| parse_id(e, "eserviceIds"))?;
+    let states: Vec<PurposeVersionState> = list_param(&q, "states", |st| {
+        serde_json::from_value(json!(st))
+            .map_err(|_| api_problem(StatusCode::BAD_REQUEST, &format!("unknown purpose state {st:?}")))
+    })?;
     let cid: ClientId = parse_id(&raw, "clientId")?;
     let all = s.platform.env(caller.env).client_purposes(caller.who(), cid).await.map_err(app_problem)?;
     let filter = PurposeFilter { eservices, states, ..PurposeFilter::default() };

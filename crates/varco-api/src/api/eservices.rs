@@ -1,6 +1,6 @@
 //! E-services and their descriptors (versions), as PDND's machine API shows them.
 use super::doc::ApiRoutes;
-use super::{api_problem, app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
+use super::{api_problem, app_problem, bad_request, list_param, parse_id, to_json, Caller, PageQuery};
 use crate::{ApiState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -84,10 +84,7 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
     let page = PageQuery::parse(q.get("offset").map(String::as_str), q.get("limit").map(String::as_str))?;
-    let producers: Vec<TenantId> = match q.get("producerIds").filter(|v| !v.is_empty()) {
-        Some(list) => list.split(',').map(|p| parse_id(p, "producerIds")).collect::<Result<_, _>>()?,
-        None => vec![],
-    };
+    let producers: Vec<TenantId> = list_param(&q, "producerIds", |p| parse_id(p, "producerIds"))?;
     // A technology or mode that does not exist matches nothing, as before.
     fn known<T: serde::de::DeserializeOwned>(v: Option<&String>) -> Option<Option<T>> {
         v.map(|t| serde_json::from_value(json!(t)).ok())

@@ -77,6 +77,19 @@ pub fn app_problem(e: varco_platform::AppError) -> Problem {
     api_problem(status, p.detail.as_deref().unwrap_or(""))
 }
 
+/// A comma-separated list query parameter (`explode: false`); absent or empty means
+/// no filter.
+pub(super) fn list_param<T>(
+    q: &std::collections::HashMap<String, String>,
+    name: &str,
+    parse: impl Fn(&str) -> Result<T, Problem>,
+) -> Result<Vec<T>, Problem> {
+    match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        Some(list) => list.split(',').map(|x| parse(x.trim())).collect(),
+        None => Ok(vec![]),
+    }
+}
+
 /// A UUID (or other parsed) path or query parameter; anything else is a 400 problem.
 pub(super) fn parse_id<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, Problem> {
     s.parse().map_err(|_| bad_request(&format!("{what} is not a UUID")))

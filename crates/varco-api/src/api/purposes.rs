@@ -5,7 +5,7 @@
 //! who may change what are decided by the platform's use cases.
 use super::agreements::agreement_json;
 use super::doc::ApiRoutes;
-use super::{api_problem, app_problem, bad_request, parse_id, to_json, Caller, PageQuery};
+use super::{api_problem, app_problem, bad_request, list_param, parse_id, to_json, Caller, PageQuery};
 use crate::{ApiState, Problem};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -102,10 +102,7 @@ pub fn purpose_json(p: &Purpose) -> Value {
 // ------------------------------------------------------------------ inputs
 
 fn ids<T: std::str::FromStr>(q: &HashMap<String, String>, name: &str) -> Result<Vec<T>, Problem> {
-    match q.get(name).filter(|v| !v.is_empty()) {
-        Some(list) => list.split(',').map(|x| parse_id(x.trim(), name)).collect(),
-        None => Ok(vec![]),
-    }
+    list_param(q, name, |x| parse_id(x, name))
 }
 
 fn state(s: &str, name: &str) -> Result<PurposeVersionState, Problem> {
@@ -218,10 +215,7 @@ async fn list(
     let filter = PurposeFilter {
         eservices: ids(&q, "eserviceIds")?,
         consumers: ids(&q, "consumerIds")?,
-        states: match q.get("states").filter(|v| !v.is_empty()) {
-            Some(list) => list.split(',').map(|x| state(x, "states")).collect::<Result<_, _>>()?,
-            None => vec![],
-        },
+        states: list_param(&q, "states", |x| state(x, "states"))?,
         title: q.get("title").cloned(),
     };
     let found = s.platform.env(caller.env).purposes(caller.who(), &filter, page.window()).await;
