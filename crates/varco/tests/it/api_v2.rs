@@ -20,12 +20,8 @@ async fn get_api(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode,
         req = req.bearer_auth(t);
     }
     let r = read(req.send().await.unwrap()).await;
-    let body = if r.text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&r.text).unwrap_or(Value::String(r.text.clone()))
-    };
-    (r.status, body)
+    pdnd_schema::seen(&r);
+    (r.status, pdnd_schema::body_of(&r.text))
 }
 
 varco::both_backends!(only_this_environments_api_vouchers_are_accepted, |backend| async move {

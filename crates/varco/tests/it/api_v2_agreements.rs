@@ -31,6 +31,7 @@ impl<'a> Api<'a> {
 
     async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
         let r = read(req.bearer_auth(&self.token).send().await.unwrap()).await;
+        pdnd_schema::seen(&r);
         if r.status.is_client_error() {
             assert_eq!(r.content_type(), Some("application/problem+json"), "{}", r.text);
         }

@@ -33,12 +33,8 @@ async fn call(app: &TestApp, method: Method, path: &str, token: &str, body: Opti
         req = req.json(&b);
     }
     let r = read(req.send().await.unwrap()).await;
-    let body = if r.text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&r.text).unwrap_or(Value::String(r.text.clone()))
-    };
-    (r.status, body)
+    pdnd_schema::seen(&r);
+    (r.status, pdnd_schema::body_of(&r.text))
 }
 
 async fn get_json(app: &TestApp, path: &str, token: &str) -> (StatusCode, Value) {
@@ -442,6 +438,7 @@ varco::both_backends!(refusals, |backend| async move {
     .await;
     assert_eq!(r.status, 400);
     assert_problem(&r, StatusCode::BAD_REQUEST);
+    pdnd_schema::seen(&r);
     rec.record("post", "/purposes", 400, &r.json());
     for bad in [json!({}), json!({"dailyCalls": 0}), json!({"dailyCalls": 5, "x": 1})] {
         let (status, body) = post_json(&app, &format!("/purposes/{id}/versions"), &admin, bad.clone()).await;

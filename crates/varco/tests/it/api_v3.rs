@@ -94,7 +94,8 @@ async fn v3(
         req = req.json(&b);
     }
     let r = read(req.send().await.unwrap()).await;
-    (r.status.as_u16(), serde_json::from_str(&r.text).unwrap_or(serde_json::Value::Null))
+    pdnd_schema::seen(&r);
+    (r.status.as_u16(), pdnd_schema::body_of(&r.text))
 }
 
 varco::both_backends!(v3_creates_clients_and_manages_keys, |backend| async move {
