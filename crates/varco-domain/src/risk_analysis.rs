@@ -14,7 +14,14 @@
 //! * an answer to a question that is not visible is an error;
 //! * a required question that is visible must be answered;
 //! * an answer with no values counts as no answer at all;
-//! * GSP and SCP tenants fill in the PRIVATE questionnaire.
+//! * GSP and SCP tenants fill in the PRIVATE questionnaire (PDND keeps the same
+//!   PRIVATE versions for the PRIVATE, GSP and SCP kinds);
+//! * a version may carry an expiration: after it, [`validate_at`] refuses forms
+//!   of that version (PDND's PA 3.0 expired at 2026-02-15T23:59:59Z).
+//!
+//! Versions: PA 3.0 (expired), 3.1 and 3.2; PRIVATE 2.0 and 2.1. PA 3.2 is PA
+//! 3.1 without `dataProtectionMeasures`; PRIVATE 2.1 is PRIVATE 2.0 with
+//! `dataProtectionMeasuresParticular` (measures for art. 9 data).
 //!
 //! Stricter than PDND (which silently keeps the first value or leaves the check
 //! to the front end): several values for a single-answer question, blank free
@@ -30,6 +37,15 @@ use std::sync::OnceLock;
 pub enum RulesKind {
     Pa,
     Private,
+}
+
+impl std::fmt::Display for RulesKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RulesKind::Pa => "PA",
+            RulesKind::Private => "PRIVATE",
+        })
+    }
 }
 
 impl RulesKind {
@@ -193,10 +209,13 @@ impl RiskAnalysisRules {
 /// One problem of a form; every variant but the version ones names its question.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RiskAnalysisError {
-    #[error("versione {version} dell'analisi del rischio sconosciuta per {kind:?}")]
+    #[error("versione {version} dell'analisi del rischio sconosciuta per un ente {kind}")]
     UnknownVersion { kind: RulesKind, version: String },
-    #[error("la versione {version} dell'analisi del rischio per {kind:?} è scaduta")]
-    ExpiredVersion { kind: RulesKind, version: String },
+    #[error(
+        "la versione {version} dell'analisi del rischio per un ente {kind} è scaduta il {}",
+        .expiration.format("%Y-%m-%dT%H:%M:%SZ")
+    )]
+    ExpiredVersion { kind: RulesKind, version: String, expiration: Timestamp },
     #[error("domanda sconosciuta: {question}")]
     UnknownQuestion { question: String },
     #[error("{question}: risposta non ammessa, serve {depends_on} = {expected}")]
@@ -232,7 +251,9 @@ impl RiskAnalysisError {
 const SOURCES: &[&str] = &[
     include_str!("../risk-analysis/pa-3.0.json"),
     include_str!("../risk-analysis/pa-3.1.json"),
+    include_str!("../risk-analysis/pa-3.2.json"),
     include_str!("../risk-analysis/private-2.0.json"),
+    include_str!("../risk-analysis/private-2.1.json"),
 ];
 
 fn version_key(version: &str) -> Vec<u64> {
@@ -288,11 +309,16 @@ pub fn validate(form: &RiskAnalysisForm, kind: TenantKind) -> Result<(), Vec<Ris
 }
 
 /// Like [`validate`], and also refuses a version expired at `now` (as PDND does
-/// when a purpose is created or its risk analysis changed).
+/// when a purpose is created, its risk analysis changed or it is activated): the
+/// one the platform calls.
 pub fn validate_at(form: &RiskAnalysisForm, kind: TenantKind, now: Timestamp) -> Result<(), Vec<RiskAnalysisError>> {
     if let Some(rules) = rules_for(kind, Some(&form.version)) {
-        if rules.is_expired_at(now) {
-            return Err(vec![RiskAnalysisError::ExpiredVersion { kind: rules.kind, version: rules.version.clone() }]);
+        if let Some(expiration) = rules.expiration.filter(|_| rules.is_expired_at(now)) {
+            return Err(vec![RiskAnalysisError::ExpiredVersion {
+                kind: rules.kind,
+                version: rules.version.clone(),
+                expiration,
+            }]);
         }
     }
     validate(form, kind)
@@ -438,14 +464,15 @@ mod tests {
 
     #[test]
     fn versions_and_kinds() {
-        assert_eq!(pa_latest().version, "3.1");
-        assert_eq!(rules_for(TenantKind::Private, None).unwrap().version, "2.0");
+        assert_eq!(pa_latest().version, "3.2");
+        assert_eq!(rules_for(TenantKind::Private, None).unwrap().version, "2.1");
         for k in [TenantKind::Gsp, TenantKind::Scp] {
             assert_eq!(rules_for(k, None), rules_for(TenantKind::Private, None), "{k:?} uses the PRIVATE form");
         }
         assert_eq!(rules_for(TenantKind::Pa, Some("3.0")).unwrap().version, "3.0");
         assert!(rules_for(TenantKind::Pa, Some("2.0")).is_none());
         assert!(rules_for(TenantKind::Private, Some("3.1")).is_none());
+        assert!(rules_for(TenantKind::Pa, Some("2.1")).is_none());
     }
 
     #[test]
@@ -482,13 +509,20 @@ mod tests {
         let form = complete(rules_for(TenantKind::Pa, Some("3.0")).unwrap(), first);
         let before = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         let after = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        let expiration = Utc.with_ymd_and_hms(2026, 2, 15, 23, 59, 59).unwrap();
         assert_eq!(validate_at(&form, TenantKind::Pa, before), Ok(()));
+        let errors = validate_at(&form, TenantKind::Pa, after).unwrap_err();
         assert_eq!(
-            validate_at(&form, TenantKind::Pa, after),
-            Err(vec![RiskAnalysisError::ExpiredVersion { kind: RulesKind::Pa, version: "3.0".into() }])
+            errors,
+            vec![RiskAnalysisError::ExpiredVersion { kind: RulesKind::Pa, version: "3.0".into(), expiration }]
+        );
+        assert_eq!(
+            errors[0].to_string(),
+            "la versione 3.0 dell'analisi del rischio per un ente PA è scaduta il 2026-02-15T23:59:59Z"
         );
         assert_eq!(validate(&form, TenantKind::Pa), Ok(()));
-        assert_eq!(current_rules(TenantKind::Pa, after).unwrap().version, "3.1");
+        assert_eq!(current_rules(TenantKind::Pa, after).unwrap().version, "3.2");
+        assert_eq!(current_rules(TenantKind::Pa, before).unwrap().version, "3.2");
     }
 
     #[test]
