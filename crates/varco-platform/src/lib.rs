@@ -34,13 +34,39 @@ pub struct Platform {
     /// Private: the fronts reach the data only through the services' rules.
     store: Store,
     configs: Arc<Vec<EnvConfig>>,
-    /// Woken after every local commit, so the token view catches up at once.
-    pub changed: Arc<Notify>,
+    /// Counts this process's commits and wakes whoever follows them: the token
+    /// view catches up before it answers, so a removal made here is seen at once.
+    pub commits: Arc<LocalCommits>,
+}
+
+/// This process's commits: a counter, and a wake-up for the log follower.
+#[derive(Default)]
+pub struct LocalCommits {
+    count: std::sync::atomic::AtomicU64,
+    notify: Notify,
+}
+
+impl LocalCommits {
+    /// How many commits this process has made so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Called after each commit.
+    pub fn bump(&self) {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.notify.notify_waiters();
+    }
+
+    /// Resolves at the next commit.
+    pub async fn next(&self) {
+        self.notify.notified().await
+    }
 }
 
 impl Platform {
     pub fn new(store: Store, configs: Vec<EnvConfig>) -> Platform {
-        Platform { store, configs: Arc::new(configs), changed: Arc::new(Notify::new()) }
+        Platform { store, configs: Arc::new(configs), commits: Arc::default() }
     }
 
     pub fn config(&self, env: Env) -> &EnvConfig {
@@ -121,7 +147,7 @@ impl EnvService<'_> {
 
     async fn commit(&self, tx: Tx) -> AppResult<()> {
         tx.commit().await?;
-        self.p.changed.notify_waiters();
+        self.p.commits.bump();
         Ok(())
     }
 
@@ -598,6 +624,8 @@ impl EnvService<'_> {
         let c: Versioned<Tenant> = self.load(&mut tx, "ente", a.value.consumer_id).await?;
         let new = agreement::upgrade(&mut a.value, &es.value, &c.value, caller.user(), now())?;
         tx.update(&a.value, a.version, "AgreementArchivedByUpgrade").await?;
+        // The old version may have lost its last agreement with this.
+        self.archive_descriptor_if_unused(&mut tx, &a.value).await?;
         tx.insert(&new, "AgreementUpgraded").await?;
         self.commit(tx).await?;
         Ok(new)
@@ -751,7 +779,7 @@ impl EnvService<'_> {
         let quota = self.quota(&mut tx, &p.value).await?;
         let active = self.agreement_active(&mut tx, &p.value).await?;
         let consumer: Versioned<Tenant> = self.load(&mut tx, "ente", p.value.consumer_id).await?;
-        let check = risk_analysis_check(p.value.risk_analysis.as_ref(), consumer.value.kind);
+        let check = risk_analysis_check(p.value.risk_analysis.as_ref(), consumer.value.kind, now());
         let state = purpose::activate(&mut p.value, active, check, &quota, now())?;
         let event = if state == PurposeVersionState::Active { "PurposeActivated" } else { "PurposeWaitingForApproval" };
         tx.update(&p.value, p.version, event).await?;
@@ -999,18 +1027,33 @@ impl EnvService<'_> {
         self.commit(tx).await?;
         Ok(c.value)
     }
+
+    /// "Elimina" a client: its keys go with it (their kids are free again) and so do
+    /// its associations with finalità; no voucher is issued for it afterwards.
+    pub async fn delete_client(&self, caller: &Caller, client: ClientId) -> AppResult<()> {
+        let mut tx = self.begin(caller, Some(Change::Client)).await?;
+        let c: Versioned<Client> = self.load(&mut tx, "client", client).await?;
+        require_tenant(caller, c.value.consumer_id, "eliminare il client di un altro ente")?;
+        for k in &c.value.keys {
+            tx.remove_kid(k.kid.as_str()).await?;
+        }
+        tx.delete(&c.value, c.version, "ClientDeleted").await?;
+        self.commit(tx).await
+    }
 }
 
 /// The risk analysis must be complete and valid under PDND's rules for the
-/// consumer's kind (PA, or PRIVATE for GSP/SCP/private) and the form's version.
-pub fn risk_analysis_check(form: Option<&RiskAnalysisForm>, kind: TenantKind) -> Result<(), String> {
+/// consumer's kind (PA, or PRIVATE for GSP/SCP/private) and the form's version, and
+/// that version must not have expired at `now` (PDND refuses, e.g., PA 3.0 after
+/// 2026-02-15T23:59:59Z).
+pub fn risk_analysis_check(form: Option<&RiskAnalysisForm>, kind: TenantKind, now: Timestamp) -> Result<(), String> {
     let form = form.ok_or_else(|| "analisi del rischio mancante".to_string())?;
-    varco_domain::risk_analysis::validate(form, kind)
+    varco_domain::risk_analysis::validate_at(form, kind, now)
         .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
 }
 
 /// For display (`isRiskAnalysisValid`) where the consumer's kind is not at hand: valid
-/// under the PA or the PRIVATE rules (their versions do not overlap).
+/// now under the PA or the PRIVATE rules (their versions do not overlap).
 pub fn risk_analysis_valid(form: Option<&RiskAnalysisForm>) -> bool {
-    [TenantKind::Pa, TenantKind::Private].into_iter().any(|k| risk_analysis_check(form, k).is_ok())
+    [TenantKind::Pa, TenantKind::Private].into_iter().any(|k| risk_analysis_check(form, k, now()).is_ok())
 }

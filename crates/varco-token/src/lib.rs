@@ -17,6 +17,7 @@ use parking_lot::RwLock;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use varco_domain::clock::Clock;
 use varco_domain::event::AggregateKind;
@@ -89,6 +90,9 @@ pub struct TokenServer {
     config: TokenConfig,
     /// Sequence of the last event read from the log, and when the last read started.
     watermark: tokio::sync::Mutex<(i64, std::time::Instant)>,
+    /// This process's commit count (`Platform::commits`) when the last read started:
+    /// every local commit up to it is in the view.
+    synced_commits: AtomicU64,
 }
 
 /// On PostgreSQL, sequence numbers are taken before commit, so a transaction can
@@ -117,7 +121,7 @@ impl TokenServer {
             for e in store.all(env).await? {
                 view.put_eservice(&e);
             }
-            let keys = SigningKeys::load_or_create(&store, env).await?;
+            let keys = SigningKeys::load_or_create(&store, env, config.clock.now()).await?;
             envs.insert(env, EnvState { view: RwLock::new(view), keys: RwLock::new(keys) });
         }
         let server = Arc::new(TokenServer {
@@ -130,15 +134,16 @@ impl TokenServer {
             assertion_seen: ReplayCache::default(),
             config,
             watermark: tokio::sync::Mutex::new((watermark, std::time::Instant::now())),
+            synced_commits: AtomicU64::new(platform.commits.count()),
         });
         // Follow the log: at once after a local commit, and every 250 ms for changes
         // made by other processes (the CLI, other replicas).
         let weak = Arc::downgrade(&server);
-        let changed = platform.changed.clone();
+        let commits = platform.commits.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    _ = changed.notified() => {}
+                    _ = commits.next() => {}
                     _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
                 }
                 let Some(s) = weak.upgrade() else { break };
@@ -164,9 +169,33 @@ impl TokenServer {
         if guard.1 >= since {
             return Ok(0);
         }
+        self.pass(&mut guard).await
+    }
+
+    /// Makes sure every commit of this process is in the view, so that a removal
+    /// made here (a key deleted, an agreement suspended...) refuses the very next
+    /// request, whatever the background follower is doing. One atomic read when
+    /// nothing was committed since the last pass.
+    async fn catch_up_with_local_commits(&self) -> Result<(), StoreError> {
+        let wanted = self.platform.commits.count();
+        if self.synced_commits.load(Ordering::Acquire) >= wanted {
+            return Ok(());
+        }
+        let mut guard = self.watermark.lock().await;
+        if self.synced_commits.load(Ordering::Acquire) >= wanted {
+            return Ok(());
+        }
+        self.pass(&mut guard).await.map(drop)
+    }
+
+    /// One read of the log, under the watermark's lock.
+    async fn pass(&self, guard: &mut (i64, std::time::Instant)) -> Result<usize, StoreError> {
         let started = std::time::Instant::now();
+        // Read before the log: a commit counted here is already in the database.
+        let commits = self.platform.commits.count();
         let applied = self.sync_locked(&mut guard.0).await?;
         guard.1 = started;
+        self.synced_commits.fetch_max(commits, Ordering::AcqRel);
         Ok(applied)
     }
 
@@ -190,7 +219,7 @@ impl TokenServer {
                 }
             }
             for env in rotated {
-                let keys = SigningKeys::load_or_create(&self.store, env).await?;
+                let keys = SigningKeys::load_or_create(&self.store, env, self.now()).await?;
                 *self.envs[&env].keys.write() = keys;
             }
             if let Some(last) = events.last() {
@@ -214,7 +243,7 @@ impl TokenServer {
         let cfg = self.platform.config(env);
         let keys = self.envs[&env].keys.read().clone();
         let verifier = varco_verifier::Verifier::from_keys(
-            keys.published.iter().cloned(),
+            keys.published(self.now()),
             varco_verifier::Expectations::new(cfg.issuer.clone(), cfg.m2m_audience.clone()),
         );
         verifier.verify(token, now)
@@ -233,7 +262,7 @@ impl TokenServer {
     }
 
     pub fn jwks(&self, env: Env) -> Value {
-        self.envs[&env].keys.read().jwks()
+        self.envs[&env].keys.read().jwks(self.now())
     }
 
     /// The "Debug client assertion" tool: the same checks as the token endpoint, with
@@ -291,6 +320,7 @@ impl TokenServer {
         let now_s = now.timestamp();
         let form = checks::parse_form(body).map_err(TokenError::Refused)?;
         let received = std::time::Instant::now();
+        self.catch_up_with_local_commits().await.map_err(|e| TokenError::Internal(e.to_string()))?;
         let check = || {
             let view = self.envs[&env].view.read();
             checks::check_assertion(&form, &cfg.client_assertion_audience, &view, now_s, self.config.hardened)
@@ -321,9 +351,11 @@ impl TokenServer {
                 Some(p.jkt)
             }
         };
-        if self.config.hardened.is_some() {
+        if let Some(h) = self.config.hardened {
             let id = format!("{}:{}", accepted.client_id, accepted.assertion_jti);
-            if !self.assertion_seen.first_use(&id, accepted.assertion_exp, now_s) {
+            // Accepted until exp + skew, so remembered as long.
+            let until = accepted.assertion_exp.saturating_add(h.clock_skew_secs);
+            if !self.assertion_seen.first_use(&id, until, now_s) {
                 return Err(TokenError::Refused(Refusal {
                     reason: Reason::AssertionJtiAlreadyUsed,
                     detail: "this client assertion (jti) was already used".into(),

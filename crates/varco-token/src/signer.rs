@@ -2,7 +2,7 @@
 use chrono::Utc;
 use std::sync::Arc;
 use varco_domain::event::Actor;
-use varco_domain::Env;
+use varco_domain::{Env, Timestamp};
 use varco_jose::{RsaPrivateKey, RsaPublicKey};
 use varco_store::{Store, StoreError};
 
@@ -13,40 +13,53 @@ pub const RETIRED_KEY_GRACE_SECS: i64 = 86_400 + 300;
 pub struct SigningKeys {
     pub active: RsaPrivateKey,
     pub active_kid: String,
-    /// Public keys to publish in the JWKS: the active one and the recently retired.
-    pub published: Vec<RsaPublicKey>,
+    /// Retired keys that were still in their grace period when loaded, with the
+    /// time each was retired: whether one is still published is decided at the
+    /// moment of use ([`SigningKeys::published`]), by the token server's clock, so
+    /// a key leaves the JWKS on time even when nothing is rotated after it.
+    pub retired: Vec<(RsaPublicKey, Timestamp)>,
 }
 
 impl SigningKeys {
     /// Loads the environment's keys, creating the first one if there is none.
-    pub async fn load_or_create(store: &Store, env: Env) -> Result<Arc<SigningKeys>, StoreError> {
+    pub async fn load_or_create(store: &Store, env: Env, now: Timestamp) -> Result<Arc<SigningKeys>, StoreError> {
         let mut rows = store.signing_keys(env).await?;
         if rows.iter().all(|r| r.retired_at.is_some()) {
             rotate(store, env, Actor::System).await?;
             rows = store.signing_keys(env).await?;
         }
-        let now = Utc::now();
         let mut active = None;
-        let mut published = Vec::new();
+        let mut retired = Vec::new();
         for r in &rows {
+            // Keys past their grace period are not even parsed.
+            if r.retired_at.is_some_and(|t| !in_grace(t, now)) || (r.retired_at.is_none() && active.is_some()) {
+                continue;
+            }
             let key = RsaPrivateKey::from_pem(&r.private_pem)
                 .map_err(|e| StoreError::Corrupt { table: "signing_keys", error: format!("{}: {e}", r.kid) })?;
             match r.retired_at {
-                None if active.is_none() => {
-                    published.push(key.public_key());
-                    active = Some((key, r.kid.clone()));
-                }
-                Some(t) if (now - t).num_seconds() < RETIRED_KEY_GRACE_SECS => published.push(key.public_key()),
-                _ => {}
+                None => active = Some((key, r.kid.clone())),
+                Some(t) => retired.push((key.public_key(), t)),
             }
         }
         let (active, active_kid) = active.expect("an active key exists after rotation");
-        Ok(Arc::new(SigningKeys { active, active_kid, published }))
+        Ok(Arc::new(SigningKeys { active, active_kid, retired }))
     }
 
-    pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({ "keys": self.published.iter().map(|k| k.jwk()).collect::<Vec<_>>() })
+    /// The public keys to publish at `now`: the active one, then the retired ones
+    /// still in their grace period.
+    pub fn published(&self, now: Timestamp) -> impl Iterator<Item = RsaPublicKey> + '_ {
+        std::iter::once(self.active.public_key())
+            .chain(self.retired.iter().filter(move |(_, t)| in_grace(*t, now)).map(|(k, _)| k.clone()))
     }
+
+    pub fn jwks(&self, now: Timestamp) -> serde_json::Value {
+        serde_json::json!({ "keys": self.published(now).map(|k| k.jwk()).collect::<Vec<_>>() })
+    }
+}
+
+fn in_grace(retired_at: Timestamp, now: Timestamp) -> bool {
+    (now - retired_at).num_seconds() < RETIRED_KEY_GRACE_SECS
 }
 
 /// Generates a new signing key for `env`, retiring the current one. Returns its kid.

@@ -164,7 +164,11 @@ impl EnvView {
             return false;
         }
         self.applied.insert(key, e.seq);
-        let deleted = e.event_type.ends_with("Deleted") && e.aggregate != AggregateKind::Client;
+        // A client's own events include "ClientKeyDeleted", which changes it.
+        let deleted = match e.aggregate {
+            AggregateKind::Client => e.event_type == "ClientDeleted",
+            _ => e.event_type.ends_with("Deleted"),
+        };
         macro_rules! put {
             ($ty:ty, $map:ident, $put:ident, $id:ty) => {{
                 if deleted {

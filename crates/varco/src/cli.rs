@@ -194,6 +194,27 @@ pub enum ClientCmd {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Revoke one public key of a client (e.g. a leaked one): from the next log poll
+    /// of every running server, no voucher is issued with it.
+    DeleteKey {
+        #[arg(long)]
+        env: Env,
+        #[arg(long)]
+        client_id: ClientId,
+        #[arg(long)]
+        kid: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Delete a client with its keys and its associations with finalità.
+    Delete {
+        #[arg(long)]
+        env: Env,
+        #[arg(long)]
+        client_id: ClientId,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -411,6 +432,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "apiV3": svc.config().api_v3_url,
                 "clientAssertionAudience": svc.config().client_assertion_audience,
             }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Client(ClientCmd::DeleteKey { env, client_id, kid, db }) => {
+            let kid = Kid::parse(&kid).map_err(|e| anyhow!("--kid: {e}"))?;
+            open(&db).await?.env(env).delete_client_key(&Caller::Operator, client_id, &kid).await?;
+            print_json(&json!({ "environment": env.slug(), "clientId": client_id, "deletedKid": kid }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Client(ClientCmd::Delete { env, client_id, db }) => {
+            open(&db).await?.env(env).delete_client(&Caller::Operator, client_id).await?;
+            print_json(&json!({ "environment": env.slug(), "deletedClientId": client_id }));
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(DemoCmd::SetupConsumer { env, tenant, eservice, public_key, daily_calls, db }) => {

@@ -40,7 +40,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Options)) -> TestApp {
     let db = TestDb::new(backend).await;
-    let mut opts = Options {
+    let mut opts = options_on(&db);
+    tweak(&mut opts);
+    let running = app::start(opts).await.expect("varco starts");
+    TestApp { running, http: reqwest::Client::new(), db }
+}
+
+/// What the test servers run with on `db`.
+fn options_on(db: &TestDb) -> Options {
+    Options {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: db.dir().to_path_buf(),
         database_url: Some(db.url.clone()),
@@ -55,10 +63,29 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Options)) 
         keys: KeySource::SharedForTests,
         // The system clock unless a test sets its own (`spawn_app_with`).
         clock: varco_domain::clock::Clock::system(),
-    };
-    tweak(&mut opts);
-    let running = app::start(opts).await.expect("varco starts");
-    TestApp { running, http: reqwest::Client::new(), db }
+    }
+}
+
+/// A second Varco on the same database, as another replica (or another process)
+/// would be: its own platform, token view and port, the same public URL. It learns
+/// of the first one's changes only from the event log, and the first of its.
+pub struct Replica {
+    pub running: Running,
+}
+
+impl TestApp {
+    pub async fn replica(&self) -> Replica {
+        let mut opts = options_on(&self.db);
+        opts.demo = false;
+        opts.public_url = Some(self.running.base_url.clone());
+        Replica { running: app::start(opts).await.expect("the replica starts") }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.running.server.abort();
+    }
 }
 
 /// Declares one test per backend: `both_backends!(name, |backend| async move { ... })`.

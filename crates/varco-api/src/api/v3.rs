@@ -13,6 +13,7 @@ use varco_domain::*;
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
         .post("/clients", create_client, "createClient")
+        .delete("/clients/{id}", delete_client, "deleteClient")
         .post("/clients/{id}/keys", create_key, "createClientKey")
         .delete("/clients/{id}/keys/{kid}", delete_key, "deleteClientKeyById")
 }
@@ -112,5 +113,15 @@ async fn delete_key(
     let client_id: ClientId = parse_id(&client_id, "clientId")?;
     let kid = Kid::parse(&key_id).map_err(|e| api_problem(StatusCode::BAD_REQUEST, &e.to_string()))?;
     s.platform.env(caller.env).delete_client_key(caller.who(), client_id, &kid).await.map_err(app_problem)?;
+    Ok(Json(json!({})))
+}
+
+async fn delete_client(
+    State(s): State<ApiState>,
+    caller: Caller,
+    Path((_, client_id)): Path<(String, String)>,
+) -> Result<Json<Value>, Problem> {
+    let client_id: ClientId = parse_id(&client_id, "clientId")?;
+    s.platform.env(caller.env).delete_client(caller.who(), client_id).await.map_err(app_problem)?;
     Ok(Json(json!({})))
 }

@@ -25,6 +25,7 @@ mod oidc_login;
 mod openapi_doc;
 mod platform_backends;
 mod producer_side;
+mod revocation;
 mod selfcare_access;
 mod selfcare_users;
 mod smtp;
