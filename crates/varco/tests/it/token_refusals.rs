@@ -637,6 +637,28 @@ const HARDENED_CASES: &[Case] = &[
         build: |c| Req::assertion(c.assertion()).replayed(),
     },
     Case {
+        name: "assertion expired 31 s ago, past the 30 s of skew",
+        reason: "tokenExpiredError",
+        build: |c| {
+            Req::assertion(c.with(|_, p| {
+                p.insert("iat".into(), json!(now() - 300));
+                p.insert("exp".into(), json!(now() - 31));
+            }))
+        },
+    },
+    Case {
+        // Accepted until exp + skew, so its jti must be remembered as long.
+        name: "assertion replayed inside the skew window, after its exp",
+        reason: "assertionJtiAlreadyUsed",
+        build: |c| {
+            Req::assertion(c.with(|_, p| {
+                p.insert("iat".into(), json!(now() - 300));
+                p.insert("exp".into(), json!(now() - 5));
+            }))
+            .replayed()
+        },
+    },
+    Case {
         name: "assertion living one hour and one second",
         reason: "assertionLifetimeTooLong",
         build: |c| {
