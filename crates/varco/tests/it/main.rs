@@ -26,6 +26,7 @@ mod openapi_doc;
 mod platform_backends;
 mod producer_side;
 mod revocation;
+mod risk_analysis;
 mod selfcare_access;
 mod selfcare_users;
 mod smtp;
