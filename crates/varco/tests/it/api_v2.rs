@@ -39,19 +39,20 @@ varco::both_backends!(only_this_environments_api_vouchers_are_accepted, |backend
     // No voucher, a garbage one, a consumer (e-service) voucher, another environment's.
     let (status, body) = get_api(&app, path, None).await;
     assert_eq!(status, 401);
+    assert_api_problem(&body, 401);
     assert_eq!(body["errors"][0]["code"].as_str().map(str::len), Some(8), "{body}");
-    assert_eq!(get_api(&app, path, Some("abc.def.ghi")).await.0, 401);
+    assert_api_refused(get_api(&app, path, Some("abc.def.ghi")).await, 401);
     let consumer = setup_consumer(&app, "Comune di Esempio").await;
     let consumer_voucher = voucher(&app, &consumer.assertion(&app), Env::Collaudo).await;
-    assert_eq!(get_api(&app, path, Some(&consumer_voucher)).await.0, 401);
+    assert_api_refused(get_api(&app, path, Some(&consumer_voucher)).await, 401);
     let prod = setup_api_client(&app, Env::Produzione, "Comune di Prova", true).await;
     let prod_token = voucher(&app, &prod.assertion(&app), Env::Produzione).await;
-    assert_eq!(get_api(&app, path, Some(&prod_token)).await.0, 401);
+    assert_api_refused(get_api(&app, path, Some(&prod_token)).await, 401);
     assert_eq!(get_api(&app, "/interop/produzione/api/v2/eservices?offset=0&limit=10", Some(&prod_token)).await.0, 200);
     // A tampered voucher.
     let mut parts: Vec<String> = token.split('.').map(String::from).collect();
     parts[1] = varco_jose::b64url_encode(br#"{"role":"m2m-admin"}"#);
-    assert_eq!(get_api(&app, path, Some(&parts.join("."))).await.0, 401);
+    assert_api_refused(get_api(&app, path, Some(&parts.join("."))).await, 401);
 });
 
 varco::both_backends!(eservice_reads_and_pagination, |backend| async move {
@@ -65,6 +66,7 @@ varco::both_backends!(eservice_reads_and_pagination, |backend| async move {
     {
         let (status, body) = get_api(&app, &format!("{base}/eservices?{bad}"), Some(&token)).await;
         assert_eq!(status, 400, "{bad}: {body}");
+        assert_api_problem(&body, 400);
         rec.record("get", "/eservices", 400, &body);
     }
     let (_, list) = get_api(&app, &format!("{base}/eservices?offset=0&limit=50&name=send"), Some(&token)).await;
@@ -90,18 +92,23 @@ varco::both_backends!(eservice_reads_and_pagination, |backend| async move {
     assert_eq!((status, &one), (StatusCode::OK, d));
     rec.record("get", "/eservices/{eserviceId}/descriptors/{descriptorId}", 200, &one);
 
-    let (status, _) = get_api(&app, &format!("{base}/eservices/not-a-uuid"), Some(&token)).await;
+    let (status, refusal) = get_api(&app, &format!("{base}/eservices/not-a-uuid"), Some(&token)).await;
     assert_eq!(status, 400);
+    assert_api_problem(&refusal, 400);
     let (status, body) = get_api(&app, &format!("{base}/eservices/{}", uuid::Uuid::new_v4()), Some(&token)).await;
     assert_eq!(status, 404, "{body}");
+    assert_api_problem(&body, 404);
     rec.record("get", "/eservices/{eserviceId}", 404, &body);
     // The Collaudo e-service does not exist in Produzione.
     let prod = setup_api_client(&app, Env::Produzione, "Comune di Prova", false).await;
     let prod_token = voucher(&app, &prod.assertion(&app), Env::Produzione).await;
-    let (status, _) = get_api(&app, &format!("/interop/produzione/api/v2/eservices/{id}"), Some(&prod_token)).await;
+    let (status, refusal) =
+        get_api(&app, &format!("/interop/produzione/api/v2/eservices/{id}"), Some(&prod_token)).await;
     assert_eq!(status, 404);
+    assert_api_problem(&refusal, 404);
     let (status, body) = get_api(&app, &format!("{base}/eservices?offset=0&limit=5"), None).await;
     assert_eq!(status, 401);
+    assert_api_problem(&body, 401);
     rec.record("get", "/eservices", 401, &body);
     rec.check(pdnd_schema::V2);
 });

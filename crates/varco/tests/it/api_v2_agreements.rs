@@ -139,14 +139,17 @@ varco::both_backends!(automatic_flow_on_send_and_refusals, |backend| async move 
     ] {
         let (status, body) = prova.post_raw("/agreements", bad).await;
         assert_eq!(status, 400, "{bad}: {body}");
+        assert_api_problem(&body, 400);
         rec.record("post", "/agreements", 400, &body);
     }
     let (status, body) =
         prova.post("/agreements", Some(json!({ "eserviceId": uuid::Uuid::new_v4(), "descriptorId": did }))).await;
     assert_eq!(status, 404, "{body}");
+    assert_api_problem(&body, 404);
     // m2m (not admin) may not write.
     let (status, body) = reader.post("/agreements", Some(seed.clone())).await;
     assert_eq!(status, 403, "{body}");
+    assert_api_problem(&body, 403);
     rec.record("post", "/agreements", 403, &body);
 
     // create -> Draft.
@@ -162,6 +165,7 @@ varco::both_backends!(automatic_flow_on_send_and_refusals, |backend| async move 
     let aid = id_of(&draft);
     let (status, body) = prova.post("/agreements", Some(seed.clone())).await;
     assert_eq!(status, 409, "a second live agreement: {body}");
+    assert_api_problem(&body, 409);
     rec.record("post", "/agreements", 409, &body);
 
     // Reads: the consumer (also with m2m), not another organisation.
@@ -170,26 +174,31 @@ varco::both_backends!(automatic_flow_on_send_and_refusals, |backend| async move 
     rec.record("get", "/agreements/{agreementId}", 200, &one);
     let (status, body) = other.get(&format!("/agreements/{aid}")).await;
     assert_eq!(status, 403, "{body}");
+    assert_api_problem(&body, 403);
     rec.record("get", "/agreements/{agreementId}", 403, &body);
     let (status, body) = prova.get(&format!("/agreements/{}", uuid::Uuid::new_v4())).await;
     assert_eq!(status, 404, "{body}");
+    assert_api_problem(&body, 404);
     rec.record("get", "/agreements/{agreementId}", 404, &body);
     let (status, body) = prova.get("/agreements/not-a-uuid").await;
     assert_eq!(status, 400, "{body}");
+    assert_api_problem(&body, 400);
     rec.record("get", "/agreements/{agreementId}", 400, &body);
-    assert_eq!(prova.post("/agreements/not-a-uuid/submit", Some(json!({}))).await.0, 400);
-    assert_eq!(prova.delete("/agreements/not-a-uuid").await.0, 400);
+    assert_api_refused(prova.post("/agreements/not-a-uuid/submit", Some(json!({}))).await, 400);
+    assert_api_refused(prova.delete("/agreements/not-a-uuid").await, 400);
 
     // submit: bad bodies, wrong callers, then Active at once (automatic policy).
     let submit = format!("/agreements/{aid}/submit");
     for bad in ["", "{", r#"{"notes":"x"}"#, &json!({ "consumerNotes": "x".repeat(1001) }).to_string()] {
         let (status, body) = prova.post_raw(&submit, bad).await;
         assert_eq!(status, 400, "{bad}: {body}");
+        assert_api_problem(&body, 400);
     }
     let (status, body) = reader.post(&submit, Some(json!({}))).await;
     assert_eq!(status, 403, "{body}");
+    assert_api_problem(&body, 403);
     rec.record("post", "/agreements/{agreementId}/submit", 403, &body);
-    assert_eq!(other.post(&submit, Some(json!({}))).await.0, 403);
+    assert_api_refused(other.post(&submit, Some(json!({}))).await, 403);
     let (status, active) = prova.post(&submit, Some(json!({ "consumerNotes": "Richiesta per SEND" }))).await;
     assert_eq!(status, 200, "{active}");
     rec.record("post", "/agreements/{agreementId}/submit", 200, &active);
@@ -198,18 +207,21 @@ varco::both_backends!(automatic_flow_on_send_and_refusals, |backend| async move 
     assert!(active["updatedAt"].is_string(), "{active}");
     let (status, body) = prova.post(&submit, Some(json!({}))).await;
     assert_eq!(status, 409, "submitting twice: {body}");
+    assert_api_problem(&body, 409);
     rec.record("post", "/agreements/{agreementId}/submit", 409, &body);
 
     // Active is history: not deletable; non-admins may not even try.
-    assert_eq!(reader.delete(&format!("/agreements/{aid}")).await.0, 403);
+    assert_api_refused(reader.delete(&format!("/agreements/{aid}")).await, 403);
     let (status, body) = prova.delete(&format!("/agreements/{aid}")).await;
     assert_eq!(status, 409, "{body}");
+    assert_api_problem(&body, 409);
 
     // suspend / unsuspend by the consumer.
     let (status, body) = reader.post(&format!("/agreements/{aid}/suspend"), None).await;
     assert_eq!(status, 403, "{body}");
-    assert_eq!(other.post(&format!("/agreements/{aid}/suspend"), None).await.0, 403);
-    assert_eq!(prova.post_raw(&format!("/agreements/{aid}/suspend"), r#"{"x":1}"#).await.0, 400);
+    assert_api_problem(&body, 403);
+    assert_api_refused(other.post(&format!("/agreements/{aid}/suspend"), None).await, 403);
+    assert_api_refused(prova.post_raw(&format!("/agreements/{aid}/suspend"), r#"{"x":1}"#).await, 400);
     let (status, susp) = prova.post(&format!("/agreements/{aid}/suspend"), None).await;
     assert_eq!(status, 200, "{susp}");
     rec.record("post", "/agreements/{agreementId}/suspend", 200, &susp);
@@ -226,9 +238,11 @@ varco::both_backends!(automatic_flow_on_send_and_refusals, |backend| async move 
     // No newer version to upgrade to; nothing rejected to clone.
     let (status, body) = prova.post(&format!("/agreements/{aid}/upgrade"), None).await;
     assert_eq!(status, 400, "{body}");
+    assert_api_problem(&body, 400);
     rec.record("post", "/agreements/{agreementId}/upgrade", 400, &body);
     let (status, body) = prova.post(&format!("/agreements/{aid}/clone"), None).await;
     assert_eq!(status, 409, "{body}");
+    assert_api_problem(&body, 409);
     rec.record("post", "/agreements/{agreementId}/clone", 409, &body);
 
     // No purposes yet.
@@ -236,8 +250,8 @@ varco::both_backends!(automatic_flow_on_send_and_refusals, |backend| async move 
     assert_eq!(status, 200, "{ps}");
     assert_eq!(ps["pagination"]["totalCount"], 0);
     rec.record("get", "/agreements/{agreementId}/purposes", 200, &ps);
-    assert_eq!(prova.get(&format!("/agreements/{aid}/purposes?offset=0")).await.0, 400);
-    assert_eq!(other.get(&format!("/agreements/{aid}/purposes?offset=0&limit=10")).await.0, 403);
+    assert_api_refused(prova.get(&format!("/agreements/{aid}/purposes?offset=0")).await, 400);
+    assert_api_refused(other.get(&format!("/agreements/{aid}/purposes?offset=0&limit=10")).await, 403);
     rec.check(pdnd_schema::V2);
 });
 
@@ -261,16 +275,18 @@ varco::both_backends!(manual_approval_by_the_producer, |backend| async move {
     let approve = format!("/agreements/{aid}/approve");
     let (status, body) = prova.post(&approve, None).await;
     assert_eq!(status, 403, "the consumer approving: {body}");
+    assert_api_problem(&body, 403);
     rec.record("post", "/agreements/{agreementId}/approve", 403, &body);
-    assert_eq!(producer_reader.post(&approve, None).await.0, 403);
-    assert_eq!(esempio.post(&approve, None).await.0, 403);
-    assert_eq!(producer.post(&approve, Some(json!({ "delegationId": uuid::Uuid::new_v4() }))).await.0, 400);
+    assert_api_refused(producer_reader.post(&approve, None).await, 403);
+    assert_api_refused(esempio.post(&approve, None).await, 403);
+    assert_api_refused(producer.post(&approve, Some(json!({ "delegationId": uuid::Uuid::new_v4() }))).await, 400);
     let (status, active) = producer.post(&approve, None).await;
     assert_eq!(status, 200, "{active}");
     rec.record("post", "/agreements/{agreementId}/approve", 200, &active);
     assert_eq!(active["state"], "ACTIVE");
     let (status, body) = producer.post(&approve, None).await;
     assert_eq!(status, 409, "{body}");
+    assert_api_problem(&body, 409);
     rec.record("post", "/agreements/{agreementId}/approve", 409, &body);
 
     // Suspension by the producer is the producer's flag.
@@ -279,6 +295,7 @@ varco::both_backends!(manual_approval_by_the_producer, |backend| async move {
     assert_eq!((susp["suspendedByProducer"].clone(), susp["suspendedByConsumer"].clone()), (json!(true), json!(false)));
     let (status, body) = prova.post(&format!("/agreements/{aid}/unsuspend"), None).await;
     assert_eq!(status, 409, "the consumer cannot lift the producer's suspension: {body}");
+    assert_api_problem(&body, 409);
     let (status, back) = producer.post(&format!("/agreements/{aid}/unsuspend"), None).await;
     assert_eq!((status, back["state"].clone()), (StatusCode::OK, json!("ACTIVE")), "{back}");
 
@@ -291,10 +308,11 @@ varco::both_backends!(manual_approval_by_the_producer, |backend| async move {
     for bad in ["", "{}", r#"{"reason":"troppo breve"}"#, &json!({ "reason": "x".repeat(1001) }).to_string()] {
         let (status, body) = producer.post_raw(&reject, bad).await;
         assert_eq!(status, 400, "{bad}: {body}");
+        assert_api_problem(&body, 400);
         rec.record("post", "/agreements/{agreementId}/reject", 400, &body);
     }
-    assert_eq!(esempio.post(&reject, Some(json!({ "reason": reason }))).await.0, 403);
-    assert_eq!(producer_reader.post(&reject, Some(json!({ "reason": reason }))).await.0, 403);
+    assert_api_refused(esempio.post(&reject, Some(json!({ "reason": reason }))).await, 403);
+    assert_api_refused(producer_reader.post(&reject, Some(json!({ "reason": reason }))).await, 403);
     let (status, rejected) = producer.post(&reject, Some(json!({ "reason": reason }))).await;
     assert_eq!(status, 200, "{rejected}");
     rec.record("post", "/agreements/{agreementId}/reject", 200, &rejected);
@@ -302,19 +320,20 @@ varco::both_backends!(manual_approval_by_the_producer, |backend| async move {
     assert_eq!(rejected["rejectionReason"], reason);
 
     // The consumer clones the rejected one into a new Draft, then deletes that.
-    assert_eq!(producer.post(&format!("/agreements/{bid}/clone"), None).await.0, 403);
+    assert_api_refused(producer.post(&format!("/agreements/{bid}/clone"), None).await, 403);
     let (status, clone) = esempio.post(&format!("/agreements/{bid}/clone"), None).await;
     assert_eq!(status, 200, "{clone}");
     rec.record("post", "/agreements/{agreementId}/clone", 200, &clone);
     assert_eq!(clone["state"], "DRAFT");
     let cid = id_of(&clone);
     assert_ne!(cid, bid);
-    assert_eq!(producer.delete(&format!("/agreements/{cid}")).await.0, 403);
+    assert_api_refused(producer.delete(&format!("/agreements/{cid}")).await, 403);
     let (status, body) = esempio.delete(&format!("/agreements/{cid}")).await;
     assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
     let (status, body) = esempio.get(&format!("/agreements/{cid}")).await;
     assert_eq!(status, 404, "{body}");
-    assert_eq!(esempio.delete(&format!("/agreements/{cid}")).await.0, 404);
+    assert_api_problem(&body, 404);
+    assert_api_refused(esempio.delete(&format!("/agreements/{cid}")).await, 404);
 
     // Upgrade to a new published version; the old descriptor may no longer be asked.
     let svc = app.running.platform.env(Env::Collaudo);
@@ -323,7 +342,8 @@ varco::both_backends!(manual_approval_by_the_producer, |backend| async move {
     let old = es.latest_published().unwrap().id;
     let (status, body) = esempio.post("/agreements", Some(json!({ "eserviceId": es.id, "descriptorId": old }))).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(producer.post(&format!("/agreements/{aid}/upgrade"), None).await.0, 403);
+    assert_api_problem(&body, 400);
+    assert_api_refused(producer.post(&format!("/agreements/{aid}/upgrade"), None).await, 403);
     let (status, up) = prova.post(&format!("/agreements/{aid}/upgrade"), None).await;
     assert_eq!(status, 200, "{up}");
     rec.record("post", "/agreements/{agreementId}/upgrade", 200, &up);
@@ -384,6 +404,7 @@ varco::both_backends!(list_filters_pagination_and_purposes, |backend| async move
     ] {
         let (status, body) = prova.get(&format!("/agreements?{bad}")).await;
         assert_eq!(status, 400, "{bad}: {body}");
+        assert_api_problem(&body, 400);
         rec.record("get", "/agreements", 400, &body);
     }
 
@@ -448,8 +469,11 @@ varco::both_backends!(list_filters_pagination_and_purposes, |backend| async move
     assert_eq!((status, &by_producer), (StatusCode::OK, &ps));
     let (status, body) = prova.get(&path).await;
     assert_eq!(status, 403, "{body}");
+    assert_api_problem(&body, 403);
     rec.record("get", "/agreements/{agreementId}/purposes", 403, &body);
-    let (status, _) = prova.get(&format!("/agreements/{}/purposes?offset=0&limit=10", uuid::Uuid::new_v4())).await;
+    let (status, refusal) =
+        prova.get(&format!("/agreements/{}/purposes?offset=0&limit=10", uuid::Uuid::new_v4())).await;
     assert_eq!(status, 404);
+    assert_api_problem(&refusal, 404);
     rec.check(pdnd_schema::V2);
 });

@@ -61,8 +61,8 @@ varco::both_backends!(clients_purposes_and_keys, |backend| async move {
     assert_eq!(mine["pagination"]["totalCount"], 2, "consumer client and API client: {mine}");
     let (_, named) = get_(&app, "/clients?offset=0&limit=50&name=client", &token).await;
     assert!(named["results"].as_array().unwrap().iter().all(|c| c["consumerId"] == json!(consumer.tenant_id)));
-    assert_eq!(get_(&app, "/clients?offset=0&limit=50&consumerId=nope", &token).await.0, 400);
-    assert_eq!(get_(&app, "/clients?offset=0", &token).await.0, 400);
+    assert_api_refused(get_(&app, "/clients?offset=0&limit=50&consumerId=nope", &token).await, 400);
+    assert_api_refused(get_(&app, "/clients?offset=0", &token).await, 400);
 
     let (status, one) = get_(&app, &format!("/clients/{cid}"), &token).await;
     assert_eq!((status, &one), (StatusCode::OK, own));
@@ -83,29 +83,32 @@ varco::both_backends!(clients_purposes_and_keys, |backend| async move {
     assert_eq!(ps["pagination"]["totalCount"], 0);
     let (status, body) = call(&app, Method::DELETE, &format!("{path}/{}", consumer.purpose_id), &token, None).await;
     assert_eq!(status, 404, "{body}");
+    assert_api_problem(&body, 404);
     let seed = json!({ "purposeId": consumer.purpose_id });
     let (status, body) = call(&app, Method::POST, &path, &token, Some(seed.clone())).await;
     assert_eq!(status, 204, "{body}");
-    assert_eq!(call(&app, Method::POST, &path, &token, Some(seed.clone())).await.0, 409);
+    assert_api_refused(call(&app, Method::POST, &path, &token, Some(seed.clone())).await, 409);
     let (_, ps) = get_(&app, &format!("{path}?offset=0&limit=10&states=ACTIVE"), &token).await;
     assert_eq!(ps["pagination"]["totalCount"], 1);
     let (_, ps) = get_(&app, &format!("{path}?offset=0&limit=10&states=ARCHIVED"), &token).await;
     assert_eq!(ps["pagination"]["totalCount"], 0);
-    assert_eq!(get_(&app, &format!("{path}?offset=0&limit=10&states=NOPE"), &token).await.0, 400);
+    assert_api_refused(get_(&app, &format!("{path}?offset=0&limit=10&states=NOPE"), &token).await, 400);
     // Bad bodies.
     for bad in [json!({}), json!({ "purposeId": "x" }), json!({ "purposeId": consumer.purpose_id, "extra": 1 })] {
-        assert_eq!(call(&app, Method::POST, &path, &token, Some(bad.clone())).await.0, 400, "{bad}");
+        let (status, body) = call(&app, Method::POST, &path, &token, Some(bad.clone())).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_api_problem(&body, 400);
     }
     let unknown = json!({ "purposeId": uuid::Uuid::new_v4() });
-    assert_eq!(call(&app, Method::POST, &path, &token, Some(unknown)).await.0, 404);
+    assert_api_refused(call(&app, Method::POST, &path, &token, Some(unknown)).await, 404);
     // Another organisation's purpose, and another organisation's client.
     let theirs = json!({ "purposeId": other.purpose_id });
-    assert_eq!(call(&app, Method::POST, &path, &token, Some(theirs)).await.0, 403);
+    assert_api_refused(call(&app, Method::POST, &path, &token, Some(theirs)).await, 403);
     let other_path = format!("/clients/{}/purposes", other.client_id);
-    assert_eq!(call(&app, Method::POST, &other_path, &token, Some(seed.clone())).await.0, 403);
-    assert_eq!(get_(&app, &format!("{other_path}?offset=0&limit=10"), &token).await.0, 403);
+    assert_api_refused(call(&app, Method::POST, &other_path, &token, Some(seed.clone())).await, 403);
+    assert_api_refused(get_(&app, &format!("{other_path}?offset=0&limit=10"), &token).await, 403);
     let del = format!("{other_path}/{}", other.purpose_id);
-    assert_eq!(call(&app, Method::DELETE, &del, &token, None).await.0, 403);
+    assert_api_refused(call(&app, Method::DELETE, &del, &token, None).await, 403);
 
     // Keys: the client's JWKs, and one by kid with the same n/e as the uploaded key.
     let (status, ks) = get_(&app, &format!("/clients/{cid}/keys?offset=0&limit=10"), &token).await;
@@ -115,7 +118,7 @@ varco::both_backends!(clients_purposes_and_keys, |backend| async move {
     let listed = &ks["results"][0];
     assert_eq!((&listed["kid"], &listed["n"], &listed["e"]), (&uploaded["kid"], &uploaded["n"], &uploaded["e"]));
     assert_eq!(listed["kty"], "RSA");
-    assert_eq!(get_(&app, &format!("/clients/{}/keys?offset=0&limit=10", other.client_id), &token).await.0, 403);
+    assert_api_refused(get_(&app, &format!("/clients/{}/keys?offset=0&limit=10", other.client_id), &token).await, 403);
     // Any caller reads any key by kid, even the other organisation's.
     let (status, k) = get_(&app, &format!("/keys/{}", consumer.kid), &token).await;
     assert_eq!(status, 200, "{k}");
@@ -125,23 +128,23 @@ varco::both_backends!(clients_purposes_and_keys, |backend| async move {
     assert_eq!(k["jwk"]["kid"], json!(consumer.kid));
     let (status, k) = get_(&app, &format!("/keys/{}", other.kid), &token).await;
     assert_eq!((status, &k["jwk"]["n"]), (StatusCode::OK, &other.key.public_key().jwk()["n"]));
-    assert_eq!(get_(&app, "/keys/unknown-kid", &token).await.0, 404);
+    assert_api_refused(get_(&app, "/keys/unknown-kid", &token).await, 404);
 
     // Unknown ids, bad UUIDs.
     let nobody = uuid::Uuid::new_v4();
-    assert_eq!(get_(&app, &format!("/clients/{nobody}"), &token).await.0, 404);
-    assert_eq!(get_(&app, &format!("/clients/{nobody}/keys?offset=0&limit=10"), &token).await.0, 404);
-    assert_eq!(get_(&app, "/clients/not-a-uuid", &token).await.0, 400);
-    assert_eq!(get_(&app, "/clients/not-a-uuid/purposes?offset=0&limit=10", &token).await.0, 400);
-    assert_eq!(call(&app, Method::DELETE, &format!("{path}/not-a-uuid"), &token, None).await.0, 400);
+    assert_api_refused(get_(&app, &format!("/clients/{nobody}"), &token).await, 404);
+    assert_api_refused(get_(&app, &format!("/clients/{nobody}/keys?offset=0&limit=10"), &token).await, 404);
+    assert_api_refused(get_(&app, "/clients/not-a-uuid", &token).await, 400);
+    assert_api_refused(get_(&app, "/clients/not-a-uuid/purposes?offset=0&limit=10", &token).await, 400);
+    assert_api_refused(call(&app, Method::DELETE, &format!("{path}/not-a-uuid"), &token, None).await, 400);
 
     // A read-only (m2m) caller reads but does not write.
     let reader = setup_api_client(&app, Env::Collaudo, "Comune di Prova", false).await;
     let ro = voucher(&app, &reader).await;
     assert_eq!(get_(&app, &format!("/clients/{cid}/keys?offset=0&limit=10"), &ro).await.0, 200);
-    assert_eq!(call(&app, Method::POST, &path, &ro, Some(seed)).await.0, 403);
+    assert_api_refused(call(&app, Method::POST, &path, &ro, Some(seed)).await, 403);
     let del = format!("{path}/{}", consumer.purpose_id);
-    assert_eq!(call(&app, Method::DELETE, &del, &ro, None).await.0, 403);
+    assert_api_refused(call(&app, Method::DELETE, &del, &ro, None).await, 403);
 });
 
 varco::both_backends!(tenants_and_declared_attributes, |backend| async move {
@@ -163,11 +166,11 @@ varco::both_backends!(tenants_and_declared_attributes, |backend| async move {
     assert_eq!(keys_of(t), ["createdAt", "externalId", "id", "kind", "name", "onboardedAt"]);
     let (_, none) = get_(&app, "/tenants?offset=0&limit=50&taxCode=c_prova", &token).await;
     assert_eq!(none["pagination"]["totalCount"], 0);
-    assert_eq!(get_(&app, "/tenants?offset=0&limit=50&taxCode=a&IPACode=b", &token).await.0, 400);
+    assert_api_refused(get_(&app, "/tenants?offset=0&limit=50&taxCode=a&IPACode=b", &token).await, 400);
     let (status, one) = get_(&app, &format!("/tenants/{me}"), &token).await;
     assert_eq!((status, &one), (StatusCode::OK, t));
-    assert_eq!(get_(&app, &format!("/tenants/{}", uuid::Uuid::new_v4()), &token).await.0, 404);
-    assert_eq!(get_(&app, "/tenants/123", &token).await.0, 400);
+    assert_api_refused(get_(&app, &format!("/tenants/{}", uuid::Uuid::new_v4()), &token).await, 404);
+    assert_api_refused(get_(&app, "/tenants/123", &token).await, 400);
 
     // A declared attribute: created in the registry, declared, listed, revoked.
     let seed = json!({ "name": "Ente con sportello digitale", "description": "L'ente offre uno sportello digitale" });
@@ -175,12 +178,12 @@ varco::both_backends!(tenants_and_declared_attributes, |backend| async move {
     assert_eq!(status, 201, "{attr}");
     assert_eq!(keys_of(&attr), ["createdAt", "description", "id", "name"]);
     let aid = attr["id"].as_str().unwrap().to_string();
-    assert_eq!(call(&app, Method::POST, "/declaredAttributes", &token, Some(seed)).await.0, 409);
+    assert_api_refused(call(&app, Method::POST, "/declaredAttributes", &token, Some(seed)).await, 409);
     let short = json!({ "name": "Ente", "description": "troppo" });
-    assert_eq!(call(&app, Method::POST, "/declaredAttributes", &token, Some(short)).await.0, 400);
+    assert_api_refused(call(&app, Method::POST, "/declaredAttributes", &token, Some(short)).await, 400);
     let (status, again) = get_(&app, &format!("/declaredAttributes/{aid}"), &token).await;
     assert_eq!((status, &again), (StatusCode::OK, &attr));
-    assert_eq!(get_(&app, &format!("/certifiedAttributes/{aid}"), &token).await.0, 404);
+    assert_api_refused(get_(&app, &format!("/certifiedAttributes/{aid}"), &token).await, 404);
     let (_, all) = get_(&app, "/declaredAttributes?offset=0&limit=50", &token).await;
     assert!(all["results"].as_array().unwrap().contains(&attr), "{all}");
 
@@ -207,24 +210,24 @@ varco::both_backends!(tenants_and_declared_attributes, |backend| async move {
         .unwrap()
         .id;
     let other_path = format!("/tenants/{other}/declaredAttributes");
-    assert_eq!(call(&app, Method::POST, &other_path, &token, Some(json!({ "id": aid }))).await.0, 403);
-    assert_eq!(call(&app, Method::DELETE, &format!("{other_path}/{aid}"), &token, None).await.0, 403);
+    assert_api_refused(call(&app, Method::POST, &other_path, &token, Some(json!({ "id": aid }))).await, 403);
+    assert_api_refused(call(&app, Method::DELETE, &format!("{other_path}/{aid}"), &token, None).await, 403);
     let reader = setup_api_client(&app, Env::Collaudo, "Comune di Prova", false).await;
     let ro = voucher(&app, &reader).await;
-    assert_eq!(call(&app, Method::POST, &path, &ro, Some(json!({ "id": aid }))).await.0, 403);
-    assert_eq!(call(&app, Method::DELETE, &format!("{path}/{aid}"), &ro, None).await.0, 403);
+    assert_api_refused(call(&app, Method::POST, &path, &ro, Some(json!({ "id": aid }))).await, 403);
+    assert_api_refused(call(&app, Method::DELETE, &format!("{path}/{aid}"), &ro, None).await, 403);
     let ro_seed = json!({ "name": "Attributo in sola lettura", "description": "Non deve essere creato" });
-    assert_eq!(call(&app, Method::POST, "/declaredAttributes", &ro, Some(ro_seed)).await.0, 403);
+    assert_api_refused(call(&app, Method::POST, "/declaredAttributes", &ro, Some(ro_seed)).await, 403);
     assert_eq!(get_(&app, &format!("{path}?offset=0&limit=10"), &ro).await.0, 200);
-    assert_eq!(call(&app, Method::POST, &path, &token, Some(json!({ "id": "x" }))).await.0, 400);
+    assert_api_refused(call(&app, Method::POST, &path, &token, Some(json!({ "id": "x" }))).await, 400);
     let unknown = json!({ "id": uuid::Uuid::new_v4() });
-    assert_eq!(call(&app, Method::POST, &path, &token, Some(unknown)).await.0, 404);
+    assert_api_refused(call(&app, Method::POST, &path, &token, Some(unknown)).await, 404);
 
     let (status, revoked) = call(&app, Method::DELETE, &format!("{path}/{aid}"), &token, None).await;
     assert_eq!(status, 200, "{revoked}");
     assert!(revoked["revokedAt"].is_string(), "{revoked}");
-    assert_eq!(call(&app, Method::DELETE, &format!("{path}/{aid}"), &token, None).await.0, 404);
+    assert_api_refused(call(&app, Method::DELETE, &format!("{path}/{aid}"), &token, None).await, 404);
     let (_, ds) = get_(&app, &format!("{path}?offset=0&limit=10"), &token).await;
     assert!(ds["results"][0]["revokedAt"].is_string(), "{ds}");
-    assert_eq!(call(&app, Method::DELETE, &format!("{path}/not-a-uuid"), &token, None).await.0, 400);
+    assert_api_refused(call(&app, Method::DELETE, &format!("{path}/not-a-uuid"), &token, None).await, 400);
 });

@@ -83,6 +83,7 @@ varco::both_backends!(producer_writes_its_eservices, |backend| async move {
     )
     .await;
     assert_eq!(status, 400, "{body}");
+    assert_api_problem(&body, 400);
     rec.record("post", "/eservices/{eserviceId}/descriptors", 400, &body);
 
     // Publish, then a second version, published too: the first, with no agreements,
@@ -140,6 +141,7 @@ varco::both_backends!(producer_writes_its_eservices, |backend| async move {
     ] {
         let (status, body) = call(&app, Method::PATCH, &path, &token, Some(bad)).await;
         assert_eq!(status, 400, "{bad}: {body}");
+        assert_api_problem(&body, 400);
         rec.record("patch", "/eservices/{eserviceId}/descriptors/{descriptorId}/quotas", 400, &body);
     }
 
@@ -153,6 +155,7 @@ varco::both_backends!(producer_writes_its_eservices, |backend| async move {
     let (status, body) =
         call(&app, post.clone(), &format!("/eservices/{eid}/descriptors/{d2}/suspend"), &token, None).await;
     assert_eq!(status, 400, "{body}");
+    assert_api_problem(&body, 400);
     rec.record("post", "/eservices/{eserviceId}/descriptors/{descriptorId}/suspend", 400, &body);
     let (status, d) =
         call(&app, post.clone(), &format!("/eservices/{eid}/descriptors/{d2}/unsuspend"), &token, None).await;
@@ -212,11 +215,13 @@ varco::both_backends!(producer_writes_its_eservices, |backend| async move {
     rec.record("get", "/eservices/{eserviceId}/descriptors/{descriptorId}/verifiedAttributes", 200, &page);
     let (status, body) = call(&app, Method::GET, &attrs("verified", "offset=0"), &token, None).await;
     assert_eq!(status, 400, "{body}");
+    assert_api_problem(&body, 400);
     rec.record("get", "/eservices/{eserviceId}/descriptors/{descriptorId}/verifiedAttributes", 400, &body);
     // The draft is the producer's business: another organisation does not see it.
     let other = voucher(&app, "Comune di Prova", false).await;
     let (status, body) = call(&app, Method::GET, &attrs("certified", "offset=0&limit=5"), &other, None).await;
     assert_eq!(status, 404, "{body}");
+    assert_api_problem(&body, 404);
     rec.record("get", "/eservices/{eserviceId}/descriptors/{descriptorId}/certifiedAttributes", 404, &body);
 
     rec.check(pdnd_schema::V2);
@@ -268,6 +273,7 @@ varco::both_backends!(eservice_writes_are_refused_to_others_and_bad_input, |back
     for bad in bads.iter().map(Value::to_string).chain(["not json".to_string(), String::new()]) {
         let (status, body) = call(&app, post.clone(), "/eservices", &pagopa, Some(&bad)).await;
         assert_eq!(status, 400, "{bad}: {body}");
+        assert_api_problem(&body, 400);
         rec.record("post", "/eservices", 400, &body);
     }
     // Nothing was left behind by the refused seeds.
@@ -278,6 +284,7 @@ varco::both_backends!(eservice_writes_are_refused_to_others_and_bad_input, |back
     let (status, body) =
         call(&app, post.clone(), &format!("/eservices/{eid}/descriptors"), &pagopa, Some(&bad_desc.to_string())).await;
     assert_eq!(status, 400, "{body}");
+    assert_api_problem(&body, 400);
     rec.record("post", "/eservices/{eserviceId}/descriptors", 400, &body);
 
     // The m2m role (without admin) reads only.
@@ -315,6 +322,7 @@ varco::both_backends!(eservice_writes_are_refused_to_others_and_bad_input, |back
     for (m, path, body, template) in &writes {
         let (status, b) = call(&app, m.clone(), path, &reader, *body).await;
         assert_eq!(status, 403, "m2m {m} {path}: {b}");
+        assert_api_problem(&b, 403);
         rec.record(&m.as_str().to_lowercase(), template, 403, &b);
     }
     // Another organisation, even as admin, does not touch PagoPA's e-service
@@ -322,6 +330,7 @@ varco::both_backends!(eservice_writes_are_refused_to_others_and_bad_input, |back
     for (m, path, body, template) in &writes[1..] {
         let (status, b) = call(&app, m.clone(), path, &comune, *body).await;
         assert_eq!(status, 403, "comune {m} {path}: {b}");
+        assert_api_problem(&b, 403);
         rec.record(&m.as_str().to_lowercase(), template, 403, &b);
     }
     let (_, d) = call(&app, Method::GET, &format!("/eservices/{eid}/descriptors/{did}"), &pagopa, None).await;
@@ -363,6 +372,7 @@ varco::both_backends!(eservice_writes_are_refused_to_others_and_bad_input, |back
     ] {
         let (status, b) = call(&app, m.clone(), &path, &pagopa, body).await;
         assert_eq!(status, 404, "{m} {path}: {b}");
+        assert_api_problem(&b, 404);
         rec.record(&m.as_str().to_lowercase(), template, 404, &b);
     }
     for path in
@@ -370,6 +380,7 @@ varco::both_backends!(eservice_writes_are_refused_to_others_and_bad_input, |back
     {
         let (status, b) = call(&app, post.clone(), &path, &pagopa, None).await;
         assert_eq!(status, 400, "{path}: {b}");
+        assert_api_problem(&b, 400);
     }
 
     rec.check(pdnd_schema::V2);

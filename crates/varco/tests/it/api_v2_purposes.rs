@@ -169,6 +169,7 @@ varco::both_backends!(consumer_walks_a_purpose_through_its_life, |backend| async
     assert!(p["currentVersion"]["firstActivationAt"].is_string(), "{p}");
     let (status, again) = post_json(&app, &format!("/purposes/{id}/activate"), &token, json!({})).await;
     assert_eq!(status, 409, "{again}");
+    assert_api_problem(&again, 409);
 
     // List and its filters.
     let (status, list) = get_json(&app, "/purposes?offset=0&limit=10", &token).await;
@@ -226,6 +227,7 @@ varco::both_backends!(consumer_walks_a_purpose_through_its_life, |backend| async
     assert!(p["currentVersion"]["suspendedAt"].is_string(), "{p}");
     let (status, p) = post_json(&app, &format!("/purposes/{id}/suspend"), &token, json!({})).await;
     assert_eq!(status, 409, "{p}");
+    assert_api_problem(&p, 409);
     let (status, p) = call(&app, Method::POST, &format!("/purposes/{id}/unsuspend"), &token, None).await;
     assert_eq!(status, 200, "{p}");
     rec.record("post", "/purposes/{purposeId}/unsuspend", 200, &p);
@@ -242,6 +244,7 @@ varco::both_backends!(consumer_walks_a_purpose_through_its_life, |backend| async
     // Once used, a purpose stays in the history.
     let (status, body) = call(&app, Method::DELETE, &format!("/purposes/{id}"), &token, None).await;
     assert!(status == 409 || status == 400, "{status} {body}");
+    assert_api_problem(&body, status.as_u16());
 
     // A draft may be deleted.
     let (_, draft) = post_json(&app, "/purposes", &token, seed(send, 10)).await;
@@ -250,6 +253,7 @@ varco::both_backends!(consumer_walks_a_purpose_through_its_life, |backend| async
     assert_eq!(status, 204, "{body}");
     let (status, body) = get_json(&app, &format!("/purposes/{did}"), &token).await;
     assert_eq!(status, 404);
+    assert_api_problem(&body, 404);
     rec.record("get", "/purposes/{purposeId}", 404, &body);
 
     rec.check(pdnd_schema::V2);
@@ -267,7 +271,7 @@ varco::both_backends!(over_quota_waits_for_the_producer, |backend| async move {
     assert_eq!(status, 201, "{p}");
     let id = p["id"].as_str().unwrap().to_string();
     // A draft is the consumer's business.
-    assert_eq!(get_json(&app, &format!("/purposes/{id}"), &producer).await.0, 404);
+    assert_api_refused(get_json(&app, &format!("/purposes/{id}"), &producer).await, 404);
     let (_, l) = get_json(&app, "/purposes?offset=0&limit=10", &producer).await;
     assert!(ids_of(&l).is_empty(), "{l}");
 
@@ -283,6 +287,7 @@ varco::both_backends!(over_quota_waits_for_the_producer, |backend| async move {
     // Only the producer approves.
     let (status, body) = post_json(&app, &format!("/purposes/{id}/approve"), &consumer, json!({})).await;
     assert_eq!(status, 403, "{body}");
+    assert_api_problem(&body, 403);
     rec.record("post", "/purposes/{purposeId}/approve", 403, &body);
     let (status, l) = get_json(&app, "/purposes?offset=0&limit=10", &producer).await;
     assert_eq!(status, 200);
@@ -306,6 +311,7 @@ varco::both_backends!(over_quota_waits_for_the_producer, |backend| async move {
     // Archiving is the consumer's.
     let (status, body) = call(&app, Method::POST, &format!("/purposes/{id}/archive"), &producer, None).await;
     assert_eq!(status, 403, "{body}");
+    assert_api_problem(&body, 403);
 
     // A bigger new version waits while the current one keeps working.
     let (status, v) = post_json(&app, &format!("/purposes/{id}/versions"), &consumer, json!({"dailyCalls": 900})).await;
@@ -318,6 +324,7 @@ varco::both_backends!(over_quota_waits_for_the_producer, |backend| async move {
     let (status, body) =
         post_json(&app, &format!("/purposes/{id}/versions"), &consumer, json!({"dailyCalls": 50})).await;
     assert_eq!(status, 409, "{body}");
+    assert_api_problem(&body, 409);
     let (status, p) = post_json(&app, &format!("/purposes/{id}/approve"), &producer, json!({})).await;
     assert_eq!(status, 200, "{p}");
     assert_eq!(
@@ -347,53 +354,68 @@ varco::both_backends!(refusals, |backend| async move {
     assert_eq!(get_json(&app, &format!("/purposes/{id}"), &reader).await.0, 200);
     let (status, body) = post_json(&app, "/purposes", &reader, seed(send, 10)).await;
     assert_eq!(status, 403, "{body}");
+    assert_api_problem(&body, 403);
     rec.record("post", "/purposes", 403, &body);
     for op in ["activate", "suspend", "unsuspend", "archive", "approve"] {
         let (status, body) = post_json(&app, &format!("/purposes/{id}/{op}"), &reader, json!({})).await;
         assert_eq!(status, 403, "{op}: {body}");
+        assert_api_problem(&body, 403);
     }
-    let (status, _) = post_json(&app, &format!("/purposes/{id}/versions"), &reader, json!({"dailyCalls": 5})).await;
+    let (status, refusal) =
+        post_json(&app, &format!("/purposes/{id}/versions"), &reader, json!({"dailyCalls": 5})).await;
     assert_eq!(status, 403);
-    assert_eq!(call(&app, Method::DELETE, &format!("/purposes/{id}"), &reader, None).await.0, 403);
+    assert_api_problem(&refusal, 403);
+    assert_api_refused(call(&app, Method::DELETE, &format!("/purposes/{id}"), &reader, None).await, 403);
 
     // Another organisation sees nothing of it.
     let (status, body) = get_json(&app, &format!("/purposes/{id}"), &other).await;
     assert_eq!(status, 404, "{body}");
+    assert_api_problem(&body, 404);
     rec.record("get", "/purposes/{purposeId}", 404, &body);
     for path in [format!("/purposes/{id}/versions?offset=0&limit=5"), format!("/purposes/{id}/agreement")] {
-        assert_eq!(get_json(&app, &path, &other).await.0, 404, "{path}");
+        let (status, body) = get_json(&app, &path, &other).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert_api_problem(&body, 404);
     }
     let (status, body) = post_json(&app, &format!("/purposes/{id}/activate"), &other, json!({})).await;
     assert_eq!(status, 404, "{body}");
-    assert_eq!(call(&app, Method::DELETE, &format!("/purposes/{id}"), &other, None).await.0, 404);
+    assert_api_problem(&body, 404);
+    assert_api_refused(call(&app, Method::DELETE, &format!("/purposes/{id}"), &other, None).await, 404);
     let (_, l) = get_json(&app, "/purposes?offset=0&limit=10", &other).await;
     assert!(ids_of(&l).is_empty(), "{l}");
     // Without an agreement of its own it cannot create one either.
     let (status, body) = post_json(&app, "/purposes", &other, seed(send, 10)).await;
     assert_eq!(status, 400, "{body}");
+    assert_api_problem(&body, 400);
 
     // Unknown ids and ids that are not UUIDs.
     let unknown = uuid::Uuid::new_v4();
     let (status, body) = get_json(&app, &format!("/purposes/{unknown}"), &admin).await;
     assert_eq!(status, 404, "{body}");
-    assert_eq!(post_json(&app, &format!("/purposes/{unknown}/activate"), &admin, json!({})).await.0, 404);
+    assert_api_problem(&body, 404);
+    assert_api_refused(post_json(&app, &format!("/purposes/{unknown}/activate"), &admin, json!({})).await, 404);
     let (status, body) = get_json(&app, &format!("/purposes/{id}/versions/{unknown}"), &admin).await;
     assert_eq!(status, 404, "{body}");
+    assert_api_problem(&body, 404);
     let (status, body) = get_json(&app, "/purposes/not-a-uuid", &admin).await;
     assert_eq!(status, 400, "{body}");
+    assert_api_problem(&body, 400);
     rec.record("get", "/purposes/{purposeId}", 400, &body);
-    assert_eq!(post_json(&app, "/purposes/not-a-uuid/activate", &admin, json!({})).await.0, 400);
-    assert_eq!(get_json(&app, &format!("/purposes/{id}/versions/nope"), &admin).await.0, 400);
-    assert_eq!(post_json(&app, "/purposes", &admin, seed(EServiceId::new(), 10)).await.0, 404);
+    assert_api_refused(post_json(&app, "/purposes/not-a-uuid/activate", &admin, json!({})).await, 400);
+    assert_api_refused(get_json(&app, &format!("/purposes/{id}/versions/nope"), &admin).await, 400);
+    assert_api_refused(post_json(&app, "/purposes", &admin, seed(EServiceId::new(), 10)).await, 404);
 
     // Bad queries.
     for q in ["offset=0", "offset=0&limit=0", "offset=0&limit=10&states=NOPE", "offset=0&limit=10&eserviceIds=x"] {
         let (status, body) = get_json(&app, &format!("/purposes?{q}"), &admin).await;
         assert_eq!(status, 400, "{q}: {body}");
+        assert_api_problem(&body, 400);
     }
     rec.record("get", "/purposes", 400, &get_json(&app, "/purposes?offset=0", &admin).await.1);
-    let (status, _) = get_json(&app, &format!("/purposes/{id}/versions?offset=0&limit=5&state=NOPE"), &admin).await;
+    let (status, refusal) =
+        get_json(&app, &format!("/purposes/{id}/versions?offset=0&limit=5&state=NOPE"), &admin).await;
     assert_eq!(status, 400);
+    assert_api_problem(&refusal, 400);
 
     // Bad bodies.
     let valid = seed(send, 10);
@@ -423,6 +445,7 @@ varco::both_backends!(refusals, |backend| async move {
     ] {
         let (status, reply) = post_json(&app, "/purposes", &admin, body).await;
         assert_eq!(status, 400, "{what}: {reply}");
+        assert_api_problem(&reply, 400);
         assert_eq!(reply["status"], 400, "{what}: {reply}");
     }
     let r = read(
@@ -443,12 +466,15 @@ varco::both_backends!(refusals, |backend| async move {
     for bad in [json!({}), json!({"dailyCalls": 0}), json!({"dailyCalls": 5, "x": 1})] {
         let (status, body) = post_json(&app, &format!("/purposes/{id}/versions"), &admin, bad.clone()).await;
         assert_eq!(status, 400, "{bad}: {body}");
+        assert_api_problem(&body, 400);
     }
     let (status, body) = post_json(&app, &format!("/purposes/{id}/activate"), &admin, json!({"x": 1})).await;
     assert_eq!(status, 400, "{body}");
+    assert_api_problem(&body, 400);
     let delegation = json!({"delegationId": uuid::Uuid::new_v4()});
     let (status, body) = post_json(&app, &format!("/purposes/{id}/activate"), &admin, delegation).await;
     assert_eq!(status, 404, "{body}");
+    assert_api_problem(&body, 404);
 
     // A free purpose needs its reason, and then keeps it.
     let mut free = with("isFreeOfCharge", json!(true));
@@ -464,6 +490,7 @@ varco::both_backends!(refusals, |backend| async move {
     let (status, body) =
         post_json(&app, &format!("/purposes/{}/activate", p["id"].as_str().unwrap()), &admin, json!({})).await;
     assert_eq!(status, 400, "{body}");
+    assert_api_problem(&body, 400);
     rec.record("post", "/purposes/{purposeId}/activate", 400, &body);
 
     rec.check(pdnd_schema::V2);

@@ -19,7 +19,7 @@ async fn dpop_voucher(app: &TestApp) -> (String, RsaPrivateKey) {
     (r.json()["access_token"].as_str().unwrap().to_string(), dpop_key)
 }
 
-async fn call(app: &TestApp, path: &str, auth: Option<String>, proofs: &[String]) -> u16 {
+async fn call(app: &TestApp, path: &str, auth: Option<String>, proofs: &[String]) -> (u16, serde_json::Value) {
     let mut req = app.http.get(app.url(path));
     if let Some(a) = auth {
         req = req.header("authorization", a);
@@ -27,7 +27,8 @@ async fn call(app: &TestApp, path: &str, auth: Option<String>, proofs: &[String]
     for p in proofs {
         req = req.header("DPoP", p);
     }
-    req.send().await.unwrap().status().as_u16()
+    let r = read(req.send().await.unwrap()).await;
+    (r.status.as_u16(), pdnd_schema::body_of(&r.text))
 }
 
 varco::both_backends!(v3_needs_a_fresh_proof_bound_to_the_voucher, |backend| async move {
@@ -39,42 +40,42 @@ varco::both_backends!(v3_needs_a_fresh_proof_bound_to_the_voucher, |backend| asy
         build_dpop_proof(k, method, htu, now(), &uuid::Uuid::new_v4().to_string(), token)
     };
     let good = proof(&key, "GET", &htu, Some(&voucher));
-    assert_eq!(call(&app, path, Some(format!("DPoP {voucher}")), std::slice::from_ref(&good)).await, 200);
+    assert_eq!(call(&app, path, Some(format!("DPoP {voucher}")), std::slice::from_ref(&good)).await.0, 200);
     // The same proof again: replay.
-    assert_eq!(call(&app, path, Some(format!("DPoP {voucher}")), &[good]).await, 401);
+    assert_api_refused(call(&app, path, Some(format!("DPoP {voucher}")), &[good]).await, 401);
     // No proof; a proof for another URL, method, voucher, or signed by another key.
-    assert_eq!(call(&app, path, Some(format!("DPoP {voucher}")), &[]).await, 401);
+    assert_api_refused(call(&app, path, Some(format!("DPoP {voucher}")), &[]).await, 401);
     let other_url = app.url("/interop/collaudo/api/v3/clients");
-    assert_eq!(
+    assert_api_refused(
         call(&app, path, Some(format!("DPoP {voucher}")), &[proof(&key, "GET", &other_url, Some(&voucher))]).await,
-        401
+        401,
     );
-    assert_eq!(
+    assert_api_refused(
         call(&app, path, Some(format!("DPoP {voucher}")), &[proof(&key, "POST", &htu, Some(&voucher))]).await,
-        401
+        401,
     );
-    assert_eq!(
+    assert_api_refused(
         call(&app, path, Some(format!("DPoP {voucher}")), &[proof(&key, "GET", &htu, Some("other"))]).await,
-        401
+        401,
     );
     let stranger = RsaPrivateKey::generate_2048();
-    assert_eq!(
+    assert_api_refused(
         call(&app, path, Some(format!("DPoP {voucher}")), &[proof(&stranger, "GET", &htu, Some(&voucher))]).await,
-        401
+        401,
     );
     // The DPoP voucher as Bearer, on v3 or v2.
     let fresh = proof(&key, "GET", &htu, Some(&voucher));
-    assert_eq!(call(&app, path, Some(format!("Bearer {voucher}")), &[fresh]).await, 401);
-    assert_eq!(
+    assert_api_refused(call(&app, path, Some(format!("Bearer {voucher}")), &[fresh]).await, 401);
+    assert_api_refused(
         call(&app, "/interop/collaudo/api/v2/eservices?offset=0&limit=5", Some(format!("Bearer {voucher}")), &[]).await,
-        401
+        401,
     );
     // A Bearer (not bound) voucher on v3.
     let api = setup_api_client(&app, Env::Collaudo, "Comune di Esempio", false).await;
     let r = post_token(&app, Env::Collaudo, &token_form(&api.assertion(&app), None), &[]).await;
     let bearer = r.json()["access_token"].as_str().unwrap().to_string();
     let p = proof(&key, "GET", &htu, Some(&bearer));
-    assert_eq!(call(&app, path, Some(format!("DPoP {bearer}")), &[p]).await, 401);
+    assert_api_refused(call(&app, path, Some(format!("DPoP {bearer}")), &[p]).await, 401);
 });
 
 /// Sends `method path` on v3 with a fresh DPoP proof.
@@ -121,6 +122,7 @@ varco::both_backends!(v3_creates_clients_and_manages_keys, |backend| async move 
     let (status, bad) =
         v3(&app, &voucher, &key, Method::POST, "/clients", Some(serde_json::json!({"name": "x"}))).await;
     assert_eq!(status, 400, "{bad}");
+    assert_api_problem(&bad, 400);
     rec.record("post", "/clients", 400, &bad);
 
     let upload = RsaPrivateKey::generate_2048();
@@ -135,13 +137,14 @@ varco::both_backends!(v3_creates_clients_and_manages_keys, |backend| async move 
     // The same key again, a private key, a wrong use: 400.
     let (status, dup) = v3(&app, &voucher, &key, Method::POST, &path, Some(seed.clone())).await;
     assert_eq!(status, 400, "{dup}");
+    assert_api_problem(&dup, 400);
     rec.record("post", "/clients/{clientId}/keys", 400, &dup);
     let mut private = seed.clone();
     private["key"] = serde_json::json!(base64::engine::general_purpose::STANDARD.encode(upload.to_pkcs8_pem()));
-    assert_eq!(v3(&app, &voucher, &key, Method::POST, &path, Some(private)).await.0, 400);
+    assert_api_refused(v3(&app, &voucher, &key, Method::POST, &path, Some(private)).await, 400);
     let mut enc = seed.clone();
     enc["use"] = serde_json::json!("ENC");
-    assert_eq!(v3(&app, &voucher, &key, Method::POST, &path, Some(enc)).await.0, 400);
+    assert_api_refused(v3(&app, &voucher, &key, Method::POST, &path, Some(enc)).await, 400);
 
     // Another organisation cannot add keys to this client.
     let other = setup_api_client(&app, Env::Collaudo, "Comune di Esempio", true).await;
@@ -156,6 +159,7 @@ varco::both_backends!(v3_creates_clients_and_manages_keys, |backend| async move 
     );
     let (status, forbidden) = v3(&app, &other_voucher, &other_key, Method::POST, &path, Some(seed2)).await;
     assert_eq!(status, 403, "{forbidden}");
+    assert_api_problem(&forbidden, 403);
     rec.record("post", "/clients/{clientId}/keys", 403, &forbidden);
 
     let kid = upload.kid().to_string();
@@ -165,6 +169,7 @@ varco::both_backends!(v3_creates_clients_and_manages_keys, |backend| async move 
     rec.record("delete", "/clients/{clientId}/keys/{keyId}", 200, &done);
     let (status, gone) = v3(&app, &voucher, &key, Method::DELETE, &del, None).await;
     assert_eq!(status, 404, "{gone}");
+    assert_api_problem(&gone, 404);
     rec.record("delete", "/clients/{clientId}/keys/{keyId}", 404, &gone);
     rec.check(pdnd_schema::V3);
 });

@@ -459,3 +459,47 @@ pub async fn jwks_kids(app: &TestApp, env: Env) -> Vec<String> {
     let jwks = get(app, &jwks_path(env)).await.json();
     jwks["keys"].as_array().expect("keys").iter().map(|k| k["kid"].as_str().expect("kid").to_string()).collect()
 }
+
+// ------------------------------------------------------- machine API refusals
+
+/// The title and `errors[0].code` of the machine API's problem for each 4xx status:
+/// one code per status, written here independently of the server's table.
+pub fn api_problem_title_and_code(status: u16) -> (&'static str, &'static str) {
+    match status {
+        400 => ("Bad Request", "000-0001"),
+        401 => ("Unauthorized", "000-0002"),
+        403 => ("Forbidden", "000-0003"),
+        404 => ("Resource not found", "000-0004"),
+        409 => ("Conflict", "000-0005"),
+        429 => ("Too Many Requests", "000-0006"),
+        other => panic!("no machine API problem is expected with status {other}"),
+    }
+}
+
+/// A machine API refusal's body is PDND's problem for `status`: that status, its title,
+/// a detail, exactly one error with the status's code (and the same detail), and a
+/// UUID correlation id.
+#[track_caller]
+pub fn assert_api_problem(body: &Value, status: u16) {
+    let (title, code) = api_problem_title_and_code(status);
+    assert_eq!(body["type"], "about:blank", "problem type: {body}");
+    assert_eq!(body["status"], status, "problem status: {body}");
+    assert_eq!(body["title"], title, "problem title: {body}");
+    let detail = body["detail"].as_str().filter(|d| !d.is_empty());
+    assert!(detail.is_some(), "problem detail: {body}");
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "problem errors: {body}");
+    assert_eq!(body["errors"][0]["code"], code, "problem error code: {body}");
+    assert_eq!(body["errors"][0]["detail"].as_str(), detail, "problem error detail: {body}");
+    let corr = body["correlationId"].as_str().unwrap_or_default();
+    assert!(uuid::Uuid::parse_str(corr).is_ok(), "problem correlationId: {body}");
+}
+
+/// An answer `(status, body)` of the machine API is a refusal with `status` and PDND's
+/// problem for it; returns the body.
+#[track_caller]
+pub fn assert_api_refused<S: Into<u16>>(got: (S, Value), status: u16) -> Value {
+    let (got_status, body) = got;
+    assert_eq!(got_status.into(), status, "status; body {body}");
+    assert_api_problem(&body, status);
+    body
+}
