@@ -12,7 +12,6 @@ use sha2::Digest as _;
 use std::collections::BTreeSet;
 use varco::both_backends;
 use varco::testkit::{spawn_app, spawn_app_with, TestApp};
-use varco_domain::event::Actor;
 use varco_domain::*;
 use varco_jose::RsaPrivateKey;
 use varco_platform::demo::{COMUNE_DI_ESEMPIO, COMUNE_DI_PROVA, PAGOPA, SEND_UAT, SEND_UAT_AUDIENCE};
@@ -1054,27 +1053,67 @@ both_backends!(rate_limit_is_per_organisation_and_answers_429, |backend| async m
     assert_eq!(r5.status, StatusCode::OK, "{}", r5.text);
 });
 
-both_backends!(signing_key_rotation_keeps_old_vouchers_verifiable, |backend| async move {
-    let app = spawn_app(backend).await;
+/// The machine API's answer to a v2 call with this voucher.
+async fn api_status(app: &TestApp, voucher: &str) -> StatusCode {
+    let url = app.url("/interop/collaudo/api/v2/eservices?offset=0&limit=1");
+    app.http.get(url).bearer_auth(voucher).send().await.unwrap().status()
+}
+
+// `varco signing-key rotate`, run as its own process against the database of a
+// running server: nobody tells the server, which signs with the new key after its
+// next read of the log; vouchers signed before still verify (JWKS, machine API)
+// until the old key's grace period ends, by the server's clock.
+both_backends!(signing_key_rotation_by_the_cli_reaches_the_running_server, |backend| async move {
+    let clock = varco_domain::clock::Clock::manual(chrono::Utc::now());
+    let app = spawn_app_with(backend, |o| o.clock = clock.clone()).await;
     let c = setup_consumer(&app, COMUNE_DI_PROVA).await;
+    let api = setup_api_client(&app, Env::Collaudo, COMUNE_DI_PROVA, true).await;
     let r = request_voucher(&app, Env::Collaudo, &c.assertion(&app)).await;
     let (old_token, old_header, _) = voucher_of(&app, Env::Collaudo, &r, "Bearer", 3600).await;
+    let old_api_voucher = request_voucher(&app, Env::Collaudo, &api.assertion(&app)).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let old_kid = old_header["kid"].as_str().unwrap().to_string();
     assert_eq!(jwks_kids(&app, Env::Collaudo).await, vec![old_kid.clone()]);
     let other_envs_before = (jwks_kids(&app, Env::Produzione).await, jwks_kids(&app, Env::Attestazione).await);
 
-    let new_kid = varco_token::signer::rotate(&app.running.store, Env::Collaudo, Actor::Operator).await.unwrap();
-    app.running.token.sync().await.unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varco"))
+        .args(["signing-key", "rotate", "--env", "collaudo"])
+        .env("VARCO_DATABASE_URL", &app.db.url)
+        .output()
+        .expect("varco runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let new_kid = serde_json::from_slice::<Value>(&out.stdout).unwrap()["kid"].as_str().unwrap().to_string();
     assert_ne!(new_kid, old_kid);
 
-    let r = request_voucher(&app, Env::Collaudo, &c.assertion(&app)).await;
-    let (_, new_header, _) = voucher_of(&app, Env::Collaudo, &r, "Bearer", 3600).await;
-    assert_eq!(new_header["kid"], json!(new_kid));
+    // New vouchers are signed with the new key after one read of the log (every
+    // 250 ms): allow four.
+    let rotated = std::time::Instant::now();
+    loop {
+        let r = request_voucher(&app, Env::Collaudo, &c.assertion(&app)).await;
+        let (_, header, _) = voucher_of(&app, Env::Collaudo, &r, "Bearer", 3600).await;
+        if header["kid"] == json!(new_kid) {
+            break;
+        }
+        assert_eq!(header["kid"], json!(old_kid));
+        assert!(rotated.elapsed() < std::time::Duration::from_secs(1), "still signing with the old key");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let kids: BTreeSet<String> = jwks_kids(&app, Env::Collaudo).await.into_iter().collect();
     assert_eq!(kids, [old_kid.clone(), new_kid.clone()].into_iter().collect());
     assert!(verify_with_jwks(&app, Env::Collaudo, &old_token).await, "vouchers signed before still verify");
+    assert_eq!(api_status(&app, &old_api_voucher).await, StatusCode::OK, "the machine API still takes them");
     // Only Collaudo rotated.
     assert_eq!((jwks_kids(&app, Env::Produzione).await, jwks_kids(&app, Env::Attestazione).await), other_envs_before);
+
+    // The old key stays published for the longest voucher lifespan (24 h) plus five
+    // minutes after its retirement, then leaves the JWKS with nothing else happening.
+    clock.advance(chrono::Duration::seconds(86_400 + 300 - 10));
+    assert_eq!(jwks_kids(&app, Env::Collaudo).await.len(), 2, "still published just before the end of the grace");
+    clock.advance(chrono::Duration::seconds(20));
+    assert_eq!(jwks_kids(&app, Env::Collaudo).await, vec![new_kid.clone()]);
+    assert!(!verify_with_jwks(&app, Env::Collaudo, &old_token).await);
 });
 
 both_backends!(environments_are_isolated, |backend| async move {
