@@ -609,6 +609,186 @@ const CASES: &[Case] = &[
     },
 ];
 
+/// Two defects at once, each pair from neighbouring checks of the contract: the
+/// reason reported is the earlier check's. A reordering of the checks fails here,
+/// where one defect per request could not tell.
+const ORDER_CASES: &[Case] = &[
+    Case {
+        name: "assertion type and grant type both wrong",
+        reason: "invalidAssertionType",
+        build: |c| {
+            let mut form = token_form(&c.assertion(), None);
+            set(&mut form, "client_assertion_type", "urn:nope");
+            set(&mut form, "grant_type", "password");
+            Req::form(form)
+        },
+    },
+    Case {
+        name: "grant type wrong and client_id not a UUID",
+        reason: "invalidGrantType",
+        build: |c| {
+            let mut form = token_form(&c.assertion(), Some("not-a-uuid"));
+            set(&mut form, "grant_type", "password");
+            Req::form(form)
+        },
+    },
+    Case {
+        name: "alg HS256 and no kid",
+        reason: "algorithmNotAllowed",
+        build: |c| {
+            Req::assertion(c.with(|h, _| {
+                h.insert("alg".into(), json!("HS256"));
+                h.remove("kid");
+            }))
+        },
+    },
+    Case {
+        name: "kid malformed and no jti",
+        reason: "invalidKidFormat",
+        build: |c| {
+            Req::assertion(c.with(|h, p| {
+                h.insert("kid".into(), json!("short"));
+                p.remove("jti");
+            }))
+        },
+    },
+    Case {
+        name: "no jti and no iat",
+        reason: "jtiNotFound",
+        build: |c| {
+            Req::assertion(c.with(|_, p| {
+                p.remove("jti");
+                p.remove("iat");
+            }))
+        },
+    },
+    Case {
+        name: "no iat and no exp",
+        reason: "issuedAtNotFound",
+        build: |c| {
+            Req::assertion(c.with(|_, p| {
+                p.remove("iat");
+                p.remove("exp");
+            }))
+        },
+    },
+    Case {
+        name: "expired and not yet valid",
+        reason: "tokenExpiredError",
+        build: |c| {
+            Req::assertion(c.with(|_, p| {
+                p.insert("exp".into(), json!(now() - 60));
+                p.insert("nbf".into(), json!(now() + 600));
+            }))
+        },
+    },
+    Case {
+        name: "not yet valid and no iss",
+        reason: "notBeforeError",
+        build: |c| {
+            Req::assertion(c.with(|_, p| {
+                p.insert("nbf".into(), json!(now() + 600));
+                p.remove("iss");
+            }))
+        },
+    },
+    Case {
+        name: "no iss and no sub",
+        reason: "issuerNotFound",
+        build: |c| {
+            Req::assertion(c.with(|_, p| {
+                p.remove("iss");
+                p.remove("sub");
+            }))
+        },
+    },
+    Case {
+        name: "sub not a UUID and no aud",
+        reason: "invalidSubjectFormat",
+        build: |c| {
+            Req::assertion(c.with(|_, p| {
+                p.insert("sub".into(), json!("comune-di-prova"));
+                p.remove("aud");
+            }))
+        },
+    },
+    Case {
+        name: "sub differs from client_id and aud wrong",
+        reason: "invalidSubject",
+        build: |c| {
+            let a = c.with(|_, p| {
+                p.insert("aud".into(), json!("https://example.org"));
+            });
+            Req::assertion(a).client_id(&ClientId::new().to_string())
+        },
+    },
+    Case {
+        name: "aud wrong and purposeId not a UUID",
+        reason: "invalidAudience",
+        build: |c| {
+            Req::assertion(c.with(|_, p| {
+                p.insert("aud".into(), json!("https://example.org"));
+                p.insert("purposeId".into(), json!("finalita-1"));
+            }))
+        },
+    },
+    Case {
+        name: "purposeId not a UUID and digest malformed",
+        reason: "invalidPurposeIdClaimFormat",
+        build: |c| {
+            Req::assertion(c.with(|_, p| {
+                p.insert("purposeId".into(), json!("finalita-1"));
+                p.insert("digest".into(), json!("sha256"));
+            }))
+        },
+    },
+    Case {
+        name: "digest malformed and client unknown",
+        reason: "invalidDigestClaim",
+        build: |c| {
+            let stranger = ClientId::new().to_string();
+            Req::assertion(c.with(|_, p| {
+                p.insert("digest".into(), json!({ "alg": "SHA256" }));
+                p.insert("sub".into(), json!(stranger));
+            }))
+        },
+    },
+    Case {
+        name: "purpose of another tenant and signed by another key",
+        reason: "tokenGenerationStatesEntryNotFound",
+        build: |c| {
+            let (h, mut p) =
+                assertion_parts(c.app, Env::Collaudo, &c.consumer.kid, c.consumer.client_id, Some(c.other.purpose_id));
+            p.insert("purposeId".into(), json!(c.other.purpose_id.to_string()));
+            Req::assertion(sign(&h, &p, &c.stranger))
+        },
+    },
+    Case {
+        name: "no purposeId and signed by another key",
+        reason: "purposeIdNotProvided",
+        build: |c| {
+            let (h, mut p) = assertion_parts(
+                c.app,
+                Env::Collaudo,
+                &c.consumer.kid,
+                c.consumer.client_id,
+                Some(c.consumer.purpose_id),
+            );
+            p.remove("purposeId");
+            Req::assertion(sign(&h, &p, &c.stranger))
+        },
+    },
+];
+
+/// With the e-service version, the agreement and the purpose all suspended: the
+/// reason reported as each is restored in turn, and a bad signature before all.
+const STATE_ORDER: &[(&str, &str)] = &[
+    ("bad signature, version, agreement and purpose suspended", "invalidSignature"),
+    ("version, agreement and purpose suspended", "invalidEServiceState"),
+    ("agreement and purpose suspended", "invalidAgreementState"),
+    ("purpose suspended", "invalidPurposeState"),
+];
+
 /// Reasons that come from the platform state: the change that causes each.
 #[derive(Debug, Clone, Copy)]
 enum Mutation {
@@ -798,6 +978,37 @@ both_backends!(every_refusal_is_generic_on_the_wire_and_explained_in_log_and_deb
     assert_eq!(audit.len(), run.issued, "one audit row per voucher issued");
     let failures = run.failures;
     assert!(failures.is_empty(), "{} refusal case(s) failed:\n{}", failures.len(), failures.join("\n"));
+});
+
+both_backends!(two_defects_report_the_earlier_check, |backend| async move {
+    let logs = LogCapture::start();
+    let app = spawn_app(backend).await;
+    let ctx = setup_ctx(&app).await;
+    let mut run = Run::default();
+    for case in ORDER_CASES {
+        check(&ctx, &logs, case.name, case.reason, (case.build)(&ctx), &mut run).await;
+    }
+    // Platform state: all three suspended, then restored one at a time.
+    for m in [Mutation::SuspendDescriptor, Mutation::SuspendAgreement, Mutation::SuspendPurposeByConsumer] {
+        mutate(&ctx, m, false).await;
+    }
+    let (h, p) = assertion_parts(
+        ctx.app,
+        Env::Collaudo,
+        &ctx.consumer.kid,
+        ctx.consumer.client_id,
+        Some(ctx.consumer.purpose_id),
+    );
+    let (name, reason) = STATE_ORDER[0];
+    check(&ctx, &logs, name, reason, Req::assertion(sign(&h, &p, &ctx.stranger)), &mut run).await;
+    let undo = [Mutation::SuspendDescriptor, Mutation::SuspendAgreement, Mutation::SuspendPurposeByConsumer];
+    for (i, &(name, reason)) in STATE_ORDER[1..].iter().enumerate() {
+        check(&ctx, &logs, name, reason, Req::assertion(ctx.assertion()), &mut run).await;
+        mutate(&ctx, undo[i], true).await;
+    }
+    expect_voucher(&ctx, "all restored", &mut run).await;
+    let failures = run.failures;
+    assert!(failures.is_empty(), "{} order case(s) failed:\n{}", failures.len(), failures.join("\n"));
 });
 
 both_backends!(hardened_mode_refusals, |backend| async move {
