@@ -1,34 +1,60 @@
 //! The seed document walked in a real browser (headless Chromium driven by
-//! `tests/node/seed-walk.mjs`), against a real Varco with its demo world. The
-//! screenshots of each step are written to `target/screenshots/`; those shown by
+//! `tests/node/seed-walk.mjs`), against a real Varco with its demo world, on SQLite
+//! and on PostgreSQL. The walk does only what a person can (no forced clicks, no
+//! hidden fields read). The screenshots of each step are written afresh on every run
+//! and checked here: the SQLite run's end up in `target/screenshots/`, the
+//! PostgreSQL run's in `target/screenshots-postgres/`. Those shown by
 //! `docs/seed-walk.md` (`docs/screenshots/`) change only with
-//! `scripts/screenshots.sh`, which runs this test and copies them there.
+//! `scripts/screenshots.sh`, which runs the SQLite walk and copies them there.
 use crate::common;
 
 use common::node::{node_modules_ready, repo_root, run_node};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
 use varco::testkit::{spawn_app, Backend};
 use varco_selfcare::codice_fiscale::CodiceFiscale;
 use varco_selfcare::model::{ProductId, ProductRole, RoleStatus};
 use varco_selfcare::service::SelfCare;
 
-#[tokio::test]
-async fn seed_document_in_a_real_browser() {
+/// Every picture the walk takes, in order (`seed-walk.mjs`, `docs/seed-walk.md`).
+const SCREENSHOTS: [&str; 13] = [
+    "01-accesso-area-riservata",
+    "02-amministratore-seleziona-ente",
+    "03-panoramica-ente",
+    "04-utenti",
+    "05-crea-utente-errori",
+    "06-crea-utente",
+    "07-utente-creato",
+    "08-tecnico-accede",
+    "09-tecnico-seleziona-ente",
+    "10-card-interoperabilita",
+    "11-collaudo-home",
+    "12-produzione-negata",
+    "13-in-quale-ambiente",
+];
+
+varco::both_backends!(seed_document_in_a_real_browser, |backend: Backend| async move {
     node_modules_ready();
-    let app = spawn_app(Backend::Sqlite).await;
-    // This run's pictures go to a directory of its own (two runs at once in one
-    // checkout do not mix theirs), which replaces `screenshots/` once checked.
-    let out = screenshots_dir();
-    let taking = out.with_file_name(format!("screenshots.{}", std::process::id()));
+    let app = spawn_app(backend).await;
+    // This run's pictures go to a new directory of its own (two runs at once in one
+    // checkout do not mix theirs), which replaces the backend's `screenshots…/` once
+    // checked.
+    let out = screenshots_dir(backend);
+    let name = out.file_name().unwrap().to_string_lossy().to_string();
+    let taking = out.with_file_name(format!("{name}.{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&taking);
+    assert!(!taking.exists(), "cannot empty {}", taking.display());
     let taking_arg = taking.to_string_lossy().to_string();
+    let started = SystemTime::now();
+    let clock = Instant::now();
     let run = run_node(Path::new("seed-walk.mjs"), &["--base", &app.running.base_url, "--out", &taking_arg], &[]).await;
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success() && stdout.contains("WALK OK"), "the browser walk failed:\n{stdout}");
-    for name in ["01-accesso-area-riservata", "06-crea-utente", "11-collaudo-home", "12-produzione-negata"] {
-        let png = std::fs::read(taking.join(format!("{name}.png"))).expect("screenshot written");
-        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{name}.png is not a real screenshot");
-    }
+    println!("browser walk on {backend:?}: {:.1} s", clock.elapsed().as_secs_f64());
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success() && stdout.contains("WALK OK"),
+        "the browser walk on {backend:?} failed:\n{stdout}{stderr}"
+    );
+    check_screenshots(&taking, started);
     publish(&taking, &out);
 
     // What the browser did is what the database holds: the technician has exactly
@@ -46,9 +72,34 @@ async fn seed_document_in_a_real_browser() {
     assert!(mails.iter().any(|m| m.to == "mario.rossi@partner.example"), "{mails:?}");
     // The refused attempt with a wrong codice fiscale stored nothing more.
     assert_eq!(mails.iter().filter(|m| m.to == "mario.rossi@partner.example").count(), 1);
+});
+
+/// `dir`, made by this run, holds exactly [`SCREENSHOTS`], each a PNG of the walk's
+/// 1280 px wide page (at least its 900 px viewport high), written since `started`.
+fn check_screenshots(dir: &Path, started: SystemTime) {
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("the walk wrote no {}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    found.sort();
+    let expected: Vec<String> = SCREENSHOTS.iter().map(|n| format!("{n}.png")).collect();
+    assert_eq!(found, expected, "the screenshots written by this run, in {}", dir.display());
+    // Some file systems keep modification times to the second (or two).
+    let since = started - Duration::from_secs(2);
+    for file in &expected {
+        let path = dir.join(file);
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap();
+        assert!(modified >= since, "{file} was not written by this run");
+        let png = std::fs::read(&path).unwrap();
+        assert!(png.len() > 10_000, "{file} is only {} bytes", png.len());
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && &png[12..16] == b"IHDR", "{file} is not a PNG");
+        let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+        assert!(width == 1280 && height >= 900, "{file} is {width}x{height}, not a full-page shot at 1280x900");
+    }
 }
 
-/// Makes `taking` the new `out` (what scripts/screenshots.sh copies to docs/).
+/// Makes `taking` the new `out` (for SQLite, what scripts/screenshots.sh copies to docs/).
 fn publish(taking: &Path, out: &Path) {
     for _ in 0..3 {
         let _ = std::fs::remove_dir_all(out);
@@ -60,13 +111,17 @@ fn publish(taking: &Path, out: &Path) {
     panic!("cannot move {} to {}", taking.display(), out.display());
 }
 
-/// `screenshots/` in the workspace's target directory (`$CARGO_TARGET_DIR` if set,
-/// else `target/` at the repository's root): a test run leaves the tracked files
-/// alone. `scripts/screenshots.sh` looks for them in the same place.
-fn screenshots_dir() -> PathBuf {
+/// `screenshots/` (SQLite) or `screenshots-postgres/` in the workspace's target
+/// directory (`$CARGO_TARGET_DIR` if set, else `target/` at the repository's root):
+/// a test run leaves the tracked files alone. `scripts/screenshots.sh` looks for the
+/// SQLite ones in the same place.
+fn screenshots_dir(backend: Backend) -> PathBuf {
     let target = match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => repo_root().join(dir),
         _ => repo_root().join("target"),
     };
-    target.join("screenshots")
+    target.join(match backend {
+        Backend::Sqlite => "screenshots",
+        Backend::Postgres => "screenshots-postgres",
+    })
 }
