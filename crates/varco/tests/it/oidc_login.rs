@@ -225,14 +225,13 @@ varco::both_backends!(spid_login_through_a_real_provider, |backend: Backend| asy
     }
 });
 
-/// A public client (PKCE only), a provider that keeps the person's claims in
-/// UserInfo and spells them fiscalNumber/familyName: Maria Bianchi, Amministratore
-/// of the Comune di Prova, sees her Ente.
-#[tokio::test]
-async fn public_client_with_claims_from_userinfo() {
+// A public client (PKCE only), a provider that keeps the person's claims in
+// UserInfo and spells them fiscalNumber/familyName: Maria Bianchi, Amministratore
+// of the Comune di Prova, sees her Ente.
+varco::both_backends!(public_client_with_claims_from_userinfo, |backend: Backend| async move {
     let port = free_port();
     let provider = start_provider(port, None, &["--claims-in", "userinfo", "--claim-style", "camel"]).await;
-    let app = start_varco(Backend::Sqlite, port, &provider, None).await;
+    let app = start_varco(backend, port, &provider, None).await;
     let varco = app.url("");
     let browser = Browser::new(&varco);
     let authorize = begin(&browser, &provider).await;
@@ -256,4 +255,4 @@ async fn public_client_with_claims_from_userinfo() {
     .unwrap_err()
     .to_string();
     assert!(wrong.contains("configure exactly"), "{wrong}");
-}
+});

@@ -1,5 +1,5 @@
 //! Varco's own OpenAPI document is made from the route table: every operation it
-//! lists is served, on both API versions.
+//! lists is served, on both API versions (on SQLite and on PostgreSQL).
 use crate::common;
 
 use common::*;
@@ -7,9 +7,8 @@ use varco::testkit::{spawn_app, Backend};
 use varco_domain::Env;
 use varco_jose::{build_dpop_proof, RsaPrivateKey};
 
-#[tokio::test]
-async fn every_documented_operation_is_routed() {
-    let app = spawn_app(Backend::Sqlite).await;
+varco::both_backends!(every_documented_operation_is_routed, |backend: Backend| async move {
+    let app = spawn_app(backend).await;
     let doc: serde_json::Value =
         app.http.get(app.url("/interop/collaudo/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.0.3");
@@ -80,4 +79,4 @@ async fn every_documented_operation_is_routed() {
         }
     }
     assert!(checked > 60, "only {checked} operations");
-}
+});
