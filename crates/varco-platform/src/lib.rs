@@ -1053,7 +1053,10 @@ pub fn risk_analysis_check(form: Option<&RiskAnalysisForm>, kind: TenantKind, no
 }
 
 /// For display (`isRiskAnalysisValid`) where the consumer's kind is not at hand: valid
-/// now under the PA or the PRIVATE rules (their versions do not overlap).
+/// under the PA or the PRIVATE rules of its version (their versions do not overlap).
+/// The version's expiry is not applied: it stops new activations, while a purpose
+/// activated before keeps a valid form, as PDND reports it.
 pub fn risk_analysis_valid(form: Option<&RiskAnalysisForm>) -> bool {
-    [TenantKind::Pa, TenantKind::Private].into_iter().any(|k| risk_analysis_check(form, k, now()).is_ok())
+    let Some(form) = form else { return false };
+    [TenantKind::Pa, TenantKind::Private].into_iter().any(|k| varco_domain::risk_analysis::validate(form, k).is_ok())
 }

@@ -259,6 +259,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use lettre::transport::stub::AsyncStubTransport;
+    use varco_testkit::{Backend, TestDb};
 
     #[test]
     fn redact_hides_the_password_only() {
@@ -339,27 +340,44 @@ mod tests {
         assert!(message(&bad, &from).unwrap_err().contains("invalid recipient"));
     }
 
-    /// A SelfCare over a fresh SQLite database with `n` queued mails, and its store.
-    async fn outbox_with(n: usize) -> (SelfCare, varco_store::Store, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("varco.db").display());
-        let store = varco_store::Store::connect(&url).await.unwrap();
+    /// A SelfCare over a fresh database of `backend` with `n` queued mails, and its
+    /// store. The outbox's guarantees (oldest first, one sender per mail) rest on the
+    /// SQL, so every test of it runs on SQLite and on PostgreSQL.
+    async fn outbox_with(backend: Backend, n: usize) -> (SelfCare, varco_store::Store, TestDb) {
+        let db = TestDb::new(backend).await;
+        let store = varco_store::Store::connect(&db.url).await.unwrap();
         let mut tx = store.sc_begin().await.unwrap();
         for i in 0..n {
             let (to, subject, body) = (format!("utente{i}@ente.it"), format!("Oggetto {i} è"), format!("Corpo {i}\n"));
             tx.queue_mail(&to, &subject, &body, 1_000 + i as i64).await.unwrap();
         }
         tx.commit().await.unwrap();
-        (SelfCare::new(store.clone()), store, dir)
+        (SelfCare::new(store.clone()), store, db)
+    }
+
+    /// One test per backend: `both_backends!(name, |backend| async move { ... })`.
+    macro_rules! both_backends {
+        ($name:ident, $body:expr) => {
+            mod $name {
+                use super::*;
+                #[tokio::test]
+                async fn sqlite() {
+                    ($body)(Backend::Sqlite).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    ($body)(Backend::Postgres).await
+                }
+            }
+        };
     }
 
     fn from() -> Mailbox {
         "Area Riservata <noreply@varco.localhost>".parse().unwrap()
     }
 
-    #[tokio::test]
-    async fn sends_oldest_first_and_marks_sent() {
-        let (sc, _store, _dir) = outbox_with(3).await;
+    both_backends!(sends_oldest_first_and_marks_sent, |backend| async move {
+        let (sc, _store, _dir) = outbox_with(backend, 3).await;
         let stub = AsyncStubTransport::new_ok();
         assert_eq!(deliver_pending(&sc, &stub, &from()).await.unwrap(), 3);
         let sent = stub.messages().await;
@@ -369,11 +387,10 @@ mod tests {
         // Nothing left: the next round sends nothing.
         assert_eq!(deliver_pending(&sc, &stub, &from()).await.unwrap(), 0);
         assert_eq!(stub.messages().await.len(), 3);
-    }
+    });
 
-    #[tokio::test]
-    async fn a_failed_mail_stays_unsent_and_is_retried_after_its_pause() {
-        let (sc, store, _dir) = outbox_with(1).await;
+    both_backends!(a_failed_mail_stays_unsent_and_is_retried_after_its_pause, |backend| async move {
+        let (sc, store, _dir) = outbox_with(backend, 1).await;
         let failing = AsyncStubTransport::new_error();
         assert_eq!(deliver_pending(&sc, &failing, &from()).await.unwrap(), 0);
         let e = &sc.outbox_entries(true).await.unwrap()[0];
@@ -389,11 +406,10 @@ mod tests {
         let e = sc.outbox_entry(e.mail.seq).await.unwrap().unwrap();
         assert!(e.mail.sent_ms.is_some());
         assert_eq!((e.attempts, e.last_error), (1, None));
-    }
+    });
 
-    #[tokio::test]
-    async fn a_failure_ends_the_round_and_the_next_round_starts_past_that_mail() {
-        let (sc, _store, _dir) = outbox_with(3).await;
+    both_backends!(a_failure_ends_the_round_and_the_next_round_starts_past_that_mail, |backend| async move {
+        let (sc, _store, _dir) = outbox_with(backend, 3).await;
         let failing = AsyncStubTransport::new_error();
         assert_eq!(deliver_pending(&sc, &failing, &from()).await.unwrap(), 0);
         assert_eq!(failing.messages().await.len(), 1, "one connection per round while failing");
@@ -405,13 +421,12 @@ mod tests {
         assert_eq!(attempts(sc.clone()).await, [1, 1, 0]);
         let ok = AsyncStubTransport::new_ok();
         assert_eq!(deliver_pending(&sc, &ok, &from()).await.unwrap(), 1, "the third one goes");
-    }
+    });
 
-    #[tokio::test]
-    async fn two_senders_never_send_the_same_mail() {
-        let (sc, store, _dir) = outbox_with(30).await;
-        // Two "replicas": separate SelfCare instances, separate transports.
-        let other = SelfCare::new(store);
+    both_backends!(two_senders_never_send_the_same_mail, |backend| async move {
+        let (sc, _store, db) = outbox_with(backend, 30).await;
+        // Two "replicas": separate connections to the database, separate transports.
+        let other = SelfCare::new(varco_store::Store::connect(&db.url).await.unwrap());
         let (a, b) = (AsyncStubTransport::new_ok(), AsyncStubTransport::new_ok());
         let from = from();
         let (ra, rb) = tokio::join!(deliver_pending(&sc, &a, &from), deliver_pending(&other, &b, &from));
@@ -421,11 +436,10 @@ mod tests {
         to.sort();
         to.dedup();
         assert_eq!(to.len(), 30, "each mail exactly once");
-    }
+    });
 
-    #[tokio::test]
-    async fn a_claimed_mail_is_left_to_its_sender_until_the_lease_ends() {
-        let (sc, _store, _dir) = outbox_with(1).await;
+    both_backends!(a_claimed_mail_is_left_to_its_sender_until_the_lease_ends, |backend| async move {
+        let (sc, _store, _dir) = outbox_with(backend, 1).await;
         let now = now_ms();
         let claimed = sc.claim_due_mail(now, LEASE_MS).await.unwrap().unwrap();
         assert!(sc.claim_due_mail(now, LEASE_MS).await.unwrap().is_none());
@@ -435,5 +449,5 @@ mod tests {
         assert!(sc.mark_mail_sent(claimed.mail.seq, now).await.unwrap());
         assert!(!sc.mark_mail_sent(claimed.mail.seq, now).await.unwrap(), "already sent");
         assert!(sc.unsent_mail(10).await.unwrap().is_empty());
-    }
+    });
 }

@@ -398,11 +398,10 @@ varco::both_backends!(production_mode_has_no_demo_identity_provider, |backend: B
     assert!(r.set_cookies.iter().all(|c| !c.starts_with("varco_sc=")));
 });
 
-#[tokio::test]
-async fn cookies_are_secure_behind_https() {
-    let app = spawn_app_with(Backend::Sqlite, |o| o.public_url = Some("https://varco.example".into())).await;
+varco::both_backends!(cookies_are_secure_behind_https, |backend| async move {
+    let app = spawn_app_with(backend, |o| o.public_url = Some("https://varco.example".into())).await;
     let b = Browser::new(&format!("http://{}", app.running.addr));
     let login = b.get("/selfcare/login").await;
     let cookie = login.set_cookies.iter().find(|c| c.starts_with("varco_login=")).unwrap();
     assert!(cookie.ends_with("; Secure"), "{cookie}");
-}
+});
