@@ -38,7 +38,8 @@ fn full_path(parts: &Parts) -> String {
 /// The environment of a machine API path: `/interop/{env}/api/...`.
 fn env_of(path: &str) -> Result<Env, Problem> {
     let seg = path.trim_start_matches('/').split('/').nth(1).unwrap_or("");
-    parse_env(seg)
+    // In the machine API's shape: PDND's Problem always lists an error with a code.
+    parse_env(seg).map_err(|p| api_problem(StatusCode::NOT_FOUND, p.detail.as_deref().unwrap_or_default()))
 }
 
 impl FromRequestParts<ApiState> for Caller {

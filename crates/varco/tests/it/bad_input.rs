@@ -495,3 +495,21 @@ both_backends!(duplicate_kid_is_a_conflict_and_writes_nothing, |backend| async m
     let pem = fixture("rsa2048_public.pem");
     assert!(svc.add_client_key(&Caller::Operator, other.client_id, "Seconda chiave", &pem).await.is_ok());
 });
+
+// The machine API answers in its own shape even where no operation is reached: an
+// unknown environment, an unknown operation (PDND's Problem always lists an error).
+both_backends!(machine_api_404s_carry_a_code_and_the_correlation_id, |backend| async move {
+    let app = spawn_app(backend).await;
+    for path in [
+        "/interop/sviluppo/api/v2/eservices",
+        "/interop/sviluppo/api/v3/eservices",
+        "/interop/collaudo/api/v2/no-such-operation",
+        "/interop/collaudo/api/v3/clients/x/y/z",
+    ] {
+        let r = get(&app, path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.text);
+        let body = r.json();
+        assert_api_problem(&body, 404);
+        assert_eq!(body["correlationId"].as_str(), r.header("x-correlation-id"), "{path}: body and header agree");
+    }
+});
