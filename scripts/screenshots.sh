@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Refreshes the pictures of docs/seed-walk.md: runs the browser walk (the test
-# browser_walk::seed_document_in_a_real_browser, which writes its screenshots to
+# browser_walk::seed_document_in_a_real_browser::sqlite, which writes its screenshots to
 # target/screenshots/, or $CARGO_TARGET_DIR/screenshots/), then copies them to
 # docs/screenshots/. The test itself never touches docs/, so this is the one way
 # the tracked pictures change. Run from anywhere:
@@ -23,7 +23,7 @@ shots="$target/screenshots"
 
 # Nothing stale: what is copied is what this run took.
 rm -rf "$shots"
-cargo test -p varco --test it -- --exact browser_walk::seed_document_in_a_real_browser
+cargo test -p varco --test it -- --exact browser_walk::seed_document_in_a_real_browser::sqlite
 
 shopt -s nullglob
 pngs=("$shots"/*.png)

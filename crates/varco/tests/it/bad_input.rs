@@ -490,7 +490,6 @@ both_backends!(duplicate_kid_is_a_conflict_and_writes_nothing, |backend| async m
     assert_eq!(svc.own_client(&Caller::Operator, other.client_id).await.unwrap().keys.len(), 1);
     assert_eq!(store.client_of_kid(Env::Collaudo, &c.kid).await.unwrap(), Some(c.client_id.to_string()));
     // The store still works after the refused transaction (PostgreSQL aborts it).
-    app.running.token.sync().await.unwrap();
     assert_eq!(request_voucher(&app, Env::Collaudo, &c.assertion(&app)).await.status, StatusCode::OK);
     let pem = fixture("rsa2048_public.pem");
     assert!(svc.add_client_key(&Caller::Operator, other.client_id, "Seconda chiave", &pem).await.is_ok());

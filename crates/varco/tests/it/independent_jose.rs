@@ -11,7 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use varco::testkit::{spawn_app, TestApp};
+use varco::testkit::spawn_app;
 use varco_domain::*;
 use varco_jose::RsaPrivateKey;
 use varco_platform::Caller;
@@ -86,11 +86,6 @@ async fn run_script(name: &str, args: Vec<(&str, String)>) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{name} printed no JSON ({e}):\n{stdout}"))
 }
 
-/// Let the token server's in-memory view take in the changes just committed.
-async fn settle(app: &TestApp) {
-    app.running.token.sync().await.expect("token view syncs");
-}
-
 fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
@@ -121,7 +116,6 @@ varco::both_backends!(consumer_voucher_for_send_uat, |backend| async move {
     let consumer = svc.tenant_by_name(&Caller::Operator, "Comune di Prova").await.unwrap();
     assert_eq!(s("tenantId"), consumer.id.to_string());
     let cfg = p.config(Env::Collaudo).clone();
-    settle(&app).await;
 
     let evidence = "Agid-JWT-TrackingEvidence di prova";
     let summary = voucher_flow(vec![
@@ -183,7 +177,6 @@ varco::both_backends!(api_vouchers_m2m_admin_and_m2m, |backend| async move {
         let k = svc.add_client_key(&Caller::Operator, client.id, "Chiave client API", &key.public_pem).await.unwrap();
         assert_eq!(k.kid.as_str(), key.kid);
         let cfg = p.config(env).clone();
-        settle(&app).await;
 
         let role = if with_admin { "m2m-admin" } else { "m2m" };
         let summary = voucher_flow(vec![
@@ -283,7 +276,6 @@ varco::both_backends!(dpop_proofs_made_with_pyjwt_for_the_token_endpoint_and_v3,
         .expect("create the API client");
     svc.add_client_key(&Caller::Operator, client.id, "Chiave client API", &key.public_pem).await.unwrap();
     let cfg = p.config(Env::Collaudo).clone();
-    settle(&app).await;
     // The URLs a client is told (README): the token endpoint and the v3 API of Collaudo.
     assert_eq!(cfg.token_url, app.url("/interop/collaudo/token.oauth2"));
 

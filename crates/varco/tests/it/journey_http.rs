@@ -56,6 +56,7 @@ impl Session<'_> {
             req = req.json(&b);
         }
         let r = read(req.send().await.unwrap()).await;
+        pdnd_schema::seen(&r);
         (r.status.as_u16(), if r.text.is_empty() { Value::Null } else { r.json() })
     }
 }

@@ -953,7 +953,6 @@ async fn mutate(ctx: &Ctx<'_>, m: Mutation, undo: bool) {
         (Mutation::ArchivePurpose, false) => drop(svc.archive_purpose(&consumer, c.purpose_id).await.unwrap()),
         (Mutation::ArchivePurpose, true) => {}
     }
-    ctx.app.running.token.sync().await.unwrap();
 }
 
 both_backends!(every_refusal_is_generic_on_the_wire_and_explained_in_log_and_debug, |backend| async move {

@@ -128,7 +128,6 @@ pub async fn setup_consumer(app: &TestApp, tenant: &str) -> Consumer {
     )
     .await
     .expect("setup consumer");
-    app.running.token.sync().await.expect("token view sync");
     Consumer {
         env: Env::Collaudo,
         kid: out["kid"].as_str().expect("kid").to_string(),
@@ -180,7 +179,6 @@ pub async fn setup_api_client_with_key(
         .expect("create API client");
     let k =
         svc.add_client_key(&actor, client.id, "Chiave API di prova", &key.public_key().to_pem()).await.expect("key");
-    app.running.token.sync().await.expect("token view sync");
     ApiClient { env, key, kid: k.kid.to_string(), client_id: client.id, tenant_id: t.id, admin_id }
 }
 
