@@ -1,3 +1,6 @@
+// Handlers return `Result<_, PageError>`: the error is rendered at once, on the
+// cold path (an error page, a redirect), so its size does not matter.
+#![allow(clippy::result_large_err)]
 //! Varco's pages: what people use in a browser. SelfCare's Area Riservata
 //! (`selfcare`: login, OpenID Connect, the choice of Ente, the Ente's users and
 //! the way into each environment), the back office of each environment

@@ -22,6 +22,10 @@ pub struct Layout {
     pub csrf: String,
     /// Shows the "Ambiente dimostrativo" stripe.
     pub demo: bool,
+    /// A back office's sidebar (empty elsewhere).
+    pub sidebar: Vec<crate::backoffice::frame::NavGroup>,
+    /// A back office's environment, always in sight.
+    pub env_label: Option<String>,
 }
 
 impl Layout {
@@ -77,11 +81,28 @@ pub struct PageError {
     pub message: String,
     /// Where the error page offers to go next.
     pub back: Option<(String, String)>,
+    /// The frame to show it in (the signed-in person's), else SelfCare's plain one.
+    pub layout: Option<Layout>,
+    /// Not a page: a 303 to here (e.g. to the login).
+    pub redirect: Option<String>,
+    pub cookies: Vec<SetCookie>,
 }
 
 impl PageError {
     pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> PageError {
-        PageError { status, title, message: message.into(), back: None }
+        PageError { status, title, message: message.into(), back: None, layout: None, redirect: None, cookies: vec![] }
+    }
+
+    /// A 303 to `to` instead of an error page.
+    pub fn redirect(to: &str) -> PageError {
+        let mut e = PageError::new(StatusCode::SEE_OTHER, "Accesso richiesto", "");
+        e.redirect = Some(to.into());
+        e
+    }
+
+    pub fn with_layout(mut self, layout: Layout) -> PageError {
+        self.layout = Some(layout);
+        self
     }
 
     pub fn back(mut self, href: &str, label: &str) -> PageError {
@@ -146,6 +167,22 @@ impl From<ServiceError> for PageError {
     }
 }
 
+/// The platform's errors as pages: the status from the one mapping
+/// (`varco_http::HttpStatus`), the message from the error.
+impl From<varco_platform::AppError> for PageError {
+    fn from(e: varco_platform::AppError) -> PageError {
+        let status = e.http_status();
+        let title = match status {
+            StatusCode::NOT_FOUND => "Pagina non trovata",
+            StatusCode::FORBIDDEN => "Accesso negato",
+            StatusCode::BAD_REQUEST => "Richiesta non valida",
+            StatusCode::CONFLICT => "Operazione non possibile",
+            _ => return PageError::internal(e),
+        };
+        PageError::new(status, title, sentence(&e.to_string()))
+    }
+}
+
 fn not_found_message(what: &str) -> String {
     format!("{what} non esiste o non è visibile.")
 }
@@ -168,11 +205,18 @@ struct ErrorPage<'a> {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let page =
-            ErrorPage { layout: Layout { title: self.title.into(), ..Layout::selfcare(self.title, false) }, e: &self };
-        match page.render() {
+        if let Some(to) = &self.redirect {
+            return with_cookies(see_other(to), &self.cookies);
+        }
+        let layout = match &self.layout {
+            Some(l) => Layout { title: self.title.into(), ..l.clone() },
+            None => Layout { title: self.title.into(), ..Layout::selfcare(self.title, false) },
+        };
+        let page = ErrorPage { layout, e: &self };
+        let r = match page.render() {
             Ok(html) => (self.status, Html(html)).into_response(),
             Err(_) => (self.status, self.message.clone()).into_response(),
-        }
+        };
+        with_cookies(r, &self.cookies)
     }
 }

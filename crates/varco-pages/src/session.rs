@@ -25,6 +25,7 @@ pub const SELFCARE_TTL: Duration = Duration::from_secs(9 * 3600);
 pub const LOGIN_CSRF_COOKIE: &str = "varco_login";
 
 /// One cookie to set, rendered by [`SetCookie::header`].
+#[derive(Debug, Clone)]
 pub struct SetCookie {
     pub name: String,
     pub value: String,
@@ -104,6 +105,42 @@ impl<T> Session<T> {
     pub async fn end(&self, state: &PagesState) -> Result<(), PageError> {
         state.selfcare.sessions().end(&self.id_hash).await.map_err(PageError::internal)
     }
+
+    /// Names this session on the server side only (the hash of its cookie value,
+    /// never sent to a browser): a back office keeps the SelfCare session it came
+    /// from, to end with it.
+    pub(crate) fn reference(&self) -> &str {
+        &self.id_hash
+    }
+}
+
+/// Whether the session named by `reference` ([`Session::reference`]) is still open.
+pub async fn alive(state: &PagesState, reference: &str, scope: &str) -> Result<bool, PageError> {
+    Ok(state.selfcare.sessions().get(reference, scope, now_ms()).await.map_err(PageError::internal)?.is_some())
+}
+
+/// Remembers, until `expires_ms`, which session handed over the identity token
+/// `jti` (server side: the token itself goes through the browser).
+pub async fn link_handoff(state: &PagesState, jti: &str, reference: &str, expires_ms: i64) -> Result<(), PageError> {
+    let row = SessionRow {
+        scope: "handoff".into(),
+        doc: serde_json::to_string(reference).map_err(PageError::internal)?,
+        csrf: String::new(),
+        created_ms: now_ms(),
+        expires_ms,
+    };
+    state.selfcare.sessions().open(&hash(&format!("handoff:{jti}")), &row).await.map_err(PageError::internal)
+}
+
+/// The session that handed over `jti`, once.
+pub async fn take_handoff(state: &PagesState, jti: &str) -> Result<Option<String>, PageError> {
+    let row = state
+        .selfcare
+        .sessions()
+        .take(&hash(&format!("handoff:{jti}")), "handoff", now_ms())
+        .await
+        .map_err(PageError::internal)?;
+    Ok(row.and_then(|r| serde_json::from_str(&r.doc).ok()))
 }
 
 /// Opens a session in `scope` and returns the cookie to set and the CSRF token.

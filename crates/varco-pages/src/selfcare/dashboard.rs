@@ -229,6 +229,13 @@ async fn enter(
     )
     .ok_or_else(|| no_role(institution, Some(env)))?;
     tracing::info!(user = %id.user_id, institution = %institution.id, env = env.slug(), "identity token issued");
+    // The back-office session it opens ends with this SelfCare session.
+    let jti = varco_jose::Compact::parse(&token)
+        .ok()
+        .and_then(|t| t.payload.get("jti").and_then(|j| j.as_str()).map(str::to_string))
+        .ok_or_else(|| PageError::internal("an identity token without jti"))?;
+    let until_ms = (now + crate::backoffice::IDENTITY_TOKEN_LIFETIME_SECS + 60) * 1000;
+    crate::session::link_handoff(state, &jti, user.0.reference(), until_ms).await?;
     // Binds the hand-over to this browser (see `backoffice::handoff_cookie`).
     let handoff = crate::backoffice::handoff_cookie(state, env);
     let page = render(&HandoffPage {

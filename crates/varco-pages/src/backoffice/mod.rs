@@ -3,6 +3,15 @@
 //! expiry, single use), keeps the roles of this environment's product, and
 //! opens its own session. Roles on another environment's product give nothing
 //! here: Amministratore in Collaudo is nobody in Produzione.
+//!
+//! `frame` holds what every page shares (the person, checked against SelfCare at
+//! each request, the sidebar, notices, confirmations); the consumer's pages are
+//! `catalogo`, `richieste` and `finalita`.
+pub mod catalogo;
+pub mod finalita;
+pub mod frame;
+pub mod richieste;
+
 use crate::pages::{render, see_other, with_cookies, Layout, PageError};
 use crate::session::{self, SetCookie};
 use crate::PagesState;
@@ -27,11 +36,24 @@ pub const SESSION_TTL: Duration = Duration::from_secs(9 * 3600);
 /// Clock difference tolerated between SelfCare and a back office on other hosts.
 const LEEWAY_SECS: i64 = 5;
 
+/// Every route of the back offices: (method, path). The authorisation tests take
+/// the state-changing ones from here, so a new route without its test fails them.
+pub const ROUTES: &[(&str, &str)] =
+    &[("GET", "/interop/{env}/"), ("POST", "/interop/{env}/selfcare/login"), ("POST", "/interop/{env}/logout")];
+
 pub fn routes() -> Router<PagesState> {
     Router::new()
         .route("/interop/{env}/", get(home))
         .route("/interop/{env}/selfcare/login", post(login))
         .route("/interop/{env}/logout", post(logout))
+        .merge(catalogo::routes())
+        .merge(richieste::routes())
+        .merge(finalita::routes())
+}
+
+/// All the back office's routes, with the pages' own.
+pub fn all_routes() -> Vec<(&'static str, &'static str)> {
+    [ROUTES, catalogo::ROUTES, richieste::ROUTES, finalita::ROUTES].concat()
 }
 
 fn scope(env: Env) -> String {
@@ -56,8 +78,13 @@ pub struct BoIdentity {
     pub selfcare_id: String,
     pub organization: String,
     pub tenant_id: String,
-    /// Product roles on this environment's product (`admin`, `api`, `security`).
+    /// Product roles on this environment's product (`admin`, `api`, `security`)
+    /// when the session opened; each request takes SelfCare's current ones.
     pub roles: Vec<String>,
+    /// The SelfCare session that handed over (server side only): this one ends
+    /// with it.
+    #[serde(default)]
+    pub selfcare_session: Option<String>,
 }
 
 /// The back-office session of the request for `env`, if any.
@@ -76,6 +103,7 @@ fn layout(env: Env, title: &str, state: &PagesState) -> Layout {
         brand_href: cookie_path(env),
         logout_action: format!("/interop/{}/logout", env.slug()),
         demo: !state.web.production,
+        env_label: Some(env.label().into()),
         ..Layout::default()
     }
 }
@@ -96,18 +124,18 @@ struct HomePage {
 /// The back office's home: who you are here, or how to get in.
 async fn home(
     State(state): State<PagesState>,
-    Path(env): Path<String>,
+    Path(env_seg): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let env = parse_env(&env).map_err(|_| PageError::not_found("L'ambiente"))?;
-    let session = current(&state, &headers, env).await?;
+    let env = parse_env(&env_seg).map_err(|_| PageError::not_found("L'ambiente"))?;
     let c = state.platform.config(env);
-    let mut layout = layout(env, &format!("Interoperabilità – {}", env.label()), &state);
-    let who = session.map(|s| {
-        layout.user = Some(format!("{} {}", s.data.name, s.data.family_name));
-        layout.csrf = s.csrf.clone();
-        s.data
-    });
+    let title = format!("Interoperabilità – {}", env.label());
+    let (layout, who, cookies) = match frame::Bo::enter(&state, &headers, &env_seg).await {
+        Ok(bo) => (bo.layout(&state, &title, frame::Nav::Home), Some(bo.who), vec![]),
+        // Not signed in (or no longer): how to get in, and the ended session's cookie goes.
+        Err(e) if e.redirect.is_some() => (layout(env, &title, &state), None, e.cookies),
+        Err(e) => return Err(e),
+    };
     let role_labels = who
         .as_ref()
         .map(|w| {
@@ -117,7 +145,7 @@ async fn home(
                 .collect()
         })
         .unwrap_or_default();
-    render(&HomePage {
+    let page = render(&HomePage {
         layout,
         env_label: env.label().into(),
         who,
@@ -126,7 +154,8 @@ async fn home(
         jwks_url: c.jwks_url.clone(),
         audience: c.client_assertion_audience.clone(),
         issuer: c.issuer.clone(),
-    })
+    })?;
+    Ok(with_cookies(page, &cookies))
 }
 
 #[derive(Deserialize)]
@@ -242,6 +271,7 @@ async fn exchange(state: &PagesState, env: Env, headers: &HeaderMap, form: Token
         return Err(refused("Questo accesso è già stato usato: rientra dall'Area Riservata.".into()));
     }
     let tenant = tenant_of(&state, env, &claims).await?;
+    let selfcare_session = session::take_handoff(&state, &claims.jti).await?;
     let identity = BoIdentity {
         user_id: claims.uid.clone(),
         name: claims.name.clone(),
@@ -251,6 +281,7 @@ async fn exchange(state: &PagesState, env: Env, headers: &HeaderMap, form: Token
         organization: claims.organization.name.clone(),
         tenant_id: tenant.to_string(),
         roles,
+        selfcare_session,
     };
     let ttl = Duration::from_secs((claims.desired_exp - now).clamp(60, SESSION_TTL.as_secs() as i64) as u64);
     let (cookie, _) = session::open(&state, &scope(env), &cookie_name(env), &cookie_path(env), &identity, ttl).await?;
