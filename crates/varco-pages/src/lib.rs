@@ -58,8 +58,53 @@ pub fn router(state: PagesState) -> Router {
         .route("/", get(home))
         .merge(backoffice::routes())
         .merge(selfcare::routes())
+        .fallback(fallback)
+        // Pages carry personal data and form tokens: no cache keeps them.
+        .layer(axum::middleware::map_response(no_store))
         .merge(assets::routes())
         .with_state(state)
+}
+
+async fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .entry(axum::http::header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The answer to a path no route serves: under SelfCare and the back offices, a
+/// page (in the signed-in person's frame); elsewhere, and for the machine paths of
+/// an environment (API, token endpoint, `.well-known`, the OpenAPI document), the
+/// problem+json of the server.
+async fn fallback(State(state): State<PagesState>, uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    use axum::response::IntoResponse;
+    let path = uri.path();
+    let missing = || pages::PageError::not_found("La pagina richiesta");
+    if let Some(rest) = path.strip_prefix("/interop/") {
+        let (env, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        let machine = tail.starts_with("api/")
+            || tail == "token.oauth2"
+            || tail.starts_with(".well-known/")
+            || tail == "openapi.json";
+        if !machine {
+            let e = match backoffice::frame::Bo::enter(&state, &headers, env).await {
+                Ok(bo) => bo.err(&state, missing()),
+                Err(_) => missing().back(&format!("/interop/{env}/"), "Torna alla home"),
+            };
+            return e.into_response();
+        }
+    } else if path == "/selfcare" || path.starts_with("/selfcare/") {
+        let e =
+            match session::load::<selfcare::ScIdentity>(&state, &headers, "selfcare", session::SELFCARE_COOKIE).await {
+                Ok(Some(s)) => {
+                    let layout = selfcare::ScUser(s).layout("Pagina non trovata", &state);
+                    missing().with_layout(layout)
+                }
+                _ => missing(),
+            };
+        return e.into_response();
+    }
+    varco_http::not_found().await.into_response()
 }
 
 #[derive(askama::Template)]

@@ -179,11 +179,22 @@ both_backends!(oversized_bodies_and_unknown_paths, |backend| async move {
     }
     let r = get(&app, "/interop/sviluppo/.well-known/jwks.json").await;
     assert_unknown_environment(&assert_problem(&r, StatusCode::NOT_FOUND), "sviluppo");
-    // Paths no front serves: the server's fallback.
-    for r in [
-        get(&app, "/interop/collaudo/no-such-thing").await,
-        post_raw(&app, "/token.oauth2", Some(FORM), good_fields("x").into()).await,
-    ] {
+    // Unknown pages under SelfCare and a back office: an HTML page for a person.
+    for path in ["/interop/collaudo/no-such-thing", "/interop/sviluppo/catalogo-e-service", "/selfcare/nope"] {
+        let r = get(&app, path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(r.content_type().is_some_and(|c| c.starts_with("text/html")), "{path}: {:?}", r.content_type());
+        assert!(
+            r.text.contains("<html lang=\"it\">") && r.text.contains("<title>Pagina non trovata"),
+            "{path}: {}",
+            r.text
+        );
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+    }
+    // Paths no front serves elsewhere: the server's problem.
+    for r in
+        [get(&app, "/no-such-thing").await, post_raw(&app, "/token.oauth2", Some(FORM), good_fields("x").into()).await]
+    {
         let problem = assert_problem(&r, StatusCode::NOT_FOUND);
         assert_eq!(problem["title"], "Not Found", "{problem}");
         assert_eq!(problem["detail"], "no such resource", "{problem}");
