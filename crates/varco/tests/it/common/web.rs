@@ -104,3 +104,24 @@ impl Browser {
         before[start..start + 36].to_string()
     }
 }
+
+impl Browser {
+    /// From SelfCare into the back office of `env` for the Ente `institution`, as a
+    /// person does: the Interoperabilità card, the environment when asked, the
+    /// hand-over. Returns the back office's answer (a 303 to its home).
+    pub async fn enter_backoffice(&self, institution: &str, env: &str) -> Page {
+        let id = self.institution_id(institution).await;
+        let card_path = format!("/selfcare/enti/{id}/interoperabilita");
+        let mut card = self.get(&card_path).await;
+        if card.body.contains("In quale ambiente vuoi entrare?") {
+            card = self.post(&card_path, &[("csrf", &card.csrf()), ("ambiente", env)]).await;
+        }
+        let token = card.field("token").unwrap_or_else(|| panic!("no hand-over to {env}:\n{}", card.body));
+        let binding = card.field("handoff").unwrap_or_default();
+        let landed =
+            self.post(&format!("/interop/{env}/selfcare/login"), &[("token", &token), ("handoff", &binding)]).await;
+        assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
+        assert_eq!(landed.location.as_deref(), Some(format!("/interop/{env}/").as_str()));
+        landed
+    }
+}
