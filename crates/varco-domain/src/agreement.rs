@@ -192,6 +192,20 @@ pub fn submit(
     Ok(())
 }
 
+/// "Salva bozza": the consumer's message to the producer on a Draft (PDND's
+/// `updateAgreement`); the same bound as at submission.
+pub fn update_draft(a: &mut Agreement, consumer_notes: Option<String>, now: Timestamp) -> Result<(), DomainError> {
+    if a.state != AgreementState::Draft {
+        return Err(DomainError::invalid_state(ENTITY, a.state, "Modifica"));
+    }
+    if consumer_notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+        return Err(DomainError::Invalid("Le note del fruitore possono avere al massimo 1000 caratteri".to_string()));
+    }
+    a.consumer_notes = consumer_notes.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    a.updated_at = Some(now);
+    Ok(())
+}
+
 pub fn approve(a: &mut Agreement, who: Option<UserId>, now: Timestamp) -> Result<(), DomainError> {
     if a.state != AgreementState::Pending {
         return Err(DomainError::invalid_state(ENTITY, a.state, "Accoglimento"));

@@ -562,6 +562,22 @@ impl EnvService<'_> {
         Ok(a.value)
     }
 
+    /// "Salva bozza": the message for the producer on a Draft.
+    pub async fn update_agreement_draft(
+        &self,
+        caller: &Caller,
+        id: AgreementId,
+        notes: Option<String>,
+    ) -> AppResult<Agreement> {
+        let mut tx = self.begin(caller, Some(Change::Fruizione)).await?;
+        let mut a: Versioned<Agreement> = self.load(&mut tx, "richiesta di fruizione", id).await?;
+        require_tenant(caller, a.value.consumer_id, "modificare la richiesta di un altro ente")?;
+        agreement::update_draft(&mut a.value, notes, now())?;
+        tx.update(&a.value, a.version, "AgreementUpdated").await?;
+        self.commit(tx).await?;
+        Ok(a.value)
+    }
+
     pub async fn approve_agreement(&self, caller: &Caller, id: AgreementId) -> AppResult<Agreement> {
         self.change_agreement(caller, id, Some(Party::Producer), "AgreementActivated", |a, who| {
             Ok(agreement::approve(a, who, now())?)
