@@ -752,6 +752,37 @@ impl EnvService<'_> {
         Ok(p)
     }
 
+    /// "Modifica bozza": replaces what the consumer wrote while the purpose is a
+    /// draft (title, description, daily calls, risk analysis, free of charge).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update_purpose(
+        &self,
+        caller: &Caller,
+        id: PurposeId,
+        title: &str,
+        description: &str,
+        daily_calls: u32,
+        risk_analysis: Option<RiskAnalysisForm>,
+        free_of_charge: Option<String>,
+    ) -> AppResult<Purpose> {
+        let mut tx = self.begin(caller, Some(Change::Fruizione)).await?;
+        let mut p: Versioned<Purpose> = self.load(&mut tx, "finalità", id).await?;
+        require_tenant(caller, p.value.consumer_id, "modificare la finalità di un altro ente")?;
+        purpose::update_draft(
+            &mut p.value,
+            title.into(),
+            description.into(),
+            daily_calls,
+            risk_analysis,
+            free_of_charge.is_some(),
+            free_of_charge,
+            now(),
+        )?;
+        tx.update(&p.value, p.version, "PurposeUpdated").await?;
+        self.commit(tx).await?;
+        Ok(p.value)
+    }
+
     /// Daily calls already granted on the purpose's e-service, excluding the purpose itself.
     async fn quota(&self, tx: &mut Tx, p: &Purpose) -> AppResult<Quota> {
         let es: Versioned<EService> = self.load(tx, "e-service", p.eservice_id).await?;
