@@ -9,6 +9,15 @@ document.addEventListener("DOMContentLoaded", function () {
   }
 });
 
+// After a failed submit the page opens on its error summary: move the focus there,
+// so that a screen reader reads it first.
+document.addEventListener("DOMContentLoaded", function () {
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) {
+    summary.focus();
+  }
+});
+
 // Analisi del rischio (Fruizione > finalità): when an answer that other questions
 // depend on changes, asks the server for the questions that now apply, exactly as
 // the form's "Aggiorna" button does without JavaScript, and puts them in place;
@@ -57,4 +66,19 @@ document.addEventListener("DOMContentLoaded", function () {
   live.className = "visually-hidden";
   live.setAttribute("role", "status");
   form.insertBefore(live, form.firstChild);
+});
+
+// "Copia": buttons with data-copy="<id>" copy the text of the element with that id
+// (an audience, an id). Without JavaScript the text stays selectable.
+document.addEventListener("click", function (ev) {
+  var button = ev.target.closest ? ev.target.closest("[data-copy]") : null;
+  if (!button || !navigator.clipboard) {
+    return;
+  }
+  var source = document.getElementById(button.getAttribute("data-copy"));
+  if (source) {
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      button.setAttribute("aria-label", "Copiato");
+    });
+  }
 });

@@ -398,9 +398,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
             .await?;
             eprintln!("Varco in ascolto su http://{}", running.addr);
+            eprintln!("  Area Riservata (SelfCare)  {}/selfcare/", running.base_url);
             for env in Env::ALL {
                 let c = running.platform.config(env);
-                eprintln!("  {:<13} token {}  jwks {}", env.label(), c.token_url, c.jwks_url);
+                eprintln!("  {:<13} back office {}/", env.label(), c.base_url);
+                eprintln!("  {:<13} token {}  jwks {}", "", c.token_url, c.jwks_url);
             }
             tokio::select! {
                 r = running.server => { r??; }

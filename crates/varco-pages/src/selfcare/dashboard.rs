@@ -113,6 +113,29 @@ struct EnvChoicePage {
     layout: Layout,
     institution: Institution,
     envs: Vec<(String, String)>,
+    /// "Scegli l'ambiente…" after a submit without a choice.
+    error: Option<String>,
+}
+
+/// The choice among `envs`: nothing pre-selected, so that nobody enters an
+/// environment they did not mean to.
+fn choice_page(
+    state: &PagesState,
+    user: &ScUser,
+    institution: Institution,
+    envs: &[Env],
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let page = EnvChoicePage {
+        layout: user.layout("In quale ambiente vuoi entrare?", state),
+        envs: envs.iter().map(|e| (e.slug().to_string(), env_choice_label(*e).to_string())).collect(),
+        institution,
+        error,
+    };
+    match page.error {
+        Some(_) => crate::pages::render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page),
+        None => render(&page),
+    }
 }
 
 /// The "Interoperabilità" card: "In quale ambiente vuoi entrare?" among the
@@ -131,11 +154,7 @@ pub async fn interop(
     match envs.as_slice() {
         [] => Err(no_role(&institution, None)),
         [only] => enter(&state, &user, &institution, &roles, only.slug()).await,
-        _ => render(&EnvChoicePage {
-            layout: user.layout("In quale ambiente vuoi entrare?", &state),
-            envs: envs.iter().map(|e| (e.slug().to_string(), env_choice_label(*e).to_string())).collect(),
-            institution,
-        }),
+        _ => choice_page(&state, &user, institution, &envs, None),
     }
 }
 
@@ -164,8 +183,8 @@ pub async fn interop_enter(
     user.0.check_csrf(&form.csrf)?;
     let (institution, roles) = user.membership(&state, &id).await?;
     if form.ambiente.is_empty() {
-        return Err(PageError::bad_request("Scegli l'ambiente in cui entrare.")
-            .back(&format!("/selfcare/enti/{}/interoperabilita", institution.id), "Torna alla scelta"));
+        let envs = enterable(&institution, &roles);
+        return choice_page(&state, &user, institution, &envs, Some("Scegli l'ambiente in cui entrare.".into()));
     }
     enter(&state, &user, &institution, &roles, &form.ambiente).await
 }

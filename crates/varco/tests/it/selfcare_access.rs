@@ -211,6 +211,14 @@ varco::both_backends!(admin_on_three_environments_is_asked_which, |backend: Back
     for label in ["Ambiente di Attestazione", "Ambiente di Collaudo", "Ambiente di Produzione"] {
         choice.assert_contains(label);
     }
+    // A heading, and no environment chosen for the person.
+    choice.assert_contains("<h1 class=\"h3\">Interoperabilità per Comune di Prova</h1>");
+    assert!(!choice.body.contains("checked"), "{}", choice.body);
+    let none = b.post(&format!("/selfcare/enti/{comune}/interoperabilita"), &[("csrf", &choice.csrf())]).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    none.assert_contains("ambiente in cui entrare.");
+    none.assert_contains("In quale ambiente vuoi entrare?");
+    assert!(none.field("token").is_none());
     // Without the form's token the choice is refused.
     let forged =
         b.post(&format!("/selfcare/enti/{comune}/interoperabilita"), &[("csrf", "x"), ("ambiente", "collaudo")]).await;
