@@ -340,6 +340,7 @@ async fn request(
 ) -> Result<Response, PageError> {
     let bo = Bo::enter(&state, &headers, &env).await?;
     bo.check_csrf(&form.csrf)?;
+    bo.require(&state, Change::Fruizione)?;
     let (eid, _) = ids(&e, &d).ok_or_else(|| bo.err(&state, PageError::not_found("L'e-service")))?;
     let back = bo.path(&format!("catalogo-e-service/{e}/{d}"));
     let a = state

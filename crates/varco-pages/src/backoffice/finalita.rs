@@ -593,6 +593,7 @@ async fn create(
 ) -> Result<Response, PageError> {
     let bo = enter(&state, &headers, &env).await?;
     bo.check_csrf(field(&pairs, "csrf"))?;
+    bo.require(&state, Change::Fruizione)?;
     let form = General::posted(&pairs);
     let offered = offered(&state, &bo).await?;
     let (mut errs, calls) = form.check();
@@ -699,6 +700,7 @@ async fn save_general(
 ) -> Result<Response, PageError> {
     let bo = enter(&state, &headers, &env).await?;
     bo.check_csrf(field(&pairs, "csrf"))?;
+    bo.require(&state, Change::Fruizione)?;
     let p = match draft(&state, &bo, &raw).await? {
         Ok(p) => p,
         Err(to) => return Ok(to),
@@ -835,6 +837,7 @@ async fn save_risk_analysis(
 ) -> Result<Response, PageError> {
     let bo = enter(&state, &headers, &env).await?;
     bo.check_csrf(field(&pairs, "csrf"))?;
+    bo.require(&state, Change::Fruizione)?;
     let p = match draft(&state, &bo, &raw).await? {
         Ok(p) => p,
         Err(to) => return Ok(to),
@@ -1006,6 +1009,7 @@ async fn publish(
 ) -> Result<Response, PageError> {
     let bo = enter(&state, &headers, &env).await?;
     bo.check_csrf(&form.csrf)?;
+    bo.require(&state, Change::Fruizione)?;
     let id = parse_id(&raw).map_err(|e| bo.err(&state, e))?;
     let svc = state.platform.env(bo.env);
     match svc.activate_purpose(&bo.caller, id).await {
@@ -1026,6 +1030,7 @@ async fn remove(
 ) -> Result<Response, PageError> {
     let bo = enter(&state, &headers, &env).await?;
     bo.check_csrf(&form.csrf)?;
+    bo.require(&state, Change::Fruizione)?;
     let id = parse_id(&raw).map_err(|e| bo.err(&state, e))?;
     let svc = state.platform.env(bo.env);
     if form.conferma != "si" {
@@ -1197,6 +1202,7 @@ async fn act(
 ) -> Result<Response, PageError> {
     let bo = enter(&state, &headers, &env).await?;
     bo.check_csrf(&form.csrf)?;
+    bo.require(&state, Change::Fruizione)?;
     let id = parse_id(&raw).map_err(|e| bo.err(&state, e))?;
     let svc = state.platform.env(bo.env);
     let back = url(&bo, id, "");
@@ -1317,6 +1323,7 @@ async fn change_estimate(
 ) -> Result<Response, PageError> {
     let bo = enter(&state, &headers, &env).await?;
     bo.check_csrf(&form.csrf)?;
+    bo.require(&state, Change::Fruizione)?;
     let id = parse_id(&raw).map_err(|e| bo.err(&state, e))?;
     let svc = state.platform.env(bo.env);
     let p = svc.purpose(&bo.caller, id).await.map_err(|e| bo.err(&state, e))?;

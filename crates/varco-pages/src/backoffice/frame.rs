@@ -79,6 +79,12 @@ impl Bo {
         self.session.check_csrf(given).map_err(|e| e.framed(self))
     }
 
+    /// A person whose role may not make this kind of change is refused before
+    /// anything of the form is looked at (the services refuse it too).
+    pub fn require(&self, state: &PagesState, change: varco_platform::Change) -> Result<(), PageError> {
+        self.caller.require(change).map_err(|e| self.err(state, e))
+    }
+
     /// `/interop/{env}/` followed by `rest` (PDND's path).
     pub fn path(&self, rest: &str) -> String {
         format!("/interop/{}/{}", self.env.slug(), rest.trim_start_matches('/'))

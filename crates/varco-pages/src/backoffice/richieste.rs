@@ -686,6 +686,7 @@ async fn act(
 ) -> Result<Response, PageError> {
     let bo = Bo::enter(&state, &headers, &env).await?;
     bo.check_csrf(&form.csrf)?;
+    bo.require(&state, Change::Fruizione)?;
     let ctx = load(&state, &bo, &id).await?;
     let svc = state.platform.env(bo.env);
     let id = ctx.a.id;

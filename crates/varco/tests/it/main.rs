@@ -16,6 +16,7 @@ mod api_v2_eservice_writes;
 mod api_v2_purposes;
 mod api_v3;
 mod bad_input;
+mod bo_authz;
 mod bo_finalita;
 mod bo_fruizione;
 mod bo_session;
