@@ -4,7 +4,15 @@
 //      "Interoperabilità Collaudo" / "Amministratore" ("Crea Utente");
 //   2) the technician logs in;
 //   3) picks the Ente, the card "Interoperabilità", Collaudo, and lands in the
-//      Collaudo back office as Amministratore; Produzione stays closed.
+//      Collaudo back office as Amministratore; Produzione stays closed;
+// and then, as the technician, the journey's next steps in that back office
+// (../../../shared/spec/journey.md, 4 and 5): Catalogo e-service, SEND - UAT,
+// "Richiedi fruizione", "Inoltra richiesta" (attivo); Finalità inoltrate, "Crea
+// nuovo", the risk analysis (live, as JavaScript redraws it), Riepilogo, "Pubblica"
+// (attivo); a second finalità over SEND - UAT's per-consumer threshold waits for
+// approval. After login it only clicks what the pages show.
+// axe-core checks every page shown (lib/axe.mjs): any serious or critical
+// violation fails the walk, with its rule, impact, targets and page.
 // It does only what a person can: it reads what the page shows (headings, labels,
 // notices, table cells; never hidden fields) and clicks what is shown, with
 // Playwright's checks that an element is visible, enabled and not covered (no
@@ -16,7 +24,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launch, newPage } from './lib/browser.mjs';
-import { heading, see, shownText, tick } from './lib/person.mjs';
+import { Auditor } from './lib/axe.mjs';
+import { heading, isTickedIn, see, shownText, sidebar, tick, tickIn } from './lib/person.mjs';
 
 const { values: opts } = parseArgs({ options: { base: { type: 'string' }, out: { type: 'string' } } });
 if (!opts.base || !opts.out) {
@@ -27,16 +36,41 @@ mkdirSync(opts.out, { recursive: true });
 
 const TECH = { nome: 'Mario', cognome: 'Rossi', cf: 'RSSMRA80A01H501U', email: 'mario.rossi@partner.example' };
 const TIMEOUT = 10_000;
+const SEND = 'SEND - UAT (Piattaforma Notifiche)';
+// SEND - UAT's threshold of daily calls per consumer (varco-platform's demo world).
+const SEND_PER_CONSUMER = 1_000_000;
 let step = 'start';
+let auditor;
 
 function expect(what, ok, shown) {
   if (!ok) throw new Error(`${what}; the page shows: ${JSON.stringify(shown)}`);
+}
+
+/** axe-core on the page as shown now (see lib/axe.mjs). */
+async function audit(where) {
+  await auditor.audit(where ?? step);
 }
 
 async function shot(page, name) {
   // Transitions finished first: a box just ticked is drawn ticked.
   await page.screenshot({ path: join(opts.out, `${name}.png`), fullPage: true, animations: 'disabled' });
   console.log(`screenshot ${name}.png`);
+  await audit(name);
+}
+
+/** The text of the state badge or field (`data-testid="stato"`) next to the page's title. */
+async function stateShown(page) {
+  return shownText(page.locator('main [data-testid="stato"]'));
+}
+
+/** The description-list value shown for `term` inside `scope`. */
+async function definition(scope, term) {
+  return shownText(scope.locator(`dt:text-is("${term}") + dd`));
+}
+
+/** The notice shown after an action ("esito"). */
+async function noticeShown(page) {
+  return shownText(page.locator('main [role="status"][data-testid="esito"]'));
 }
 
 async function loginAs(page, who) {
@@ -84,10 +118,95 @@ async function expectCollaudoHome(page, who, org) {
   );
 }
 
+const RISK = {
+  purpose: "Finalità dell'accesso ai dati*",
+  institutional: 'Descrivi la finalità istituzionale*',
+  other: 'Descrivi la finalità*',
+  otherText: 'Invio di notifiche digitali per conto del Comune',
+  personal: 'Accedi a dati personali?*',
+  thirdParty: 'Accedi a dati non personali riferiti a terzi?*',
+  confidential: 'Questi dati sono riservati o confidenziali?*',
+  onBehalf: "Usi l'e-service anche per conto di terzi?*",
+};
+
+/** "Crea nuovo" on Finalità inoltrate, Informazioni generali, "Salva bozza e prosegui". */
+async function createPurpose(page, { title, description, calls, shotName }) {
+  await page.getByRole('link', { name: 'Crea nuovo', exact: true }).click();
+  await heading(page, 'Crea finalità');
+  await heading(page, 'Informazioni generali');
+  await page.getByLabel('Nome della finalità*', { exact: true }).fill(title);
+  await page.getByLabel('Descrizione finalità*', { exact: true }).fill(description);
+  await page.getByLabel('E-service da associare*', { exact: true }).selectOption({ label: SEND });
+  await page.getByLabel('Stima numero chiamate API/giorno*', { exact: true }).fill(calls);
+  await tickIn(page, "Come metterai a disposizione l'accesso ai dati di questo e-service?*", 'A pagamento');
+  if (shotName) await shot(page, shotName);
+  else await audit(`Informazioni generali di «${title}»`);
+  await page.getByRole('button', { name: 'Salva bozza e prosegui', exact: true }).click();
+  await heading(page, 'Modifica finalità');
+  await heading(page, 'Analisi del rischio');
+}
+
+/**
+ * A complete PA risk analysis, as a person fills it with JavaScript on: each answer
+ * that other questions depend on redraws the questions that now apply (varco.js),
+ * and the answers given stay.
+ */
+async function fillRiskAnalysis(page, shotName) {
+  const other = page.getByLabel(RISK.other, { exact: true });
+  await page.getByLabel(RISK.institutional, { exact: true }).waitFor({ state: 'visible' });
+  expect('«Descrivi la finalità» waits for «Altra finalità»', (await other.count()) === 0, await other.count());
+  await tickIn(page, RISK.purpose, 'Altra finalità');
+  await other.waitFor({ state: 'visible' });
+  await page.getByLabel(RISK.institutional, { exact: true }).waitFor({ state: 'detached' });
+  await other.fill(RISK.otherText);
+  expect('«Accedi a dati personali?» is No unless told', await isTickedIn(page, RISK.personal, 'No'), 'not ticked');
+  const confidential = page.getByRole('group', { name: RISK.confidential, exact: true });
+  expect('the question on confidential data waits for its two answers', (await confidential.count()) === 0, 'shown');
+  await tickIn(page, RISK.thirdParty, 'Sì');
+  await confidential.waitFor({ state: 'visible' });
+  await tickIn(page, RISK.confidential, 'No');
+  await tickIn(page, RISK.onBehalf, 'No');
+  const kept = await other.inputValue();
+  expect('the text written stays after the questions are redrawn', kept === RISK.otherText, kept);
+  expect('«Altra finalità» stays ticked', await isTickedIn(page, RISK.purpose, 'Altra finalità'), 'not ticked');
+  if (shotName) await shot(page, shotName);
+  else await audit('Analisi del rischio');
+}
+
+/** The Riepilogo of a draft: what was entered, and its actions. */
+async function expectSummary(page, title, calls) {
+  await heading(page, 'Riepilogo');
+  const notice = await noticeShown(page);
+  expect('the draft is said to be saved', notice === 'La bozza è stata salvata.', notice);
+  const general = page.getByRole('region', { name: 'Informazioni generali' });
+  const shown = {
+    title: await definition(general, 'Nome della finalità'),
+    eservice: await definition(general, 'E-service associato'),
+    calls: await definition(page.getByRole('region', { name: 'Stima e soglie di chiamate API' }), 'Stima richiesta dal fruitore'),
+  };
+  expect(`the Riepilogo shows ${title} on ${SEND}, ${calls}`, shown.title === title && shown.eservice === SEND && shown.calls === calls, shown);
+  const risk = page.getByRole('region', { name: 'Analisi del rischio' });
+  const answers = {
+    purpose: await definition(risk, "Finalità dell'accesso ai dati"),
+    other: await definition(risk, 'Descrivi la finalità'),
+    confidential: await definition(risk, 'Questi dati sono riservati o confidenziali?'),
+  };
+  expect(
+    'the Riepilogo shows the answers given',
+    answers.purpose === 'Altra finalità' && answers.other === RISK.otherText && answers.confidential === 'No',
+    answers,
+  );
+  for (const action of ['Elimina bozza', 'Pubblica']) {
+    await page.getByRole('button', { name: action, exact: true }).waitFor({ state: 'visible' });
+  }
+  await page.getByRole('link', { name: 'Modifica bozza', exact: true }).waitFor({ state: 'visible' });
+}
+
 const browser = await launch();
 try {
   const page = await newPage(browser);
   page.setDefaultTimeout(TIMEOUT);
+  auditor = new Auditor(page);
 
   // --- 1) The Ente's Amministratore creates the technician's user.
   step = "l'Amministratore dell'ente accede";
@@ -181,6 +300,7 @@ try {
   await page.goto(`${opts.base}/interop/produzione/`);
   await heading(page, 'Interoperabilità – ambiente Produzione');
   await see(page, "Per entrare accedi all'Area Riservata");
+  await audit();
   if (await page.getByRole('heading', { name: /Benvenuto/ }).count()) throw new Error('Produzione shows a logged-in home');
 
   // --- The Amministratore, with roles on all three, is asked where to go.
@@ -195,6 +315,163 @@ try {
   await shot(page, '13-in-quale-ambiente');
   await page.getByRole('button', { name: 'Entra' }).click();
   await expectCollaudoHome(page, 'Maria Bianchi', 'Comune di Prova');
+
+  // --- 4) The technician, in the Collaudo back office: a richiesta di fruizione for
+  // SEND - UAT. First Maria leaves (the back office's "Esci", then SelfCare's) and
+  // Mario comes back the way the seed says: Ente, card, Collaudo.
+  step = 'il tecnico torna in Collaudo';
+  await page.getByRole('button', { name: 'Esci' }).click();
+  await heading(page, 'Interoperabilità – ambiente Collaudo');
+  await see(page, "Per entrare accedi all'Area Riservata");
+  await audit('back office dopo Esci');
+  await page.getByRole('link', { name: 'Area Riservata', exact: true }).click();
+  if (await page.getByRole('button', { name: 'Esci' }).count()) await logout(page);
+  await heading(page, "Come vuoi accedere all'Area Riservata?");
+  await loginAs(page, 'Mario Rossi');
+  await page.getByRole('link', { name: 'Accedi a Comune di Prova' }).click();
+  await heading(page, 'I tuoi prodotti');
+  await card(page, 'Interoperabilità').getByRole('link', { name: 'Gestisci' }).click();
+  await expectCollaudoHome(page, 'Mario Rossi', 'Comune di Prova');
+
+  step = 'Catalogo e-service → Cerca per nome SEND';
+  await sidebar(page, 'Catalogo e-service');
+  await heading(page, 'Catalogo degli e-service');
+  await audit('catalogo');
+  await page.getByLabel('Cerca per nome', { exact: true }).fill('SEND');
+  await page.getByRole('button', { name: 'Cerca', exact: true }).click();
+  await page.waitForURL(/nome=SEND/);
+  const found = page.getByRole('list').filter({ has: page.getByRole('heading', { name: SEND }) });
+  const cardsShown = await page.locator('main article.card').count();
+  const total = await shownText(page.getByRole('status').filter({ hasText: 'alla ricerca' }));
+  expect('the search for SEND finds SEND - UAT alone', cardsShown === 1 && total === '1 e-service corrispondono alla ricerca', { cardsShown, total });
+  const sendCard = page.locator('main article.card').filter({ has: page.getByRole('heading', { name: SEND, exact: true }) });
+  const producer = await definition(sendCard, 'Erogatore');
+  expect('the card says PagoPA S.p.A. publishes it', producer === 'PagoPA S.p.A.', producer);
+  await found.waitFor({ state: 'visible' });
+  await shot(page, '14-catalogo-cerca-send');
+
+  step = 'la card SEND - UAT';
+  await sendCard.getByRole('link', { name: SEND, exact: true }).click();
+  await heading(page, SEND);
+  const audience = await shownText(page.locator('main code').filter({ hasText: 'api.uat.notifichedigitali.it' }).first());
+  expect('the e-service shows its audience, literal', audience === 'https://api.uat.notifichedigitali.it', audience);
+  const perConsumer = await definition(page.locator('main'), 'Soglia chiamate giornaliere per fruitore');
+  expect(
+    `the e-service shows its per-consumer threshold, ${SEND_PER_CONSUMER.toLocaleString('it-IT')}`,
+    perConsumer.startsWith(SEND_PER_CONSUMER.toLocaleString('it-IT')),
+    perConsumer,
+  );
+  const approval = await definition(page.locator('main'), 'Approvazione delle richieste');
+  expect('the approval is automatic', approval.startsWith('Automatica'), approval);
+  await shot(page, '15-eservice-send-uat');
+
+  step = 'Richiedi fruizione';
+  await page.getByRole('button', { name: 'Richiedi fruizione', exact: true }).click();
+  await heading(page, 'Gestisci richiesta di fruizione');
+  let done = await noticeShown(page);
+  expect('the draft is said to be created', done.startsWith('Bozza della richiesta creata'), done);
+  await page.getByLabel("Messaggio per l'erogatore", { exact: true }).fill('Richiesta per il collaudo di SEND');
+  await shot(page, '16-richiesta-bozza');
+
+  step = 'Inoltra richiesta';
+  await page.getByRole('button', { name: 'Inoltra richiesta', exact: true }).click();
+  await heading(page, 'Gestisci richiesta di fruizione');
+  done = await noticeShown(page);
+  expect('the request is said to be sent', done.startsWith('Richiesta inoltrata.'), done);
+  let state = await stateShown(page);
+  expect('the request is attivo (automatic approval)', state === 'attivo', state);
+  await see(page, 'Richiesta per il collaudo di SEND');
+  await shot(page, '17-richiesta-attiva');
+
+  // --- 5) A finalità on SEND - UAT: Informazioni generali, the risk analysis, Riepilogo, Pubblica.
+  step = 'Finalità inoltrate → Crea nuovo';
+  await sidebar(page, 'Finalità inoltrate');
+  await heading(page, 'Le mie finalità inoltrate');
+  await see(page, "L'ente non ha ancora finalità.");
+  await audit('finalità inoltrate, vuota');
+  await createPurpose(page, {
+    title: 'Notifiche ai cittadini',
+    description: 'Invio di notifiche digitali a valore legale ai cittadini del Comune',
+    calls: '1000',
+    shotName: '18-finalita-informazioni-generali',
+  });
+
+  step = 'Analisi del rischio';
+  await fillRiskAnalysis(page, '19-analisi-del-rischio');
+
+  step = 'Vai al riepilogo';
+  await page.getByRole('button', { name: 'Vai al riepilogo', exact: true }).click();
+  await expectSummary(page, 'Notifiche ai cittadini', '1.000 chiamate API/giorno');
+  if (await page.getByRole('note').filter({ hasText: 'in attesa di approvazione' }).count()) {
+    throw new Error('the Riepilogo of 1.000 calls a day says it would wait for approval');
+  }
+  await shot(page, '20-riepilogo');
+
+  step = 'Pubblica';
+  await page.getByRole('button', { name: 'Pubblica', exact: true }).click();
+  await heading(page, 'Notifiche ai cittadini');
+  state = await stateShown(page);
+  expect('the finalità is Attivo', state === 'Attivo', state);
+  done = await noticeShown(page);
+  expect('the page says it is published and active', done === 'La finalità è stata pubblicata ed è attiva.', done);
+  await shot(page, '21-finalita-attiva');
+
+  // --- A second finalità over SEND - UAT's threshold per consumer: it waits for PagoPA.
+  const over = SEND_PER_CONSUMER + 200_000;
+  const overShown = over.toLocaleString('it-IT');
+  step = `seconda finalità, ${overShown} chiamate/giorno`;
+  await sidebar(page, 'Finalità inoltrate');
+  await heading(page, 'Le mie finalità inoltrate');
+  await createPurpose(page, {
+    title: 'Notifiche massive di prova',
+    description: 'Invio massivo di notifiche di prova per il collaudo del Comune',
+    calls: String(over),
+  });
+  await fillRiskAnalysis(page);
+  await page.getByRole('button', { name: 'Vai al riepilogo', exact: true }).click();
+  await expectSummary(page, 'Notifiche massive di prova', `${overShown} chiamate API/giorno`);
+  const overNote = await shownText(page.getByRole('note').filter({ hasText: 'in attesa di approvazione' }));
+  expect(
+    'the Riepilogo says the estimate passes the threshold and will wait',
+    overNote.includes(`supera la soglia per fruitore di ${SEND_PER_CONSUMER.toLocaleString('it-IT')}`) &&
+      overNote.includes('Pubblicandola, la finalità sarà in attesa di approvazione.'),
+    overNote,
+  );
+  await shot(page, '22-riepilogo-oltre-soglia');
+
+  step = 'Pubblica oltre soglia';
+  await page.getByRole('button', { name: 'Pubblica', exact: true }).click();
+  await heading(page, 'Notifiche massive di prova');
+  state = await stateShown(page);
+  expect('the finalità is In attesa di approvazione', state === 'In attesa di approvazione', state);
+  const why = await shownText(page.getByRole('note').filter({ hasText: 'Perché:' }));
+  expect('the page says why it waits', why.includes("in attesa di approvazione") && why.includes(`${overShown} chiamate API/giorno`), why);
+  await shot(page, '23-finalita-in-attesa');
+
+  step = 'Finalità inoltrate: le due finalità';
+  await sidebar(page, 'Finalità inoltrate');
+  await heading(page, 'Le mie finalità inoltrate');
+  const rows = {};
+  for (const title of ['Notifiche ai cittadini', 'Notifiche massive di prova']) {
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: title, exact: true }) });
+    rows[title] = (await row.getByRole('cell').allInnerTexts()).map((c) => c.trim()).join(' | ');
+  }
+  expect(
+    'the list shows the first Attivo and the second In attesa di approvazione',
+    rows['Notifiche ai cittadini'].includes('Attivo') &&
+      rows['Notifiche massive di prova'].includes('In attesa di approvazione') &&
+      rows['Notifiche massive di prova'].includes(overShown),
+    rows,
+  );
+  await shot(page, '24-finalita-inoltrate');
+
+  step = 'ogni pagina controllata da axe';
+  // The hand-over to a back office submits itself at once (no one sees it); the
+  // JavaScript-less walk (nojs-risk.mjs) audits it with its "Continua" button.
+  const missed = auditor.unaudited().filter((u) => !/\/selfcare\/enti\/[^/]+\/interoperabilita(\?|$)/.test(new URL(u).pathname + new URL(u).search));
+  expect('axe ran on every page the walk was shown', missed.length === 0, missed);
+  auditor.assertClean();
+  console.log(`axe: ${auditor.audited} pages audited, none with serious or critical violations`);
   console.log('WALK OK');
 } catch (e) {
   console.error(`WALK FAILED at step «${step}»: ${e.message}`);

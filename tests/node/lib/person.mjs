@@ -41,3 +41,34 @@ export async function tick(page, label) {
   if (!(await control.isChecked())) await visibleLabel.click();
   if (!(await control.isChecked())) throw new Error(`clicking «${label}» did not tick it`);
 }
+
+/**
+ * Ticks the choice labelled `label` inside the group (fieldset) whose legend reads
+ * `group` (exact text as shown, e.g. "Accedi a dati personali?*"): the same as
+ * `tick`, for forms where several questions offer the same labels ("Sì", "No").
+ */
+export async function tickIn(page, group, label) {
+  const fieldset = page.getByRole('group', { name: group, exact: true }).filter({ visible: true });
+  await fieldset.waitFor({ state: 'visible' });
+  const control = fieldset.getByLabel(label, { exact: true });
+  const id = await control.getAttribute('id');
+  if (!id) throw new Error(`the control «${label}» of «${group}» has no id for a <label for>`);
+  const visibleLabel = fieldset.locator(`label[for="${id}"]`).filter({ visible: true });
+  await visibleLabel.waitFor({ state: 'visible' });
+  if (!(await control.isEnabled())) throw new Error(`«${label}» of «${group}» cannot be ticked (disabled)`);
+  if (!(await control.isChecked())) await visibleLabel.click();
+  if (!(await control.isChecked())) throw new Error(`clicking «${label}» of «${group}» did not tick it`);
+}
+
+/** Whether the choice labelled `label` in the group `group` is shown ticked. */
+export async function isTickedIn(page, group, label) {
+  const fieldset = page.getByRole('group', { name: group, exact: true }).filter({ visible: true });
+  await fieldset.waitFor({ state: 'visible' });
+  return fieldset.getByLabel(label, { exact: true }).isChecked();
+}
+
+/** Clicks the link `name` of the back office's sidebar ("Menu di Interoperabilità"). */
+export async function sidebar(page, name) {
+  const nav = page.getByRole('navigation', { name: 'Menu di Interoperabilità', exact: true });
+  await nav.getByRole('link', { name, exact: true }).click();
+}

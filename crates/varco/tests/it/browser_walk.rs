@@ -1,7 +1,12 @@
 //! The seed document walked in a real browser (headless Chromium driven by
 //! `tests/node/seed-walk.mjs`), against a real Varco with its demo world, on SQLite
-//! and on PostgreSQL. The walk does only what a person can (no forced clicks, no
-//! hidden fields read). The screenshots of each step are written afresh on every run
+//! and on PostgreSQL, then on as the technician through the journey's next steps in
+//! the Collaudo back office: a richiesta di fruizione for SEND - UAT (attivo), a
+//! finalità with its risk analysis published (attivo), a second one over SEND - UAT's
+//! threshold per consumer (in attesa di approvazione). The walk does only what a
+//! person can (no forced clicks, no hidden fields read; after login no typed
+//! addresses), and runs axe-core on every page it is shown: a serious or critical
+//! violation fails it. The screenshots of each step are written afresh on every run
 //! and checked here: the SQLite run's end up in `target/screenshots/`, the
 //! PostgreSQL run's in `target/screenshots-postgres/`. Those shown by
 //! `docs/seed-walk.md` (`docs/screenshots/`) change only with
@@ -12,12 +17,15 @@ use common::node::{node_modules_ready, repo_root, run_node};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 use varco::testkit::{spawn_app, Backend};
+use varco_domain::{AgreementState, Env, PurposeVersionState};
+use varco_platform::demo::{COMUNE_DI_PROVA, SEND_UAT};
+use varco_platform::{Caller, Page as Window, PurposeFilter};
 use varco_selfcare::codice_fiscale::CodiceFiscale;
 use varco_selfcare::model::{ProductId, ProductRole, RoleStatus};
 use varco_selfcare::service::SelfCare;
 
 /// Every picture the walk takes, in order (`seed-walk.mjs`, `docs/seed-walk.md`).
-const SCREENSHOTS: [&str; 13] = [
+const SCREENSHOTS: [&str; 24] = [
     "01-accesso-area-riservata",
     "02-amministratore-seleziona-ente",
     "03-panoramica-ente",
@@ -31,6 +39,17 @@ const SCREENSHOTS: [&str; 13] = [
     "11-collaudo-home",
     "12-produzione-negata",
     "13-in-quale-ambiente",
+    "14-catalogo-cerca-send",
+    "15-eservice-send-uat",
+    "16-richiesta-bozza",
+    "17-richiesta-attiva",
+    "18-finalita-informazioni-generali",
+    "19-analisi-del-rischio",
+    "20-riepilogo",
+    "21-finalita-attiva",
+    "22-riepilogo-oltre-soglia",
+    "23-finalita-in-attesa",
+    "24-finalita-inoltrate",
 ];
 
 varco::both_backends!(seed_document_in_a_real_browser, |backend: Backend| async move {
@@ -72,6 +91,37 @@ varco::both_backends!(seed_document_in_a_real_browser, |backend: Backend| async 
     assert!(mails.iter().any(|m| m.to == "mario.rossi@partner.example"), "{mails:?}");
     // The refused attempt with a wrong codice fiscale stored nothing more.
     assert_eq!(mails.iter().filter(|m| m.to == "mario.rossi@partner.example").count(), 1);
+
+    // The richiesta and the two finalità the technician made in the pages.
+    let svc = app.running.platform.env(Env::Collaudo);
+    let tenant = svc.tenant_by_name(&Caller::Operator, COMUNE_DI_PROVA).await.unwrap();
+    let send = svc.eservice_by_name(&Caller::Operator, SEND_UAT).await.unwrap();
+    let agreements = svc.agreements(&Caller::Operator, &Default::default(), Window::ALL).await.unwrap().items;
+    assert_eq!(agreements.len(), 1, "{agreements:?}");
+    let a = &agreements[0];
+    assert_eq!((a.consumer_id, a.eservice_id, a.state), (tenant.id, send.id, AgreementState::Active), "{a:?}");
+    assert_eq!(a.consumer_notes.as_deref(), Some("Richiesta per il collaudo di SEND"));
+    let f = PurposeFilter { consumers: vec![tenant.id], ..PurposeFilter::default() };
+    let mut purposes = svc.purposes(&Caller::Operator, &f, Window::ALL).await.unwrap().items;
+    purposes.sort_by(|x, y| x.title.cmp(&y.title));
+    let shown: Vec<_> = purposes
+        .iter()
+        .map(|p| {
+            (p.title.as_str(), p.eservice_id, p.versions.iter().map(|v| (v.daily_calls, v.state)).collect::<Vec<_>>())
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("Notifiche ai cittadini", send.id, vec![(1_000, PurposeVersionState::Active)]),
+            ("Notifiche massive di prova", send.id, vec![(1_200_000, PurposeVersionState::WaitingForApproval)]),
+        ]
+    );
+    for p in &purposes {
+        let form = p.risk_analysis.as_ref().expect("the risk analysis is saved");
+        assert_eq!(form.answers.get("purpose"), Some(&vec!["OTHER".to_string()]), "{form:?}");
+        assert_eq!(form.answers.get("usesThirdPartyConfidentialData"), Some(&vec!["NO".to_string()]), "{form:?}");
+    }
 });
 
 /// `dir`, made by this run, holds exactly [`SCREENSHOTS`], each a PNG of the walk's
