@@ -11,10 +11,7 @@ use varco::testkit::{spawn_app, TestApp};
 use varco_domain::*;
 use varco_platform::demo::{COMUNE_DI_ESEMPIO, SEND_UAT};
 use varco_platform::Caller;
-use varco_selfcare::codice_fiscale::CodiceFiscale;
 use varco_selfcare::demo::{ADMIN_COMUNE, TECHNICIAN};
-use varco_selfcare::rules::NewUserForm;
-use varco_selfcare::service::SelfCare;
 
 /// Routes that change no platform state, with why they are not in the table.
 const EXEMPT: &[(&str, &str)] = &[
@@ -107,27 +104,10 @@ fn form(csrf: Option<&str>) -> Vec<(&str, &str)> {
     f
 }
 
-fn selfcare(app: &TestApp) -> SelfCare {
-    SelfCare::new(app.running.store.clone())
-}
-
 /// Mario Rossi as Operatore di sicurezza of Comune di Prova on Collaudo: he sees
 /// Fruizione, read only.
 async fn security_operator(app: &TestApp) -> (Browser, String) {
-    let sc = selfcare(app);
-    let maria =
-        sc.user_by_fiscal_code(&CodiceFiscale::parse(ADMIN_COMUNE.fiscal_code).unwrap()).await.unwrap().unwrap();
-    let comune = sc.institutions().await.unwrap().into_iter().find(|i| i.name == "Comune di Prova").unwrap();
-    let form = NewUserForm {
-        nome: "Mario".into(),
-        cognome: "Rossi".into(),
-        codice_fiscale: TECHNICIAN.fiscal_code.into(),
-        email: "mario.rossi@partner.example".into(),
-        conferma_email: "mario.rossi@partner.example".into(),
-        product: "prod-interop-coll".into(),
-        roles: vec!["security".into()],
-    };
-    sc.add_user(maria.id, comune.id, form).await.unwrap();
+    crate::common::web::give_technician(app, &["security"]).await;
     signed_in(app, TECHNICIAN.fiscal_code, "collaudo").await
 }
 

@@ -13,7 +13,6 @@ use varco_domain::{AgreementId, AgreementState, Env};
 use varco_platform::Caller;
 use varco_selfcare::codice_fiscale::CodiceFiscale;
 use varco_selfcare::demo::{ADMIN_COMUNE, TECHNICIAN};
-use varco_selfcare::rules::NewUserForm;
 use varco_selfcare::service::SelfCare;
 
 const BO: &str = "/interop/collaudo";
@@ -268,20 +267,7 @@ varco::both_backends!(operators_see_read_only_or_nothing, |backend: Backend| asy
     let (id, _) = active_send(&admin).await;
 
     // Mario Rossi, Operatore di sicurezza in Collaudo: sees, may not act.
-    let sc = SelfCare::new(app.running.store.clone());
-    let maria =
-        sc.user_by_fiscal_code(&CodiceFiscale::parse(ADMIN_COMUNE.fiscal_code).unwrap()).await.unwrap().unwrap();
-    let comune = sc.institutions().await.unwrap().into_iter().find(|i| i.name == "Comune di Prova").unwrap();
-    let form = |roles: &[&str]| NewUserForm {
-        nome: "Mario".into(),
-        cognome: "Rossi".into(),
-        codice_fiscale: TECHNICIAN.fiscal_code.into(),
-        email: "mario.rossi@partner.example".into(),
-        conferma_email: "mario.rossi@partner.example".into(),
-        product: "prod-interop-coll".into(),
-        roles: roles.iter().map(|r| r.to_string()).collect(),
-    };
-    sc.add_user(maria.id, comune.id, form(&["security"])).await.unwrap();
+    let comune = crate::common::web::give_technician(&app, &["security"]).await;
     let security = enter_collaudo(&app, TECHNICIAN.fiscal_code).await;
     let list = security.get(&format!("{BO}/fruizione/richieste")).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
@@ -300,11 +286,14 @@ varco::both_backends!(operators_see_read_only_or_nothing, |backend: Backend| asy
 
     // Now Operatore API instead (SelfCare's current roles count at each request):
     // Fruizione is refused, in the person's frame.
+    let sc = SelfCare::new(app.running.store.clone());
+    let maria =
+        sc.user_by_fiscal_code(&CodiceFiscale::parse(ADMIN_COMUNE.fiscal_code).unwrap()).await.unwrap().unwrap();
     let mario = sc.user_by_fiscal_code(&CodiceFiscale::parse(TECHNICIAN.fiscal_code).unwrap()).await.unwrap().unwrap();
-    for r in sc.roles_of(mario.id, comune.id).await.unwrap() {
+    for r in sc.roles_of(mario.id, comune).await.unwrap() {
         sc.delete_role(maria.id, r.id).await.unwrap();
     }
-    sc.add_user(maria.id, comune.id, form(&["api"])).await.unwrap();
+    crate::common::web::give_technician(&app, &["api"]).await;
     for path in [format!("{BO}/fruizione/richieste"), format!("{BO}/fruizione/richieste/{id}")] {
         let r = security.get(&path).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.body);

@@ -6,7 +6,6 @@ use varco::testkit::{spawn_app, TestApp};
 use varco_selfcare::codice_fiscale::CodiceFiscale;
 use varco_selfcare::demo::{ADMIN_COMUNE, TECHNICIAN};
 use varco_selfcare::model::User;
-use varco_selfcare::rules::NewUserForm;
 use varco_selfcare::service::SelfCare;
 
 const HOME: &str = "/interop/collaudo/";
@@ -25,18 +24,7 @@ async fn comune(sc: &SelfCare) -> uuid::Uuid {
 
 /// Maria gives Mario Rossi `role` on Interoperabilità Collaudo.
 async fn give(app: &TestApp, role: &str) {
-    let sc = selfcare(app);
-    let maria = person(&sc, ADMIN_COMUNE.fiscal_code).await;
-    let form = NewUserForm {
-        nome: "Mario".into(),
-        cognome: "Rossi".into(),
-        codice_fiscale: TECHNICIAN.fiscal_code.into(),
-        email: "mario.rossi@partner.example".into(),
-        conferma_email: "mario.rossi@partner.example".into(),
-        product: "prod-interop-coll".into(),
-        roles: vec![role.into()],
-    };
-    sc.add_user(maria.id, comune(&sc).await, form).await.expect("Maria adds the role");
+    crate::common::web::give_technician(app, &[role]).await;
 }
 
 /// The id of Mario's live role `role` on Collaudo.

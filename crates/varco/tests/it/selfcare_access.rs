@@ -8,10 +8,8 @@ use common::web::Browser;
 use reqwest::StatusCode;
 use varco::testkit::{spawn_app, spawn_app_with, Backend, TestApp};
 use varco_jose::{RsaPrivateKey, RsaPublicKey};
-use varco_selfcare::codice_fiscale::CodiceFiscale;
 use varco_selfcare::demo::{ADMIN_COMUNE, TECHNICIAN};
 use varco_selfcare::identity_token::{self, OrganizationClaim, RoleClaim, UserIdentity};
-use varco_selfcare::rules::NewUserForm;
 use varco_selfcare::service::SelfCare;
 
 /// SelfCare's session cookie (varco-pages' `session::SELFCARE_COOKIE`).
@@ -24,26 +22,7 @@ fn selfcare(app: &TestApp) -> SelfCare {
 /// Maria, Amministratore of Comune di Prova, gives Mario Rossi the role the seed
 /// document asks for: "Interoperabilità Collaudo" / "Amministratore".
 async fn give_technician_collaudo_admin(app: &TestApp) -> String {
-    let sc = selfcare(app);
-    let maria =
-        sc.user_by_fiscal_code(&CodiceFiscale::parse(ADMIN_COMUNE.fiscal_code).unwrap()).await.unwrap().unwrap();
-    let comune = sc.institutions().await.unwrap().into_iter().find(|i| i.name == "Comune di Prova").unwrap();
-    sc.add_user(
-        maria.id,
-        comune.id,
-        NewUserForm {
-            nome: "Mario".into(),
-            cognome: "Rossi".into(),
-            codice_fiscale: TECHNICIAN.fiscal_code.into(),
-            email: "mario.rossi@partner.example".into(),
-            conferma_email: "mario.rossi@partner.example".into(),
-            product: "prod-interop-coll".into(),
-            roles: vec!["admin".into()],
-        },
-    )
-    .await
-    .expect("the admin adds the technician");
-    comune.id.to_string()
+    common::web::give_technician(app, &["admin"]).await.to_string()
 }
 
 fn host(app: &TestApp) -> String {

@@ -125,3 +125,26 @@ impl Browser {
         landed
     }
 }
+
+/// Maria Bianchi (Amministratore of Comune di Prova) gives the technician Mario Rossi
+/// `roles` on "Interoperabilità Collaudo" with SelfCare's "Aggiungi utente"; returns
+/// the Ente's SelfCare id.
+pub async fn give_technician(app: &varco::testkit::TestApp, roles: &[&str]) -> uuid::Uuid {
+    use varco_selfcare::codice_fiscale::CodiceFiscale;
+    use varco_selfcare::demo::{ADMIN_COMUNE, TECHNICIAN};
+    let sc = varco_selfcare::service::SelfCare::new(app.running.store.clone());
+    let maria =
+        sc.user_by_fiscal_code(&CodiceFiscale::parse(ADMIN_COMUNE.fiscal_code).unwrap()).await.unwrap().unwrap();
+    let comune = sc.institutions().await.unwrap().into_iter().find(|i| i.name == "Comune di Prova").unwrap();
+    let form = varco_selfcare::rules::NewUserForm {
+        nome: "Mario".into(),
+        cognome: "Rossi".into(),
+        codice_fiscale: TECHNICIAN.fiscal_code.into(),
+        email: "mario.rossi@partner.example".into(),
+        conferma_email: "mario.rossi@partner.example".into(),
+        product: "prod-interop-coll".into(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+    };
+    sc.add_user(maria.id, comune.id, form).await.expect("Maria adds the role");
+    comune.id
+}
