@@ -12,8 +12,15 @@ export const AXE_PATH = require.resolve('axe-core/axe.min.js');
 export const FATAL = ['serious', 'critical'];
 
 export class Auditor {
-  constructor(page) {
+  /**
+   * `twin`: for a page whose scripts are off (javaScriptEnabled: false), where axe
+   * cannot run (its timers never fire), a page of a context with scripts on in
+   * which each document shown is copied (its DOM as it is, with a <base> to the
+   * same server for its styles) and audited; see `twinContext`.
+   */
+  constructor(page, { twin } = {}) {
     this.page = page;
+    this.twin = twin;
     this.problems = [];
     this.audited = 0;
     // Every document the tab loads, in order, and the addresses audited.
@@ -24,13 +31,18 @@ export class Auditor {
 
   /** Runs axe on the page as shown now; `where` names the step. */
   async audit(where) {
-    const page = this.page;
-    await page.waitForLoadState('load');
-    if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
-      await page.addScriptTag({ path: AXE_PATH });
+    await this.page.waitForLoadState('load');
+    const url = this.page.url();
+    let page = this.page;
+    if (this.twin) {
+      const html = (await page.content()).replace(/<head>/i, `<head><base href="${new URL(url).origin}/">`);
+      page = this.twin;
+      await page.setContent(html, { waitUntil: 'load' });
     }
+    // Colours as drawn at rest: transitions (e.g. a button's, as its styles arrive) finished.
+    await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished.catch(() => {}))));
+    await page.addScriptTag({ path: AXE_PATH });
     const result = await page.evaluate(() => window.axe.run());
-    const url = page.url();
     this.audited += 1;
     this.auditedUrls.add(url);
     for (const v of result.violations) {
@@ -58,4 +70,15 @@ export class Auditor {
       );
     }
   }
+}
+
+/**
+ * A context with scripts on for an Auditor's `twin`: the pages' own script
+ * (varco.js, which would submit a hand-over) is not loaded in it, nothing else
+ * leaves it but the styles and images of the server.
+ */
+export async function twinContext(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'it-IT' });
+  await context.route('**/*.js', (route) => route.abort());
+  return context;
 }

@@ -124,6 +124,55 @@ varco::both_backends!(seed_document_in_a_real_browser, |backend: Backend| async 
     }
 });
 
+// The risk analysis without JavaScript (`tests/node/nojs-risk.mjs`, a browser context
+// with scripts off): Maria Bianchi fills it in steps, each "Aggiorna" showing the
+// questions that now apply with the answers kept, and publishes the finalità.
+varco::both_backends!(risk_analysis_without_javascript, |backend: Backend| async move {
+    node_modules_ready();
+    let app = spawn_app(backend).await;
+    // Comune di Prova's active richiesta on SEND - UAT, as `varco demo setup-consumer` makes it.
+    let svc = app.running.platform.env(Env::Collaudo);
+    let tenant = svc.tenant_by_name(&Caller::Operator, COMUNE_DI_PROVA).await.unwrap();
+    let send = svc.eservice_by_name(&Caller::Operator, SEND_UAT).await.unwrap();
+    let a = svc.create_agreement(&Caller::Operator, tenant.id, send.id).await.unwrap();
+    let a = svc.submit_agreement(&Caller::Operator, a.id, None).await.unwrap();
+    assert_eq!(a.state, AgreementState::Active);
+
+    let clock = Instant::now();
+    let run = run_node(Path::new("nojs-risk.mjs"), &["--base", &app.running.base_url], &[]).await;
+    println!("risk analysis without JavaScript on {backend:?}: {:.1} s", clock.elapsed().as_secs_f64());
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success() && stdout.contains("NOJS OK"),
+        "the walk without JavaScript on {backend:?} failed:\n{stdout}{stderr}"
+    );
+
+    let f = PurposeFilter { consumers: vec![tenant.id], ..PurposeFilter::default() };
+    let purposes = svc.purposes(&Caller::Operator, &f, Window::ALL).await.unwrap().items;
+    assert_eq!(purposes.len(), 1, "{purposes:?}");
+    let p = &purposes[0];
+    assert_eq!(p.title, "Notifiche senza JavaScript");
+    assert_eq!(
+        p.versions.iter().map(|v| (v.daily_calls, v.state)).collect::<Vec<_>>(),
+        [(500, PurposeVersionState::Active)]
+    );
+    let answers = &p.risk_analysis.as_ref().expect("the risk analysis is saved").answers;
+    let given: Vec<(&str, String)> = answers.iter().map(|(k, v)| (k.as_str(), v.join(","))).collect();
+    assert_eq!(
+        given,
+        [
+            ("isRequestOnBehalfOfThirdParties", "NO"),
+            ("otherPurpose", "Invio di notifiche digitali per conto del Comune"),
+            ("purpose", "OTHER"),
+            ("usesPersonalData", "NO"),
+            ("usesThirdPartyConfidentialData", "NO"),
+            ("usesThirdPartyPersonalData", "YES"),
+        ]
+        .map(|(k, v)| (k, v.to_string())),
+        "only the answers of the questions shown, as given in steps"
+    );
+});
+
 /// `dir`, made by this run, holds exactly [`SCREENSHOTS`], each a PNG of the walk's
 /// 1280 px wide page (at least its 900 px viewport high), written since `started`.
 fn check_screenshots(dir: &Path, started: SystemTime) {
