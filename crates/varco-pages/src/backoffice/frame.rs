@@ -44,6 +44,19 @@ impl Bo {
     pub async fn enter(state: &PagesState, headers: &HeaderMap, env: &str) -> Result<Bo, PageError> {
         let env = varco_http::parse_env(env).map_err(|_| PageError::not_found("L'ambiente"))?;
         let Some(s) = current(state, headers, env).await? else {
+            // A session of another environment's back office opens nothing here:
+            // said as such, not as a missing login (its cookie never comes here by
+            // itself, its path is that environment's).
+            for other in Env::ALL.into_iter().filter(|e| *e != env) {
+                if current(state, headers, other).await?.is_some() {
+                    return Err(PageError::forbidden(format!(
+                        "La sessione aperta è per l'ambiente {}: per {} entra dall'Area Riservata scegliendo quell'ambiente.",
+                        other.label(),
+                        env.label()
+                    ))
+                    .back("/selfcare/", "Torna all'Area Riservata"));
+                }
+            }
             return Err(PageError::login(env));
         };
         if let Some(sc) = &s.data.selfcare_session {

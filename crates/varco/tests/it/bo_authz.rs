@@ -1,9 +1,9 @@
 //! Every state-changing route of the back office, taken from its route table
 //! (`varco_pages::backoffice::all_routes`), refuses whoever may not use it, and
 //! changes nothing when it does: without a session → SelfCare's login; without the
-//! form's token, with a role that may not, for another Ente → 403 (or 404 where the
-//! other Ente's thing is not even visible); with another environment's session → the
-//! login (a session belongs to one environment). "Nothing changed" is the event log:
+//! form's token, with a role that may not, with another environment's session →
+//! 403; on another Ente's things → 403, or 404 where the page reads the thing before
+//! it acts (the reads do not show another Ente's finalità). "Nothing changed" is the event log:
 //! every change of the platform is an event. A new route without a row here fails.
 use crate::common::web::Browser;
 use reqwest::StatusCode;
@@ -164,7 +164,7 @@ varco::both_backends!(every_state_changing_route_refuses_and_changes_nothing, |b
             ("without the form's token", maria.post(&mine, &form(None)).await, &[403]),
             ("with another session's token", maria.post(&mine, &form(Some(&mario_csrf))).await, &[403]),
             ("as Operatore di sicurezza", mario.post(&mine, &form(Some(&mario_csrf))).await, &[403]),
-            ("with another environment's session", post_with_cookie(&app, &mine, &att_cookie, &att_csrf).await, &[303]),
+            ("with another environment's session", post_with_cookie(&app, &mine, &att_cookie, &att_csrf).await, &[403]),
         ];
         if has_owner {
             cases.push(("on another Ente's things", maria.post(&theirs, &form(Some(&maria_csrf))).await, &[403, 404]));
