@@ -306,3 +306,110 @@ varco::both_backends!(operators_see_read_only_or_nothing, |backend: Backend| asy
     es.assert_contains("Solamente un amministratore può richiedere la fruizione");
     es.assert_contains("disabled");
 });
+
+/// A producer's person for the platform's use cases (PagoPA's Amministratore).
+async fn producer(app: &TestApp) -> (Caller, varco_domain::TenantId) {
+    let svc = app.running.platform.env(Env::Collaudo);
+    let pagopa = svc.tenant_by_name(&Caller::Operator, varco_platform::demo::PAGOPA).await.unwrap().id;
+    let who = Caller::Person {
+        env: Env::Collaudo,
+        tenant: pagopa,
+        user: varco_domain::UserId::new(),
+        roles: varco_platform::ProductRoles { admin: true, ..Default::default() },
+    };
+    (who, pagopa)
+}
+
+fn descriptor(audience: &str, policy: varco_domain::ApprovalPolicy) -> varco_domain::eservice::DescriptorInput {
+    varco_domain::eservice::DescriptorInput {
+        description: None,
+        audience: vec![audience.into()],
+        voucher_lifespan: 600,
+        daily_calls_per_consumer: 1000,
+        daily_calls_total: 100_000,
+        agreement_approval_policy: policy,
+        server_urls: vec![audience.into()],
+        attributes: Default::default(),
+    }
+}
+
+// A newer version published by the producer: the request's page offers "Aggiorna a
+// nuova versione", which moves it there (and the old version, unused, is archived).
+varco::both_backends!(a_request_moves_to_the_new_version, |backend: Backend| async move {
+    let app = spawn_app(backend).await;
+    let b = enter_collaudo(&app, ADMIN_COMUNE.fiscal_code).await;
+    let (id, page) = active_send(&b).await;
+    assert!(!page.body.contains("Aggiorna a nuova versione"), "nothing newer yet");
+    let (who, _) = producer(&app).await;
+    let svc = app.running.platform.env(Env::Collaudo);
+    let es = state_of(&app, id).await.eservice_id;
+    let v2 = svc
+        .add_descriptor(&who, es, descriptor("https://send.example/v2", varco_domain::ApprovalPolicy::Automatic))
+        .await
+        .unwrap();
+    svc.publish_descriptor(&who, es, v2).await.unwrap();
+
+    let page = b.get(&format!("{BO}/fruizione/richieste/{id}")).await;
+    let r = b.post(&form_action(&page, "Aggiorna a nuova versione"), &[("csrf", &page.csrf())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let to = r.location.unwrap();
+    assert!(to.ends_with("?esito=aggiornata"), "{to}");
+    let upgraded = b.get(&to).await;
+    upgraded.assert_contains("Richiesta aggiornata alla nuova versione dell");
+    let new_id = agreement_id(&to);
+    let new = state_of(&app, new_id).await;
+    assert_eq!((new.descriptor_id, new.state), (v2, AgreementState::Active));
+    assert_eq!(state_of(&app, id).await.state, AgreementState::Archived);
+});
+
+// A request the producer rejects: its page shows the reason, and "Duplica" makes a new
+// draft of it.
+varco::both_backends!(a_rejected_request_shows_why_and_is_duplicated, |backend: Backend| async move {
+    let app = spawn_app(backend).await;
+    let (who, pagopa) = producer(&app).await;
+    let svc = app.running.platform.env(Env::Collaudo);
+    let es = svc
+        .create_eservice(
+            &who,
+            pagopa,
+            "Servizio su approvazione",
+            "Un e-service approvato a mano",
+            varco_domain::Technology::Rest,
+            varco_domain::EServiceMode::Deliver,
+        )
+        .await
+        .unwrap();
+    let d = svc
+        .add_descriptor(&who, es.id, descriptor("https://manuale.example", varco_domain::ApprovalPolicy::Manual))
+        .await
+        .unwrap();
+    svc.publish_descriptor(&who, es.id, d).await.unwrap();
+
+    let b = enter_collaudo(&app, ADMIN_COMUNE.fiscal_code).await;
+    let found = b.get(&format!("{BO}/catalogo-e-service?nome=approvazione")).await;
+    let es_page = b.get(&link(&found, "Servizio su approvazione")).await;
+    let r = b.post(&form_action(&es_page, "Richiedi fruizione"), &[("csrf", &es_page.csrf())]).await;
+    let draft = b.get(&r.location.unwrap()).await;
+    let r = b
+        .post(&form_action(&draft, "Inoltra richiesta"), &[("csrf", &draft.csrf()), ("messaggio", "Per favore")])
+        .await;
+    let to = r.location.unwrap();
+    let id = agreement_id(&to);
+    let waiting = b.get(&to).await;
+    waiting.assert_contains("in attesa di approvazione");
+    assert_eq!(state_of(&app, id).await.state, AgreementState::Pending);
+
+    svc.reject_agreement(&who, id, "Manca la convenzione firmata con l'erogatore".into()).await.unwrap();
+    let rejected = b.get(&format!("{BO}/fruizione/richieste/{id}")).await;
+    rejected.assert_contains("rifiutato");
+    rejected.assert_contains("Manca la convenzione firmata con l");
+    let r = b.post(&form_action(&rejected, "Duplica"), &[("csrf", &rejected.csrf())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let to = r.location.unwrap();
+    let copy = agreement_id(&to);
+    assert_ne!(copy, id);
+    b.get(&to).await.assert_contains("Richiesta duplicata: questa è la nuova bozza.");
+    let copy = state_of(&app, copy).await;
+    assert_eq!((copy.state, copy.eservice_id), (AgreementState::Draft, es.id));
+    assert_eq!(state_of(&app, id).await.state, AgreementState::Rejected);
+});
