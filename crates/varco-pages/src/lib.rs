@@ -31,6 +31,9 @@ use varco_selfcare::service::SelfCare;
 pub struct PagesState {
     pub platform: Platform,
     pub selfcare: SelfCare,
+    /// The token server, for "Tool per lo sviluppo" (the debug of a client
+    /// assertion is decided by the same checks as the token endpoint).
+    pub token: Arc<varco_token::TokenServer>,
     pub web: Arc<WebConfig>,
 }
 

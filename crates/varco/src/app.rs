@@ -223,7 +223,8 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     });
     // The two fronts, then what every answer gets: the security headers, and
     // (outermost, so it sees every request) the correlation id.
-    let pages = PagesState { platform: platform.clone(), selfcare: selfcare.clone(), web: Arc::new(web) };
+    let pages =
+        PagesState { platform: platform.clone(), selfcare: selfcare.clone(), token: token.clone(), web: Arc::new(web) };
     let app = varco_api::router(ApiState { platform: platform.clone(), token: token.clone() })
         // The pages' router has the fallback: pages for its paths, problems elsewhere.
         .merge(varco_pages::router(pages))

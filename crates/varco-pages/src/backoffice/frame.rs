@@ -34,6 +34,9 @@ pub enum Nav {
     Catalogo,
     Richieste,
     Finalita,
+    ClientEService,
+    ClientApi,
+    Tool,
 }
 
 impl Bo {
@@ -181,6 +184,17 @@ fn sidebar(bo: &Bo, at: Nav) -> Vec<NavGroup> {
             ],
         });
     }
+    // PDND: an Operatore API does not see the clients.
+    if bo.caller.client_scope() != varco_platform::ClientScope::Nothing {
+        groups.push(NavGroup {
+            title: "Gestione dei client",
+            items: vec![
+                item("API e-service", "gestione-client/api-e-service", Nav::ClientEService),
+                item("API Interoperabilità", "gestione-client/api-interop", Nav::ClientApi),
+            ],
+        });
+    }
+    groups.push(NavGroup { title: "", items: vec![item("Tool per lo sviluppo", "tool-sviluppo", Nav::Tool)] });
     groups
 }
 

@@ -8,9 +8,11 @@
 //! each request, the sidebar, notices, confirmations); the consumer's pages are
 //! `catalogo`, `richieste` and `finalita`.
 pub mod catalogo;
+pub mod client;
 pub mod finalita;
 pub mod frame;
 pub mod richieste;
+pub mod tool;
 
 use crate::pages::{render, see_other, with_cookies, Layout, PageError};
 use crate::session::{self, SetCookie};
@@ -49,11 +51,13 @@ pub fn routes() -> Router<PagesState> {
         .merge(catalogo::routes())
         .merge(richieste::routes())
         .merge(finalita::routes())
+        .merge(client::routes())
+        .merge(tool::routes())
 }
 
 /// All the back office's routes, with the pages' own.
 pub fn all_routes() -> Vec<(&'static str, &'static str)> {
-    [ROUTES, catalogo::ROUTES, richieste::ROUTES, finalita::ROUTES].concat()
+    [ROUTES, catalogo::ROUTES, richieste::ROUTES, finalita::ROUTES, client::ROUTES, tool::ROUTES].concat()
 }
 
 fn scope(env: Env) -> String {

@@ -1,0 +1,9 @@
+//! (being written)
+use crate::PagesState;
+use axum::Router;
+
+pub const ROUTES: &[(&str, &str)] = &[];
+
+pub fn routes() -> Router<PagesState> {
+    Router::new()
+}
