@@ -1,7 +1,7 @@
 //! Every check of a token request, in the order of the voucher contract. The same
 //! function serves the token endpoint (which hides the reason behind a generic 400)
 //! and the "Debug client assertion" tool (which explains it).
-use crate::view::EnvView;
+use crate::view::{ClientEntry, EnvView};
 use serde_json::{Map, Value};
 use varco_domain::*;
 use varco_jose::Compact;
@@ -234,6 +234,120 @@ fn str_claim<'a>(payload: &'a Map<String, Value>, name: &str) -> Option<Result<&
     payload.get(name).map(|v| v.as_str().ok_or(()))
 }
 
+// ------------------------------------------------------------ the steps
+
+/// The steps of the checks, as PDND's "Debug client assertion" numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// 1 Validazione della client assertion (header and claims).
+    Assertion,
+    /// 2 Recupero della chiave pubblica depositata.
+    Key,
+    /// 3 Verifica della firma della client assertion.
+    Signature,
+    /// 4 Verifica degli stati.
+    State,
+    /// 5 Validazione DPoP proof (only when a proof was sent).
+    Dpop,
+}
+
+impl Step {
+    pub const ALL: [Step; 5] = [Step::Assertion, Step::Key, Step::Signature, Step::State, Step::Dpop];
+
+    pub fn number(self) -> u8 {
+        self as u8 + 1
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Assertion => "Validazione della client assertion",
+            Step::Key => "Recupero della chiave pubblica depositata",
+            Step::Signature => "Verifica della firma della client assertion",
+            Step::State => "Verifica degli stati",
+            Step::Dpop => "Validazione DPoP proof",
+        }
+    }
+}
+
+/// One failure found by a step: the reason, the sentence of the log (English) and
+/// the sentence of the debug tool (Italian).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub reason: Reason,
+    pub detail: String,
+    pub italian: String,
+}
+
+impl Finding {
+    pub fn refusal(&self) -> Refusal {
+        Refusal { reason: self.reason, detail: self.detail.clone() }
+    }
+}
+
+/// What the step-by-step checker found: the steps that ran, in order, each with its
+/// failures (none: passed); the steps after the last one listed could not run.
+#[derive(Debug, Clone, Default)]
+pub struct Steps {
+    pub ran: Vec<(Step, Vec<Finding>)>,
+    pub accepted: Option<Accepted>,
+    /// The decoded header and payload, when the assertion is a JWS at all.
+    pub header: Option<Map<String, Value>>,
+    pub payload: Option<Map<String, Value>>,
+}
+
+impl Steps {
+    /// The first failure, in the order of the contract.
+    pub fn first(&self) -> Option<&Finding> {
+        self.ran.iter().flat_map(|(_, f)| f).next()
+    }
+}
+
+/// How the checker runs: the token endpoint stops at the first failure; the debug
+/// tool goes on to the end of the step and collects every failure of it.
+struct Run {
+    collect: bool,
+    found: Vec<Finding>,
+}
+
+/// The step cannot go on (in the endpoint's mode: any failure).
+struct Stop;
+
+impl Run {
+    /// A failure after which the step can still look at the rest.
+    fn fail(&mut self, reason: Reason, detail: impl Into<String>, italian: impl Into<String>) -> Result<(), Stop> {
+        self.found.push(Finding { reason, detail: detail.into(), italian: italian.into() });
+        if self.collect {
+            Ok(())
+        } else {
+            Err(Stop)
+        }
+    }
+
+    /// A failure after which the step cannot go on.
+    fn stop<T>(&mut self, reason: Reason, detail: impl Into<String>, italian: impl Into<String>) -> Result<T, Stop> {
+        self.found.push(Finding { reason, detail: detail.into(), italian: italian.into() });
+        Err(Stop)
+    }
+
+    /// Ends a step: its failures go to `steps`; Err when the next may not run.
+    fn end<T>(&mut self, steps: &mut Steps, step: Step, r: Result<T, Stop>) -> Result<T, Stop> {
+        let found = std::mem::take(&mut self.found);
+        let failed = !found.is_empty();
+        steps.ran.push((step, found));
+        match r {
+            Ok(v) if !failed => Ok(v),
+            _ => Err(Stop),
+        }
+    }
+}
+
+/// The request as the checker sees it: the assertion, and the `client_id` field
+/// (None: not sent; Some(Err): sent, not a UUID).
+pub struct Request<'a> {
+    pub client_assertion: &'a str,
+    pub client_id: Option<Result<ClientId, &'a str>>,
+}
+
 /// Runs every check of the contract, in order, against the environment's view.
 pub fn check_assertion(
     form: &TokenForm,
@@ -242,236 +356,482 @@ pub fn check_assertion(
     now: i64,
     hardened: Option<Hardened>,
 ) -> Result<Accepted, Refusal> {
-    let jwt = match Compact::parse(&form.client_assertion) {
+    let req = Request { client_assertion: &form.client_assertion, client_id: form.client_id.map(Ok) };
+    let steps = check_steps(&req, expected_audience, view, now, hardened, None, false);
+    match (steps.accepted, steps.ran.iter().flat_map(|(_, f)| f).next()) {
+        (Some(a), None) => Ok(a),
+        (_, Some(f)) => Err(f.refusal()),
+        (None, None) => refuse(Reason::InvalidRequest, "the checks stopped without a reason"),
+    }
+}
+
+/// The step-by-step checker, for the endpoint (`collect` false: the first failure
+/// ends everything) and the debug tool (`collect` true: each step reports all its
+/// failures, and the next steps run only when it passed). With `owner`, only that
+/// organisation's clients are examined: another one's reads as a key not found.
+pub fn check_steps(
+    req: &Request,
+    expected_audience: &str,
+    view: &EnvView,
+    now: i64,
+    hardened: Option<Hardened>,
+    owner: Option<TenantId>,
+    collect: bool,
+) -> Steps {
+    let mut steps = Steps::default();
+    let mut run = Run { collect, found: vec![] };
+    let _ = run_steps(&mut run, &mut steps, req, expected_audience, view, now, hardened, owner);
+    steps
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_steps(
+    run: &mut Run,
+    steps: &mut Steps,
+    req: &Request,
+    expected_audience: &str,
+    view: &EnvView,
+    now: i64,
+    hardened: Option<Hardened>,
+    owner: Option<TenantId>,
+) -> Result<(), Stop> {
+    let jwt = match Compact::parse(req.client_assertion) {
         Ok(j) => j,
-        Err(e) => return refuse(Reason::InvalidClientAssertionFormat, format!("client_assertion is not a JWS: {e}")),
+        Err(e) => {
+            let r = run.stop(
+                Reason::InvalidClientAssertionFormat,
+                format!("client_assertion is not a JWS: {e}"),
+                format!("La client assertion non è un JWT valido (tre parti base64url separate da punti): {e}"),
+            );
+            return run.end(steps, Step::Assertion, r);
+        }
     };
+    steps.header = Some(jwt.header.clone());
+    steps.payload = Some(jwt.payload.clone());
+    let r = assertion_step(run, &jwt, req, expected_audience, now, hardened);
+    let claims = run.end(steps, Step::Assertion, r)?;
+    let r = key_step(run, view, &claims, owner);
+    let (client, key, purpose) = run.end(steps, Step::Key, r)?;
+    let r = if key.verify_rs256(jwt.signing_input.as_bytes(), &jwt.signature) {
+        Ok(())
+    } else {
+        run.stop(
+            Reason::InvalidSignature,
+            format!("the signature does not verify with key {}", claims.kid),
+            format!(
+                "La firma della client assertion non è verificata dalla chiave pubblica con kid {}: firma con la chiave privata corrispondente",
+                claims.kid
+            ),
+        )
+    };
+    run.end(steps, Step::Signature, r)?;
+    let r = match purpose {
+        None => Ok(Grant::Api { admin_id: client.admin_id }),
+        Some(pid) => consumer_grant(run, view, client.consumer_id, pid),
+    };
+    let grant = run.end(steps, Step::State, r)?;
+    steps.accepted = Some(Accepted {
+        client_id: claims.client_id,
+        kid: claims.kid.as_str().to_string(),
+        organization_id: client.consumer_id,
+        assertion_jti: claims.jti,
+        assertion_exp: claims.exp,
+        assertion_claims: jwt.payload.clone(),
+        digest: claims.digest,
+        grant,
+    });
+    Ok(())
+}
+
+/// What step 1 gets out of the assertion.
+struct Claims {
+    kid: Kid,
+    jti: String,
+    exp: i64,
+    client_id: ClientId,
+    purpose_id: Option<PurposeId>,
+    digest: Option<Value>,
+}
+
+/// Step 1: the header and the claims.
+fn assertion_step(
+    run: &mut Run,
+    jwt: &Compact,
+    req: &Request,
+    expected_audience: &str,
+    now: i64,
+    hardened: Option<Hardened>,
+) -> Result<Claims, Stop> {
     let h = &jwt.header;
     let p = &jwt.payload;
+    let form_id = match req.client_id {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(s)) => {
+            run.fail(
+                Reason::InvalidClientIdFormat,
+                format!("client_id {:?} is not a UUID", short(s)),
+                format!("Il client_id «{}» non è un UUID", short(s)),
+            )?;
+            None
+        }
+    };
 
     // Header.
     match h.get("alg") {
-        None => return refuse(Reason::AlgorithmNotFound, "the header has no alg"),
+        None => run.fail(
+            Reason::AlgorithmNotFound,
+            "the header has no alg",
+            "L'header non contiene il campo ALG (algoritmo): deve essere RS256",
+        )?,
         Some(Value::String(a)) if a == "RS256" => {}
-        Some(a) => return refuse(Reason::AlgorithmNotAllowed, format!("alg is {a}, only RS256 is allowed")),
+        Some(a) => run.fail(
+            Reason::AlgorithmNotAllowed,
+            format!("alg is {a}, only RS256 is allowed"),
+            format!("L'algoritmo ALG {a} non è ammesso: deve essere RS256"),
+        )?,
     }
     let kid = match h.get("kid") {
-        None => return refuse(Reason::KidNotFound, "the header has no kid"),
+        None => {
+            run.fail(
+                Reason::KidNotFound,
+                "the header has no kid",
+                "L'header non contiene il campo KID (l'id della chiave pubblica depositata)",
+            )?;
+            None
+        }
         Some(Value::String(k)) => match Kid::parse(k) {
-            Ok(k) => k,
+            Ok(k) => Some(k),
             Err(_) => {
-                return refuse(
+                run.fail(
                     Reason::InvalidKidFormat,
                     format!("kid {:?} is not a key id of this platform (43 base64url characters)", short(k)),
-                )
+                    format!("Il KID «{}» non è un id di chiave della piattaforma (43 caratteri base64url)", short(k)),
+                )?;
+                None
             }
         },
-        Some(_) => return refuse(Reason::InvalidKidFormat, "kid is not a string"),
+        Some(_) => {
+            run.fail(Reason::InvalidKidFormat, "kid is not a string", "Il KID non è una stringa")?;
+            None
+        }
     };
 
     // Payload.
     let jti = match str_claim(p, "jti") {
-        Some(Ok(j)) if !j.is_empty() => j.to_string(),
-        _ => return refuse(Reason::JtiNotFound, "the payload has no jti (a string)"),
+        Some(Ok(j)) if !j.is_empty() => Some(j.to_string()),
+        _ => {
+            run.fail(
+                Reason::JtiNotFound,
+                "the payload has no jti (a string)",
+                "Il payload non contiene il claim JTI (una stringa)",
+            )?;
+            None
+        }
     };
     let iat = match int_claim(p, "iat") {
-        Some(Ok(v)) => v,
-        _ => return refuse(Reason::IssuedAtNotFound, "the payload has no iat (seconds since the epoch)"),
+        Some(Ok(v)) => Some(v),
+        _ => {
+            run.fail(
+                Reason::IssuedAtNotFound,
+                "the payload has no iat (seconds since the epoch)",
+                "Il payload non contiene il claim IAT (secondi dal 1970)",
+            )?;
+            None
+        }
     };
     let exp = match int_claim(p, "exp") {
-        Some(Ok(v)) => v,
-        _ => return refuse(Reason::ExpNotFound, "the payload has no exp (seconds since the epoch)"),
+        Some(Ok(v)) => Some(v),
+        _ => {
+            run.fail(
+                Reason::ExpNotFound,
+                "the payload has no exp (seconds since the epoch)",
+                "Il payload non contiene il claim EXP (secondi dal 1970)",
+            )?;
+            None
+        }
     };
     let skew = hardened.map_or(0, |h| h.clock_skew_secs);
-    if exp + skew <= now {
-        return refuse(Reason::TokenExpiredError, format!("the assertion expired at {exp}, it is now {now}"));
+    if let Some(exp) = exp {
+        if exp + skew <= now {
+            run.fail(
+                Reason::TokenExpiredError,
+                format!("the assertion expired at {exp}, it is now {now}"),
+                format!("La client assertion è scaduta: EXP è {exp}, ora è {now}"),
+            )?;
+        }
     }
     match int_claim(p, "nbf") {
         None => {}
         Some(Ok(nbf)) if nbf - skew <= now => {}
-        Some(Ok(nbf)) => {
-            return refuse(
-                Reason::NotBeforeError,
-                format!("nbf is {nbf}: the assertion is not valid before then (now {now})"),
-            )
-        }
-        Some(Err(())) => return refuse(Reason::NotBeforeError, "nbf is not a number"),
+        Some(Ok(nbf)) => run.fail(
+            Reason::NotBeforeError,
+            format!("nbf is {nbf}: the assertion is not valid before then (now {now})"),
+            format!("Il claim NBF è {nbf}: la client assertion non è ancora valida (ora è {now})"),
+        )?,
+        Some(Err(())) => run.fail(Reason::NotBeforeError, "nbf is not a number", "Il claim NBF non è un numero")?,
     }
-    if let Some(h) = hardened {
+    if let (Some(h), Some(iat), Some(exp)) = (hardened, iat, exp) {
         if exp - iat > h.max_lifetime_secs {
-            return refuse(
+            run.fail(
                 Reason::AssertionLifetimeTooLong,
                 format!("the assertion lives {} s, more than the {} s allowed", exp - iat, h.max_lifetime_secs),
-            );
+                format!("La client assertion dura {} secondi, più dei {} ammessi", exp - iat, h.max_lifetime_secs),
+            )?;
         }
     }
     match str_claim(p, "iss") {
         Some(Ok(s)) if !s.is_empty() => {}
-        _ => return refuse(Reason::IssuerNotFound, "the payload has no iss"),
+        _ => {
+            run.fail(Reason::IssuerNotFound, "the payload has no iss", "Il payload non contiene il claim ISS (issuer)")?
+        }
     }
-    let sub = match str_claim(p, "sub") {
-        Some(Ok(s)) if !s.is_empty() => s,
-        _ => return refuse(Reason::SubjectNotFound, "the payload has no sub (the client id)"),
+    let client_id = match str_claim(p, "sub") {
+        Some(Ok(s)) if !s.is_empty() => match s.parse::<ClientId>() {
+            Ok(c) => Some(c),
+            Err(_) => {
+                run.fail(
+                    Reason::InvalidSubjectFormat,
+                    format!("sub {:?} is not a UUID", short(s)),
+                    format!("Il claim SUB (subject) «{}» non è un UUID: deve essere l'id del client", short(s)),
+                )?;
+                None
+            }
+        },
+        _ => {
+            run.fail(
+                Reason::SubjectNotFound,
+                "the payload has no sub (the client id)",
+                "Il payload non contiene il claim SUB (subject, l'id del client)",
+            )?;
+            None
+        }
     };
-    let client_id = match sub.parse::<ClientId>() {
-        Ok(c) => c,
-        Err(_) => return refuse(Reason::InvalidSubjectFormat, format!("sub {:?} is not a UUID", short(sub))),
-    };
-    if let Some(form_id) = form.client_id {
+    if let (Some(form_id), Some(client_id)) = (form_id, client_id) {
         if form_id != client_id {
-            return refuse(
+            run.fail(
                 Reason::InvalidSubject,
                 format!("sub {client_id} differs from the client_id field {form_id}"),
-            );
+                format!("Il claim SUB (subject) {client_id} è diverso dal client_id {form_id}"),
+            )?;
         }
     }
     match p.get("aud") {
-        None => return refuse(Reason::AudienceNotFound, "the payload has no aud"),
+        None => run.fail(
+            Reason::AudienceNotFound,
+            "the payload has no aud",
+            "Il payload non contiene il claim AUD (audience)",
+        )?,
         Some(Value::String(a)) if a == expected_audience => {}
         Some(Value::Array(list)) if list.iter().any(|a| a.as_str() == Some(expected_audience)) => {}
-        Some(a) => {
-            return refuse(
-                Reason::InvalidAudience,
-                format!("aud is {}, it must be {expected_audience:?}", short(&a.to_string())),
-            )
-        }
+        Some(a) => run.fail(
+            Reason::InvalidAudience,
+            format!("aud is {}, it must be {expected_audience:?}", short(&a.to_string())),
+            format!(
+                "Il claim AUD (audience) non contiene l'audience corretta: è {}, deve essere «{expected_audience}»",
+                short(&a.to_string())
+            ),
+        )?,
     }
     let purpose_id = match p.get("purposeId") {
         None => None,
         Some(Value::String(s)) => match s.parse::<PurposeId>() {
             Ok(id) => Some(id),
             Err(_) => {
-                return refuse(Reason::InvalidPurposeIdClaimFormat, format!("purposeId {:?} is not a UUID", short(s)))
+                run.fail(
+                    Reason::InvalidPurposeIdClaimFormat,
+                    format!("purposeId {:?} is not a UUID", short(s)),
+                    format!("Il claim purposeId «{}» non è un UUID", short(s)),
+                )?;
+                None
             }
         },
-        Some(_) => return refuse(Reason::InvalidPurposeIdClaimFormat, "purposeId is not a string"),
+        Some(_) => {
+            run.fail(
+                Reason::InvalidPurposeIdClaimFormat,
+                "purposeId is not a string",
+                "Il claim purposeId non è una stringa",
+            )?;
+            None
+        }
     };
     let digest = match p.get("digest") {
         None => None,
-        Some(d) => Some(check_digest(d)?),
+        Some(d) => check_digest(run, d)?,
     };
+    match (kid, jti, exp, client_id) {
+        (Some(kid), Some(jti), Some(exp), Some(client_id)) if run.found.is_empty() => {
+            Ok(Claims { kid, jti, exp, client_id, purpose_id, digest })
+        }
+        _ => Err(Stop),
+    }
+}
 
-    // Key.
+/// Step 2: the client, its key, and the purpose the client may ask for.
+fn key_step<'v>(
+    run: &mut Run,
+    view: &'v EnvView,
+    c: &Claims,
+    owner: Option<TenantId>,
+) -> Result<(&'v ClientEntry, &'v varco_jose::RsaPublicKey, Option<PurposeId>), Stop> {
+    let client_id = c.client_id;
+    let kid = &c.kid;
+    // For the debug tool, an unknown client, another organisation's client and a
+    // key not found read the same.
+    let not_found =
+        format!("Il client {client_id} non ha una chiave pubblica con kid {kid} tra quelle depositate dal tuo ente");
     let client = match view.clients.get(&client_id) {
-        Some(c) => c,
-        None => {
-            return refuse(
+        Some(c) if owner.is_none_or(|o| o == c.consumer_id) => c,
+        _ => {
+            return run.stop(
                 Reason::TokenGenerationStatesEntryNotFound,
                 format!("no client {client_id} in this environment"),
+                not_found,
             )
         }
     };
-    let key = match client.keys.get(kid.as_str()) {
-        Some(k) => k,
-        None => {
-            return refuse(
-                Reason::TokenGenerationStatesEntryNotFound,
-                format!("client {client_id} has no key with kid {kid}"),
-            )
-        }
+    let Some(key) = client.keys.get(kid.as_str()) else {
+        return run.stop(
+            Reason::TokenGenerationStatesEntryNotFound,
+            format!("client {client_id} has no key with kid {kid}"),
+            not_found,
+        );
     };
-    let grant_purpose = match (client.kind, purpose_id) {
-        (ClientKind::Consumer, None) => {
-            return refuse(Reason::PurposeIdNotProvided, "a client e-service must send purposeId")
-        }
+    let purpose = match (client.kind, c.purpose_id) {
+        (ClientKind::Consumer, None) => run.stop(
+            Reason::PurposeIdNotProvided,
+            "a client e-service must send purposeId",
+            "Il client è un client e-service: la client assertion deve contenere il claim purposeId",
+        )?,
         (ClientKind::Consumer, Some(pid)) => {
             if !client.purposes.contains(&pid) {
-                return refuse(
+                return run.stop(
                     Reason::TokenGenerationStatesEntryNotFound,
                     format!("client {client_id} is not associated with purpose {pid}"),
+                    format!("Il client {client_id} non è associato alla finalità {pid}"),
                 );
             }
             Some(pid)
         }
-        (ClientKind::Api, Some(_)) => {
-            return refuse(Reason::UnexpectedPurposeId, "an API client must not send purposeId")
-        }
+        (ClientKind::Api, Some(_)) => run.stop(
+            Reason::UnexpectedPurposeId,
+            "an API client must not send purposeId",
+            "Il client è un client API Interoperabilità: la client assertion non deve contenere il claim purposeId",
+        )?,
         (ClientKind::Api, None) => None,
     };
-
-    // Signature.
-    if !key.verify_rs256(jwt.signing_input.as_bytes(), &jwt.signature) {
-        return refuse(Reason::InvalidSignature, format!("the signature does not verify with key {kid}"));
-    }
-
-    // Platform state.
-    let grant = match grant_purpose {
-        None => Grant::Api { admin_id: client.admin_id },
-        Some(pid) => consumer_grant(view, client.consumer_id, pid)?,
-    };
-
-    Ok(Accepted {
-        client_id,
-        kid: kid.as_str().to_string(),
-        organization_id: client.consumer_id,
-        assertion_jti: jti,
-        assertion_exp: exp,
-        assertion_claims: p.clone(),
-        digest,
-        grant,
-    })
+    Ok((client, key, purpose))
 }
 
-fn check_digest(d: &Value) -> Result<Value, Refusal> {
+fn check_digest(run: &mut Run, d: &Value) -> Result<Option<Value>, Stop> {
     let Value::Object(m) = d else {
-        return refuse(Reason::InvalidDigestClaim, "digest is not an object {alg, value}");
+        run.fail(
+            Reason::InvalidDigestClaim,
+            "digest is not an object {alg, value}",
+            "Il claim digest non è un oggetto {alg, value}",
+        )?;
+        return Ok(None);
     };
     if m.len() != 2 || !m.contains_key("alg") || !m.contains_key("value") {
-        return refuse(Reason::InvalidDigestClaim, "digest must have exactly the members alg and value");
+        run.fail(
+            Reason::InvalidDigestClaim,
+            "digest must have exactly the members alg and value",
+            "Il claim digest deve avere esattamente i campi alg e value",
+        )?;
+        return Ok(None);
     }
     if m.get("alg").and_then(Value::as_str) != Some("SHA256") {
-        return refuse(Reason::InvalidHashAlgorithm, "digest.alg must be SHA256");
+        run.fail(Reason::InvalidHashAlgorithm, "digest.alg must be SHA256", "Il campo digest.alg deve essere SHA256")?;
+        return Ok(None);
     }
     match m.get("value").and_then(Value::as_str) {
-        Some(v) if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(d.clone()),
-        Some(v) => refuse(
-            Reason::InvalidHashLength,
-            format!("digest.value must be 64 hexadecimal characters, it has {}", v.len()),
-        ),
-        None => refuse(Reason::InvalidDigestClaim, "digest.value is not a string"),
+        Some(v) if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(Some(d.clone())),
+        Some(v) => {
+            run.fail(
+                Reason::InvalidHashLength,
+                format!("digest.value must be 64 hexadecimal characters, it has {}", v.len()),
+                format!("Il campo digest.value deve avere 64 caratteri esadecimali, ne ha {}", v.len()),
+            )?;
+            Ok(None)
+        }
+        None => {
+            run.fail(
+                Reason::InvalidDigestClaim,
+                "digest.value is not a string",
+                "Il campo digest.value non è una stringa",
+            )?;
+            Ok(None)
+        }
     }
 }
 
-fn consumer_grant(view: &EnvView, consumer: TenantId, pid: PurposeId) -> Result<Grant, Refusal> {
+/// Step 4: the states of the e-service version, the agreement and the purpose.
+fn consumer_grant(run: &mut Run, view: &EnvView, consumer: TenantId, pid: PurposeId) -> Result<Grant, Stop> {
     let Some(purpose) = view.purposes.get(&pid) else {
-        return refuse(Reason::TokenGenerationStatesEntryNotFound, format!("purpose {pid} does not exist"));
+        return run.stop(
+            Reason::TokenGenerationStatesEntryNotFound,
+            format!("purpose {pid} does not exist"),
+            format!("La finalità {pid} non esiste"),
+        );
     };
     if purpose.consumer_id != consumer {
-        return refuse(
+        return run.stop(
             Reason::TokenGenerationStatesEntryNotFound,
             format!("purpose {pid} belongs to another organisation"),
+            format!("La finalità {pid} non esiste"),
         );
     }
     let Some(es) = view.eservices.get(&purpose.eservice_id) else {
-        return refuse(Reason::InvalidEServiceState, format!("e-service {} does not exist", purpose.eservice_id));
+        return run.stop(
+            Reason::InvalidEServiceState,
+            format!("e-service {} does not exist", purpose.eservice_id),
+            format!("L'e-service {} non esiste", purpose.eservice_id),
+        );
     };
     let Some(agreement) = view.agreement_for(consumer, purpose.eservice_id) else {
-        return refuse(Reason::InvalidAgreementState, "the organisation has no agreement on the purpose's e-service");
+        return run.stop(
+            Reason::InvalidAgreementState,
+            "the organisation has no agreement on the purpose's e-service",
+            "Il tuo ente non ha una richiesta di fruizione sull'e-service della finalità",
+        );
     };
     let Some(descriptor) = es.descriptors.iter().find(|d| d.id == agreement.descriptor_id) else {
-        return refuse(Reason::InvalidEServiceState, "the agreement's e-service version does not exist");
+        return run.stop(
+            Reason::InvalidEServiceState,
+            "the agreement's e-service version does not exist",
+            "La versione dell'e-service della richiesta di fruizione non esiste",
+        );
     };
     if !descriptor.state.is_active() {
-        return refuse(
+        run.fail(
             Reason::InvalidEServiceState,
             format!("the e-service version is {:?}, it must be Published or Deprecated", descriptor.state),
-        );
+            format!(
+                "La versione dell'e-service non è attiva (stato {:?}): deve essere pubblicata o deprecata",
+                descriptor.state
+            ),
+        )?;
     }
     if agreement.state != AgreementState::Active {
-        return refuse(
+        run.fail(
             Reason::InvalidAgreementState,
             format!(
                 "the agreement (richiesta di fruizione) {} is {:?}, it must be Active",
                 agreement.id, agreement.state
             ),
-        );
+            format!("La richiesta di fruizione {} non è attiva (stato {:?})", agreement.id, agreement.state),
+        )?;
     }
     let Some(version) = purpose.active_version else {
-        return refuse(
+        return run.stop(
             Reason::InvalidPurposeState,
             format!("purpose {pid} has no active version (versions: {:?})", purpose.version_states),
+            format!("La finalità {pid} non ha una versione attiva (versioni: {:?})", purpose.version_states),
         );
     };
+    if !run.found.is_empty() {
+        return Err(Stop);
+    }
     Ok(Grant::Consumer {
         purpose_id: pid,
         purpose_version_id: version,

@@ -10,7 +10,7 @@ pub mod limits;
 pub mod signer;
 pub mod view;
 
-pub use checks::{Accepted, Grant, Hardened, Reason, Refusal};
+pub use checks::{Accepted, Finding, Grant, Hardened, Reason, Refusal, Step, Steps};
 pub use limits::RateInfo;
 
 use parking_lot::RwLock;
@@ -285,6 +285,55 @@ impl TokenServer {
             self.config.clock.now().timestamp(),
             self.config.hardened,
         )
+    }
+
+    /// The "Debug client assertion" tool step by step, with the same checker as the
+    /// token endpoint: each step reports all its failures. Only `owner`'s clients are
+    /// examined (another organisation's reads as a key not found). A DPoP proof, when
+    /// given, is checked as the endpoint would (step 5), without recording its jti.
+    pub async fn debug_steps(
+        &self,
+        env: Env,
+        owner: varco_domain::TenantId,
+        client_assertion: &str,
+        client_id: Option<&str>,
+        dpop: Option<&str>,
+    ) -> Steps {
+        // A change just made (a key uploaded, a purpose activated) counts.
+        let _ = self.catch_up_with_local_commits().await;
+        let cfg = self.platform.config(env);
+        let now_s = self.config.clock.now().timestamp();
+        let req = checks::Request {
+            client_assertion,
+            client_id: client_id.map(|s| s.parse::<varco_domain::ClientId>().map_err(|_| s)),
+        };
+        let mut steps = {
+            let view = self.envs[&env].view.read();
+            checks::check_steps(
+                &req,
+                &cfg.client_assertion_audience,
+                &view,
+                now_s,
+                self.config.hardened,
+                Some(owner),
+                true,
+            )
+        };
+        if let (Some(proof), Some(_)) = (dpop, &steps.accepted) {
+            let found = match varco_jose::verify_dpop_proof(proof, "POST", &cfg.token_url, now_s, None) {
+                Ok(_) => vec![],
+                Err(e) => vec![Finding {
+                    reason: Reason::DpopProofInvalid,
+                    detail: e.to_string(),
+                    italian: format!("Il DPoP proof non è valido: {e}"),
+                }],
+            };
+            if !found.is_empty() {
+                steps.accepted = None;
+            }
+            steps.ran.push((Step::Dpop, found));
+        }
+        steps
     }
 
     /// Handles one token request. `correlation_id` ties the log line to the answer.

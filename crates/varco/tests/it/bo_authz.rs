@@ -19,6 +19,9 @@ const EXEMPT: &[(&str, &str)] = &[
     ("POST", "/interop/{env}/selfcare/login"),
     // Ends one's own session; its token check is tested in selfcare_access.
     ("POST", "/interop/{env}/logout"),
+    // "Debug client assertion": reads only, open to every role (PDND); its session
+    // and form-token checks are tested in bo_tool.
+    ("POST", "/interop/{env}/tool-sviluppo/debug-voucher"),
 ];
 
 /// The things of one Ente the routes act on.

@@ -20,6 +20,7 @@ mod bo_authz;
 mod bo_finalita;
 mod bo_fruizione;
 mod bo_session;
+mod bo_tool;
 mod browser_walk;
 mod cli_ente;
 mod cli_walk;
