@@ -1028,6 +1028,34 @@ impl EnvService<'_> {
         self.commit(tx).await
     }
 
+    /// "Membri del client" > "Aggiungi": a person of the organisation joins the client.
+    pub async fn add_client_member(&self, caller: &Caller, client: ClientId, user: UserId) -> AppResult<Client> {
+        let mut tx = self.begin(caller, Some(Change::Client)).await?;
+        let mut c: Versioned<Client> = self.load(&mut tx, "client", client).await?;
+        require_tenant(caller, c.value.consumer_id, "modificare il client di un altro ente")?;
+        if c.value.members.contains(&user) {
+            return Err(AppError::Conflict("la persona è già membro del client".into()));
+        }
+        c.value.members.push(user);
+        tx.update(&c.value, c.version, "ClientUserAdded").await?;
+        self.commit(tx).await?;
+        Ok(c.value)
+    }
+
+    /// "Membri del client" > "Rimuovi".
+    pub async fn remove_client_member(&self, caller: &Caller, client: ClientId, user: UserId) -> AppResult<Client> {
+        let mut tx = self.begin(caller, Some(Change::Client)).await?;
+        let mut c: Versioned<Client> = self.load(&mut tx, "client", client).await?;
+        require_tenant(caller, c.value.consumer_id, "modificare il client di un altro ente")?;
+        if !c.value.members.contains(&user) {
+            return Err(not_found("membro del client", user));
+        }
+        c.value.members.retain(|m| *m != user);
+        tx.update(&c.value, c.version, "ClientUserDeleted").await?;
+        self.commit(tx).await?;
+        Ok(c.value)
+    }
+
     /// Finalità > "Client associati" > "Aggiungi".
     pub async fn add_client_purpose(
         &self,

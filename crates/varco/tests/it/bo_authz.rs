@@ -31,6 +31,9 @@ struct Things {
     descriptor: DescriptorId,
     active_purpose: PurposeId,
     draft_purpose: PurposeId,
+    /// The client e-service of `setup_consumer`, and its key.
+    client: ClientId,
+    kid: String,
 }
 
 /// An Ente with an active richiesta on SEND - UAT, an active finalità and a draft.
@@ -67,6 +70,8 @@ async fn things_of(app: &TestApp, tenant: &str) -> Things {
         descriptor: es.latest_published().unwrap().id,
         active_purpose: id("purposeId").parse().unwrap(),
         draft_purpose: draft.id,
+        client: id("clientId").parse().unwrap(),
+        kid: id("kid"),
     }
 }
 
@@ -85,6 +90,10 @@ fn row(path: &str, t: &Things) -> Option<String> {
             // Draft actions on the draft, the others on the active one.
             let draft = ["/modifica", "/pubblica", "/elimina"].iter().any(|s| p.contains(s));
             filled.replace("{id}", &if draft { t.draft_purpose } else { t.active_purpose }.to_string())
+        }
+        "/interop/{env}/gestione-client/{tipo}/crea" => filled.replace("{tipo}", "api-e-service"),
+        p if p.starts_with("/interop/{env}/gestione-client/{tipo}/{id}/") => {
+            filled.replace("{tipo}", "api-e-service").replace("{id}", &t.client.to_string()).replace("{kid}", &t.kid)
         }
         _ => return None,
     };
@@ -160,7 +169,9 @@ varco::both_backends!(every_state_changing_route_refuses_and_changes_nothing, |b
         };
         // The catalogue is everyone's, and "Crea nuovo" makes one's own: no other
         // Ente's thing to act on.
-        let has_owner = !route.ends_with("/richiedi") && !route.ends_with("/finalita/crea");
+        let has_owner = !route.ends_with("/richiedi")
+            && !route.ends_with("/finalita/crea")
+            && !route.ends_with("/gestione-client/{tipo}/crea");
         let before = events(&app).await;
         let mut cases: Vec<(&str, crate::common::web::Page, &[u16])> = vec![
             ("without a session", anonymous.post(&mine, &form(Some("x"))).await, &[303]),

@@ -17,6 +17,7 @@ mod api_v2_purposes;
 mod api_v3;
 mod bad_input;
 mod bo_authz;
+mod bo_client;
 mod bo_finalita;
 mod bo_fruizione;
 mod bo_session;
