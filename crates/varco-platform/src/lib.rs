@@ -1056,6 +1056,43 @@ impl EnvService<'_> {
         Ok(c.value)
     }
 
+    /// "Admin API" of a client API Interoperabilità: Seleziona admin / Sostituisci
+    /// (`Some`) or Rimuovi (`None`). Its vouchers then carry role m2m-admin and the
+    /// adminId, or m2m. PDND wants an admin of the Ente among the client's members:
+    /// the platform checks membership (the Ente's roles are SelfCare's, checked by
+    /// the pages).
+    pub async fn set_client_admin(
+        &self,
+        caller: &Caller,
+        client: ClientId,
+        admin: Option<UserId>,
+    ) -> AppResult<Client> {
+        let mut tx = self.begin(caller, Some(Change::Client)).await?;
+        let mut c: Versioned<Client> = self.load(&mut tx, "client", client).await?;
+        require_tenant(caller, c.value.consumer_id, "modificare il client di un altro ente")?;
+        if c.value.kind != ClientKind::Api {
+            return Err(AppError::Invalid("solo un client API può avere un amministratore".into()));
+        }
+        let event = match admin {
+            Some(user) => {
+                if !c.value.members.contains(&user) {
+                    return Err(AppError::Invalid("l'amministratore deve essere un membro del client".into()));
+                }
+                "ClientAdminSet"
+            }
+            None => {
+                if c.value.admin_id.is_none() {
+                    return Err(not_found("amministratore del client", client));
+                }
+                "ClientAdminRemoved"
+            }
+        };
+        c.value.admin_id = admin;
+        tx.update(&c.value, c.version, event).await?;
+        self.commit(tx).await?;
+        Ok(c.value)
+    }
+
     /// Finalità > "Client associati" > "Aggiungi".
     pub async fn add_client_purpose(
         &self,

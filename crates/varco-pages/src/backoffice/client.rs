@@ -1,7 +1,8 @@
 //! "Gestione dei client": the Ente's clients e-service (vouchers for an e-service,
 //! through a finalità) and API Interoperabilità (vouchers for Varco's own machine
 //! API). Lists, "Crea nuovo client", the client's page with its tabs "Membri del
-//! client", "Chiavi pubbliche" and (clients e-service) "Finalità", a key's page.
+//! client", "Chiavi pubbliche" and (clients e-service) "Finalità" or (clients API
+//! Interoperabilità) "Admin API", a key's page.
 //! The platform decides who may do what; the pages only hide what the role may not
 //! use. A pasted key is parsed here first, to explain each mistake in Italian; a
 //! private key pasted by mistake is never stored, logged nor shown back.
@@ -33,6 +34,8 @@ const KEY_DOWNLOAD: &str = "/interop/{env}/gestione-client/{tipo}/{id}/chiavi/{k
 const KEY_DELETE: &str = "/interop/{env}/gestione-client/{tipo}/{id}/chiavi/{kid}/elimina";
 const PURPOSE_ADD: &str = "/interop/{env}/gestione-client/{tipo}/{id}/finalita/aggiungi";
 const PURPOSE_REMOVE: &str = "/interop/{env}/gestione-client/{tipo}/{id}/finalita/rimuovi";
+const ADMIN_SET: &str = "/interop/{env}/gestione-client/{tipo}/{id}/admin/seleziona";
+const ADMIN_REMOVE: &str = "/interop/{env}/gestione-client/{tipo}/{id}/admin/rimuovi";
 
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", LIST),
@@ -49,6 +52,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", KEY_DELETE),
     ("POST", PURPOSE_ADD),
     ("POST", PURPOSE_REMOVE),
+    ("POST", ADMIN_SET),
+    ("POST", ADMIN_REMOVE),
 ];
 
 /// Clients per page of a list.
@@ -74,6 +79,8 @@ pub fn routes() -> Router<PagesState> {
         .route(KEY_DELETE, post(key_delete))
         .route(PURPOSE_ADD, post(purpose_add))
         .route(PURPOSE_REMOVE, post(purpose_remove))
+        .route(ADMIN_SET, post(admin_set))
+        .route(ADMIN_REMOVE, post(admin_remove))
 }
 
 pub const NOTICES: &[(&str, &str)] = &[
@@ -85,6 +92,8 @@ pub const NOTICES: &[(&str, &str)] = &[
     ("chiave-eliminata", "Chiave pubblica eliminata."),
     ("finalita-associata", "Finalità associata al client."),
     ("finalita-rimossa", "Finalità rimossa dal client."),
+    ("admin-impostato", "Admin API impostato: i voucher del client hanno il ruolo m2m-admin."),
+    ("admin-rimosso", "Admin API rimosso: i voucher del client hanno il ruolo m2m."),
 ];
 
 /// The two kinds of client, as the path names them.
@@ -156,6 +165,11 @@ struct Person {
 /// The Ente's people with an Amministratore or Operatore di sicurezza role on
 /// this environment's product, as SelfCare has them now.
 async fn people(state: &PagesState, bo: &Bo) -> Result<Vec<Person>, PageError> {
+    people_with(state, bo, &["admin", "security"]).await
+}
+
+/// The Ente's people with one of `wanted` roles on this environment's product.
+async fn people_with(state: &PagesState, bo: &Bo, wanted: &[&str]) -> Result<Vec<Person>, PageError> {
     let Ok(inst_id) = bo.who.selfcare_id.parse::<uuid::Uuid>() else { return Ok(vec![]) };
     let Some(inst) = state.selfcare.institution(inst_id).await.map_err(|e| bo.err(state, e))? else {
         return Ok(vec![]);
@@ -165,7 +179,7 @@ async fn people(state: &PagesState, bo: &Bo) -> Result<Vec<Person>, PageError> {
     for (u, roles) in members {
         let ok = varco_selfcare::identity_token::active_roles(&inst, &roles, bo.env)
             .iter()
-            .any(|r| r.role == "admin" || r.role == "security");
+            .any(|r| wanted.contains(&r.role.as_str()));
         if ok {
             let id = u.id.to_string();
             out.push(Person { is_me: id == bo.who.user_id, id, name: format!("{} {}", u.name, u.family_name) });
@@ -472,6 +486,10 @@ struct DetailPage {
     max_keys: usize,
     purposes: Vec<PurposeRow>,
     attachable: Vec<(String, String)>,
+    /// "Admin API" (clients API Interoperabilità): the admin, and the members who
+    /// are Amministratori of the Ente and may become it.
+    admin: Option<MemberRow>,
+    admin_candidates: Vec<MemberRow>,
 }
 
 async fn detail(
@@ -490,6 +508,8 @@ async fn detail(
         vec![("membri", "Membri del client"), ("chiavi", "Chiavi pubbliche")];
     if k.kind == ClientKind::Consumer {
         names.push(("finalita", "Finalità"));
+    } else {
+        names.push(("admin", "Admin API"));
     }
     let tab = names.iter().map(|(t, _)| *t).find(|t| Some(*t) == q.tab.as_deref()).unwrap_or("membri");
     let tabs =
@@ -542,6 +562,22 @@ async fn detail(
                 .collect();
         }
     }
+    let mut admin = None;
+    let mut admin_candidates = vec![];
+    if k.kind == ClientKind::Api && tab == "admin" {
+        if let Some(a) = c.admin_id {
+            admin = Some(MemberRow { id: a.to_string(), name: person_name(&state, a).await });
+        }
+        if may_manage {
+            let admins = people_with(&state, &bo, &["admin"]).await?;
+            admin_candidates = members
+                .iter()
+                .filter(|m| admins.iter().any(|p| p.id == m.id))
+                .filter(|m| admin.as_ref().is_none_or(|a| a.id != m.id))
+                .map(|m| MemberRow { id: m.id.clone(), name: m.name.clone() })
+                .collect();
+        }
+    }
     let is_member = bo.caller.user().is_some_and(|u| c.members.contains(&u));
     render(&DetailPage {
         layout: bo.layout(&state, &c.name, k.nav),
@@ -566,6 +602,8 @@ async fn detail(
         max_keys: MAX_KEYS,
         purposes,
         attachable,
+        admin,
+        admin_candidates,
     })
 }
 
@@ -581,6 +619,8 @@ pub struct ActionForm {
     membro: String,
     #[serde(default)]
     finalita: String,
+    #[serde(default)]
+    admin: String,
 }
 
 async fn delete(
@@ -732,6 +772,89 @@ async fn purpose_remove(
         .await
         .map_err(|e| bo.err(&state, e).back(&back, "Torna al client"))?;
     Ok(see_other(&format!("{back}&esito=finalita-rimossa")))
+}
+
+// ------------------------------------------------------------------ Admin API
+
+/// A client API Interoperabilità of the path (the "Admin API" tab is theirs only).
+async fn load_api(state: &PagesState, bo: &Bo, k: Kind, id: &str) -> Result<(Client, String), PageError> {
+    let c = load(state, bo, k, id).await?;
+    if c.kind != ClientKind::Api {
+        return Err(bo.err(state, PageError::not_found("Il client API Interoperabilità")));
+    }
+    let back = format!("{}?tab=admin", client_path(bo, k, c.id));
+    Ok((c, back))
+}
+
+/// "Seleziona admin" / "Sostituisci": a member who is an Amministratore of the Ente.
+async fn admin_set(
+    State(state): State<PagesState>,
+    Path((env, tipo, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    let bo = Bo::enter(&state, &headers, &env).await?;
+    bo.check_csrf(&form.csrf)?;
+    bo.require(&state, Change::Client)?;
+    let k = kind_of(&state, &bo, &tipo)?;
+    let (c, back) = load_api(&state, &bo, k, &id).await?;
+    let chosen = form.admin.trim();
+    let admins = people_with(&state, &bo, &["admin"]).await?;
+    let user: UserId =
+        match chosen.parse::<UserId>() {
+            Ok(u) if c.members.contains(&u) && admins.iter().any(|p| p.id == chosen) => u,
+            _ => return Err(bo
+                .err(
+                    &state,
+                    PageError::bad_request(
+                        "Scegli come admin un membro del client che sia Amministratore dell'ente su questo ambiente.",
+                    ),
+                )
+                .back(&back, "Torna al client")),
+        };
+    let svc = state.platform.env(bo.env);
+    svc.set_client_admin(&bo.caller, c.id, Some(user))
+        .await
+        .map_err(|e| bo.err(&state, e).back(&back, "Torna al client"))?;
+    Ok(see_other(&format!("{back}&esito=admin-impostato")))
+}
+
+/// "Rimuovi" the admin, after a confirmation.
+async fn admin_remove(
+    State(state): State<PagesState>,
+    Path((env, tipo, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    let bo = Bo::enter(&state, &headers, &env).await?;
+    bo.check_csrf(&form.csrf)?;
+    bo.require(&state, Change::Client)?;
+    let k = kind_of(&state, &bo, &tipo)?;
+    let (c, back) = load_api(&state, &bo, k, &id).await?;
+    if c.admin_id.is_none() {
+        return Err(bo.err(&state, PageError::not_found("L'admin del client")).back(&back, "Torna al client"));
+    }
+    if form.conferma != "si" {
+        let message = format!(
+            "Vuoi rimuovere l'admin dal client «{}»? I suoi voucher avranno il ruolo m2m, senza adminId: le \
+             operazioni riservate a un amministratore non saranno più possibili.",
+            c.name
+        );
+        return confirm(
+            &bo,
+            &state,
+            k.nav,
+            "Rimuovi admin",
+            &message,
+            &format!("{}/admin/rimuovi", client_path(&bo, k, c.id)),
+            "Rimuovi",
+            &back,
+            &[],
+        );
+    }
+    let svc = state.platform.env(bo.env);
+    svc.set_client_admin(&bo.caller, c.id, None).await.map_err(|e| bo.err(&state, e).back(&back, "Torna al client"))?;
+    Ok(see_other(&format!("{back}&esito=admin-rimosso")))
 }
 
 // ------------------------------------------------------------------ keys

@@ -43,6 +43,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/interop/{env}/fruizione/finalita/{id}/archivia"),
     ("GET", "/interop/{env}/fruizione/finalita/{id}/cambio-stima"),
     ("POST", "/interop/{env}/fruizione/finalita/{id}/cambio-stima"),
+    ("POST", "/interop/{env}/fruizione/finalita/{id}/client/aggiungi"),
 ];
 
 pub fn routes() -> Router<PagesState> {
@@ -60,6 +61,7 @@ pub fn routes() -> Router<PagesState> {
         .route(&format!("{BASE}/{{id}}/riattiva"), post(unsuspend))
         .route(&format!("{BASE}/{{id}}/archivia"), post(archive))
         .route(&format!("{BASE}/{{id}}/cambio-stima"), get(estimate_form).post(change_estimate))
+        .route(&format!("{BASE}/{{id}}/client/aggiungi"), post(client_add))
 }
 
 /// Purposes a page of the list shows.
@@ -79,6 +81,7 @@ const NOTICES: &[(&str, &str)] = &[
     ("riattivata", "La finalità è stata riattivata."),
     ("archiviata", "La finalità è stata archiviata."),
     ("stima-attiva", "La nuova stima di carico è attiva."),
+    ("client-associato", "Client associato alla finalità."),
     (
         "stima-in-attesa",
         "Il cambio stima è stato richiesto: supera la soglia dell'e-service ed è in attesa di approvazione da \
@@ -1085,6 +1088,10 @@ struct DetailPage {
     details_href: String,
     clients_href: String,
     clients: Vec<ClientRow>,
+    /// "Aggiungi client": the Ente's clients e-service not yet attached (id, name),
+    /// for who may manage the clients of an active finalità of their own Ente.
+    may_add_client: bool,
+    addable_clients: Vec<(String, String)>,
     draft: bool,
     summary_href: String,
     // The actions the state allows, for who may change the Ente's purposes.
@@ -1132,12 +1139,21 @@ async fn detail(
     };
     let clients_tab = q.tab.as_deref() == Some("client");
     let mut clients = vec![];
+    let may_add_client = clients_tab
+        && bo.caller.may(Change::Client)
+        && p.consumer_id == bo.tenant
+        && p.current_version().is_some();
+    let mut addable_clients = vec![];
     if clients_tab {
         let f = ClientFilter { consumer: Some(p.consumer_id), name: None };
         let all = svc.clients(&bo.caller, &f, Page::ALL).await.map_err(|e| bo.err(&state, e))?;
         for c in all.items {
             if let ClientView::Full(c) = c {
-                if c.purposes.contains(&p.id) {
+                if !c.purposes.contains(&p.id) {
+                    if may_add_client && c.kind == ClientKind::Consumer {
+                        addable_clients.push((c.id.to_string(), c.name));
+                    }
+                } else {
                     clients.push(ClientRow {
                         name: c.name,
                         id: c.id.to_string(),
@@ -1172,6 +1188,8 @@ async fn detail(
         details_href: url(&bo, p.id, ""),
         clients_href: format!("{}?tab=client", url(&bo, p.id, "")),
         clients,
+        may_add_client,
+        addable_clients,
         draft: is_draft(&p),
         summary_href: url(&bo, p.id, "riepilogo"),
         can_suspend: may && current.is_some() && !p.suspended_by_consumer,
@@ -1182,6 +1200,39 @@ async fn detail(
         p,
     };
     render(&render_page)
+}
+
+#[derive(Deserialize, Default)]
+struct ClientForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    client: String,
+}
+
+/// "Client associati" > "Aggiungi client": one of the Ente's clients e-service.
+async fn client_add(
+    State(state): State<PagesState>,
+    Path((env, raw)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<ClientForm>,
+) -> Result<Response, PageError> {
+    let bo = enter(&state, &headers, &env).await?;
+    bo.check_csrf(&form.csrf)?;
+    bo.require(&state, Change::Client)?;
+    let id = parse_id(&raw).map_err(|e| bo.err(&state, e))?;
+    let svc = state.platform.env(bo.env);
+    // Another Ente's finalità is refused here, before the form is looked at.
+    let p = svc.purpose(&bo.caller, id).await.map_err(|e| bo.err(&state, e))?;
+    let back = format!("{}?tab=client", url(&bo, p.id, ""));
+    let client: varco_domain::ClientId = form.client.trim().parse().map_err(|_| {
+        bo.err(&state, PageError::bad_request("Scegli un client e-service del tuo ente."))
+            .back(&back, "Torna alla finalità")
+    })?;
+    svc.add_client_purpose(&bo.caller, client, p.id)
+        .await
+        .map_err(|e| bo.err(&state, e).back(&back, "Torna alla finalità"))?;
+    Ok(see_other(&format!("{back}&esito=client-associato")))
 }
 
 /// Sospendi / Riattiva / Archivia (this one after a confirmation).

@@ -18,6 +18,7 @@ mod api_v3;
 mod bad_input;
 mod bo_authz;
 mod bo_client;
+mod bo_client_admin;
 mod bo_finalita;
 mod bo_fruizione;
 mod bo_session;
