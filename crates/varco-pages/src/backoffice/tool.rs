@@ -3,7 +3,10 @@
 //! voucher, step by step as PDND numbers them. The answer comes from the token
 //! server's own checker (`varco_token::checks::check_steps`), the one the token
 //! endpoint runs: the page cannot say "valid" where the endpoint refuses. Only the
-//! person's Ente's clients are examined.
+//! person's Ente's clients are examined. "Simula l'ottenimento del voucher" is
+//! in [`simulatore`].
+mod simulatore;
+
 use super::frame::{Bo, Nav};
 use crate::pages::{render, render_status, Layout, PageError};
 use crate::PagesState;
@@ -19,7 +22,7 @@ use varco_token::{Grant, Step, Steps};
 const INDEX: &str = "/interop/{env}/tool-sviluppo";
 const DEBUG: &str = "/interop/{env}/tool-sviluppo/debug-voucher";
 
-pub const ROUTES: &[(&str, &str)] = &[("GET", INDEX), ("GET", DEBUG), ("POST", DEBUG)];
+pub const ROUTES: &[(&str, &str)] = &[("GET", INDEX), ("GET", DEBUG), ("POST", DEBUG), ("GET", simulatore::PATH)];
 
 /// "Client assertion": at most this many characters (a 4096-bit RS256 JWT with
 /// generous claims is well under it).
@@ -28,7 +31,10 @@ pub const ASSERTION_MAX: usize = 16 * 1024;
 pub const DPOP_MAX: usize = 8 * 1024;
 
 pub fn routes() -> Router<PagesState> {
-    Router::new().route(INDEX, get(index)).route(DEBUG, get(debug_form).post(debug_run))
+    Router::new()
+        .route(INDEX, get(index))
+        .route(DEBUG, get(debug_form).post(debug_run))
+        .route(simulatore::PATH, get(simulatore::simulatore))
 }
 
 #[derive(Template)]
@@ -36,6 +42,7 @@ pub fn routes() -> Router<PagesState> {
 struct IndexPage {
     layout: Layout,
     debug_href: String,
+    simulatore_href: String,
 }
 
 /// "Tool per lo sviluppo".
@@ -48,6 +55,7 @@ async fn index(
     render(&IndexPage {
         layout: bo.layout(&state, "Tool per lo sviluppo", Nav::Tool),
         debug_href: bo.path("tool-sviluppo/debug-voucher"),
+        simulatore_href: bo.path("tool-sviluppo/simulatore"),
     })
 }
 

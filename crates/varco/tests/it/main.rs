@@ -22,6 +22,7 @@ mod bo_client_admin;
 mod bo_finalita;
 mod bo_fruizione;
 mod bo_session;
+mod bo_simulatore;
 mod bo_tool;
 mod browser_walk;
 mod cli_ente;
