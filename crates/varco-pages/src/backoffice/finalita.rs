@@ -1139,10 +1139,8 @@ async fn detail(
     };
     let clients_tab = q.tab.as_deref() == Some("client");
     let mut clients = vec![];
-    let may_add_client = clients_tab
-        && bo.caller.may(Change::Client)
-        && p.consumer_id == bo.tenant
-        && p.current_version().is_some();
+    let may_add_client =
+        clients_tab && bo.caller.may(Change::Client) && p.consumer_id == bo.tenant && p.current_version().is_some();
     let mut addable_clients = vec![];
     if clients_tab {
         let f = ClientFilter { consumer: Some(p.consumer_id), name: None };
