@@ -79,7 +79,9 @@ struct StepRow {
     outcome: String,
     /// passed, failed, skipped (for the style).
     class: &'static str,
-    errors: Vec<String>,
+    /// Each failure: the sentence, and PDND's name of the reason (the one the token
+    /// endpoint logs), for a support request.
+    errors: Vec<(String, &'static str)>,
 }
 
 struct Outcome {
@@ -209,7 +211,7 @@ async fn outcome(state: &PagesState, bo: &Bo, steps: &Steps, with_dpop: bool) ->
             Some((_, found)) => {
                 let n = found.len();
                 let label = if n == 1 { "1 errore".to_string() } else { format!("{n} errori") };
-                (label, "failed", found.iter().map(|f| f.italian.clone()).collect())
+                (label, "failed", found.iter().map(|f| (f.italian.clone(), f.reason.code())).collect())
             }
             None => ("Impossibile eseguire".to_string(), "skipped", vec![]),
         };

@@ -27,6 +27,8 @@ struct Ctx<'a> {
     other: Consumer,
     api: ApiClient,
     stranger: RsaPrivateKey,
+    /// Maria Bianchi of Comune di Prova on "Debug client assertion", and the form's token.
+    debug_page: (common::web::Browser, String),
 }
 
 impl Ctx<'_> {
@@ -854,7 +856,11 @@ async fn setup_ctx(app: &TestApp) -> Ctx<'_> {
     let consumer = setup_consumer(app, COMUNE_DI_PROVA).await;
     let other = setup_consumer(app, COMUNE_DI_ESEMPIO).await;
     let api = setup_api_client(app, Env::Collaudo, COMUNE_DI_PROVA, true).await;
-    Ctx { app, consumer, other, api, stranger: RsaPrivateKey::generate_2048() }
+    let b = common::web::Browser::new(&app.running.base_url);
+    b.demo_login(varco_selfcare::demo::ADMIN_COMUNE.fiscal_code).await;
+    b.enter_backoffice("Comune di Prova", "collaudo").await;
+    let csrf = b.get(DEBUG_PAGE).await.csrf();
+    Ctx { app, consumer, other, api, stranger: RsaPrivateKey::generate_2048(), debug_page: (b, csrf) }
 }
 
 /// Sends the request and checks the wire (generic 400), the log (reason with the
@@ -865,6 +871,28 @@ struct Run {
     failures: Vec<String>,
     /// Vouchers issued to the consumer client along the way.
     issued: usize,
+}
+
+const DEBUG_PAGE: &str = "/interop/collaudo/tool-sviluppo/debug-voucher";
+
+/// The step of PDND's debug tool where each reason belongs, written here from the
+/// contract's grouping (not from the page's code): 1 the assertion's header and
+/// claims, 2 the key (and the client's purpose), 3 the signature, 4 the states.
+fn step_of(reason: &str) -> u8 {
+    match reason {
+        "tokenGenerationStatesEntryNotFound" | "purposeIdNotProvided" | "unexpectedPurposeId" => 2,
+        "invalidSignature" => 3,
+        "invalidEServiceState" | "invalidAgreementState" | "invalidPurposeState" => 4,
+        _ => 1,
+    }
+}
+
+/// The step of the debug page whose failures list `reason`, if any.
+fn debug_page_step(body: &str, reason: &str) -> Option<u8> {
+    let at = body.find(&format!("data-reason=\"{reason}\""))?;
+    let before = &body[..at];
+    let start = before.rfind("data-testid=\"passo-")? + "data-testid=\"passo-".len();
+    before[start..].split('"').next()?.parse().ok()
 }
 
 async fn check(ctx: &Ctx<'_>, logs: &LogCapture, name: &str, reason: &str, req: Req, run: &mut Run) {
@@ -890,6 +918,28 @@ async fn check(ctx: &Ctx<'_>, logs: &LogCapture, name: &str, reason: &str, req: 
         },
     }
     if let Some((assertion, client_id)) = &req.debug {
+        // The back office's "Debug client assertion" names the same reason, in its step.
+        let (b, csrf) = &ctx.debug_page;
+        let page = b
+            .post(
+                DEBUG_PAGE,
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("client_assertion", assertion.as_str()),
+                    ("dpop", ""),
+                    ("client_id", client_id.as_deref().unwrap_or("")),
+                ],
+            )
+            .await;
+        match debug_page_step(&page.body, reason) {
+            // Nothing to examine: the page asks for the assertion instead.
+            _ if assertion.is_empty() && page.status.is_client_error() => {}
+            Some(n) if n == step_of(reason) => {}
+            found => failures.push(format!(
+                "{name}: the debug page names {reason:?} in step {found:?}, expected step {}",
+                step_of(reason)
+            )),
+        }
         let (report, ok) =
             varco::cli::debug_report(&ctx.app.running.token, Env::Collaudo, assertion, client_id.as_deref());
         let detail_ok = report["detail"].as_str().is_some_and(|d| !d.trim().is_empty());
