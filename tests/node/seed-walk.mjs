@@ -10,7 +10,12 @@
 // "Richiedi fruizione", "Inoltra richiesta" (attivo); Finalità inoltrate, "Crea
 // nuovo", the risk analysis (live, as JavaScript redraws it), Riepilogo, "Pubblica"
 // (attivo); a second finalità over SEND - UAT's per-consumer threshold waits for
-// approval. After login it only clicks what the pages show.
+// approval. Then "Gestione dei client": a client e-service with the technician as
+// member, an RSA key made here (its kid checked against the RFC 7638 thumbprint),
+// the finalità attached, "Simula l'ottenimento del voucher" read; outside the
+// browser, ../independent/walk_voucher.py (PyJWT) builds the client assertion from
+// what the simulator showed, gets the voucher and verifies it against the JWKS.
+// After login it only clicks what the pages show.
 // axe-core checks every page shown (lib/axe.mjs): any serious or critical
 // violation fails the walk, with its rule, impact, targets and page.
 // It does only what a person can: it reads what the page shows (headings, labels,
@@ -19,17 +24,30 @@
 // `force`; see lib/person.mjs). A screenshot of each step goes to --out. Any failed
 // expectation throws, and the process exits non-zero with the step that failed.
 //
-// usage: node seed-walk.mjs --base http://127.0.0.1:PORT --out DIR
+// usage: node seed-walk.mjs --base http://127.0.0.1:PORT --out DIR --jwks-url URL --voucher-iss ISS
+// (the JWKS and the voucher's issuer of Collaudo: what a producer is told, not shown
+// to the consumer in the pages). The last line before WALK OK is `VOUCHER {json}`:
+// the voucher's header and claims, for the test to compare with the database.
+import { spawnSync } from 'node:child_process';
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { launch, newPage } from './lib/browser.mjs';
 import { Auditor } from './lib/axe.mjs';
 import { heading, isTickedIn, see, shownText, sidebar, tick, tickIn } from './lib/person.mjs';
 
-const { values: opts } = parseArgs({ options: { base: { type: 'string' }, out: { type: 'string' } } });
-if (!opts.base || !opts.out) {
-  console.error('usage: node seed-walk.mjs --base URL --out DIR');
+const { values: opts } = parseArgs({
+  options: {
+    base: { type: 'string' },
+    out: { type: 'string' },
+    'jwks-url': { type: 'string' },
+    'voucher-iss': { type: 'string' },
+  },
+});
+if (!opts.base || !opts.out || !opts['jwks-url'] || !opts['voucher-iss']) {
+  console.error('usage: node seed-walk.mjs --base URL --out DIR --jwks-url URL --voucher-iss ISS');
   process.exit(2);
 }
 mkdirSync(opts.out, { recursive: true });
@@ -71,6 +89,27 @@ async function definition(scope, term) {
 /** The notice shown after an action ("esito"). */
 async function noticeShown(page) {
   return shownText(page.locator('main [role="status"][data-testid="esito"]'));
+}
+
+/** The value (a `<code>`) shown for `term` in a description list inside `scope`. */
+async function codeFor(scope, term) {
+  return shownText(scope.locator(`dt:text-is("${term}") + dd code`).first());
+}
+
+/** RFC 7638: the SHA-256 thumbprint, base64url, of the RSA public key's {e, kty, n}. */
+function thumbprint(publicPem) {
+  const { e, n } = createPublicKey(publicPem).export({ format: 'jwk' });
+  return createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
+}
+
+/** ../independent/walk_voucher.py (PyJWT): the assertion, the token endpoint, the voucher checked. */
+function voucherWithPyJwt(args, privatePem) {
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'independent', 'walk_voucher.py');
+  const argv = [script, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, v])];
+  const run = spawnSync('python3', argv, { input: privatePem, encoding: 'utf8', timeout: 60_000 });
+  if (run.error) throw new Error(`cannot run python3 walk_voucher.py: ${run.error.message}`);
+  if (run.status !== 0) throw new Error(`walk_voucher.py failed (${run.status}): ${run.stderr}${run.stdout}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop());
 }
 
 async function loginAs(page, who) {
@@ -464,6 +503,139 @@ try {
     rows,
   );
   await shot(page, '24-finalita-inoltrate');
+
+  // --- 6) Gestione dei client: a client e-service for the finalità, with a key made here.
+  step = 'API e-service → Crea nuovo';
+  await sidebar(page, 'API e-service');
+  await heading(page, 'I miei client API e-service');
+  await audit('client API e-service');
+  await page.getByRole('link', { name: 'Crea nuovo', exact: true }).click();
+  await heading(page, 'Crea nuovo client');
+  const CLIENT = { name: 'Client SEND del Comune', description: 'Ottiene i voucher per le notifiche del Comune su SEND - UAT' };
+  await page.getByLabel('Nome del client (richiesto)', { exact: true }).fill(CLIENT.name);
+  await page.getByLabel('Descrizione del client (richiesto)', { exact: true }).fill(CLIENT.description);
+  await tick(page, `${TECH.nome} ${TECH.cognome} (tu)`);
+  await shot(page, '25-crea-client');
+
+  step = 'Crea client';
+  await page.getByRole('button', { name: 'Crea', exact: true }).click();
+  await heading(page, CLIENT.name);
+  done = await noticeShown(page);
+  expect('the client is said to be created', done === 'Client creato.', done);
+  await see(page, CLIENT.description);
+  const members = await shownText(page.locator('main [data-testid="membri"]'));
+  expect(`${TECH.nome} ${TECH.cognome} is the client's member`, members.includes(`${TECH.nome} ${TECH.cognome}`), members);
+  const clientIdOnPage = await codeFor(page.locator('main'), 'ID del client (clientId)');
+  await shot(page, '26-client-creato');
+
+  step = 'Chiavi pubbliche → Aggiungi';
+  await page.getByRole('link', { name: 'Chiavi pubbliche', exact: true }).click();
+  await heading(page, 'Chiavi pubbliche');
+  await see(page, 'Il client non ha chiavi pubbliche.');
+  await audit('chiavi pubbliche, vuota');
+  await page.getByRole('link', { name: 'Aggiungi', exact: true }).click();
+  await heading(page, 'Inserisci nuova chiave pubblica');
+  // The key pair, made here as a technician makes it (openssl genrsa): the private
+  // key stays in this process, the public one (SPKI PEM) is pasted.
+  const pair = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const expectedKid = thumbprint(pair.publicKey);
+  await page.getByLabel('Nome della chiave (richiesto)', { exact: true }).fill('Chiave del collaudo');
+  await page.getByLabel('Chiave pubblica (richiesto)', { exact: true }).fill(pair.publicKey);
+  await shot(page, '27-chiave-nuova');
+
+  step = 'Inserisci la chiave';
+  await page.getByRole('button', { name: 'Inserisci', exact: true }).click();
+  await heading(page, 'Chiave del collaudo');
+  done = await noticeShown(page);
+  expect('the key is said to be uploaded', done.startsWith('Chiave pubblica caricata'), done);
+  const kidShown = await codeFor(page.locator('main'), 'ID della chiave (kid)');
+  expect(`the kid shown is the key's RFC 7638 thumbprint ${expectedKid}`, kidShown === expectedKid, kidShown);
+  const keyClient = await codeFor(page.locator('main'), 'ID del client (clientId)');
+  expect('the key page names the client', keyClient === clientIdOnPage, keyClient);
+  await shot(page, '28-chiave-caricata');
+
+  step = 'Finalità → associa Notifiche ai cittadini';
+  await page.getByRole('navigation', { name: 'Percorso' }).getByRole('link', { name: CLIENT.name, exact: true }).click();
+  await heading(page, CLIENT.name);
+  await audit('client, membri');
+  await page.getByRole('link', { name: 'Finalità', exact: true }).click();
+  await heading(page, 'Finalità');
+  await see(page, 'Il client non è associato ad alcuna finalità.');
+  await page.getByLabel('Associa una finalità attiva', { exact: true }).selectOption({ label: 'Notifiche ai cittadini' });
+  await audit('client, finalità da associare');
+  await page.getByRole('button', { name: 'Aggiungi', exact: true }).click();
+  await heading(page, CLIENT.name);
+  done = await noticeShown(page);
+  expect('the finalità is said to be attached', done === 'Finalità associata al client.', done);
+  const attached = await shownText(page.locator('main [data-testid="finalita"]'));
+  expect('the client shows Notifiche ai cittadini on SEND - UAT', attached.includes('Notifiche ai cittadini') && attached.includes('SEND'), attached);
+  await shot(page, '29-client-finalita');
+
+  // --- 7) "Simula l'ottenimento del voucher": what to put in the assertion, read.
+  step = "Simula l'ottenimento del voucher";
+  await page.getByRole('link', { name: "Simula l'ottenimento del voucher", exact: true }).click();
+  await heading(page, "Simula l'ottenimento del voucher");
+  await heading(page, 'Selezione parametri');
+  const params = page.locator('main [data-testid="parametri"]');
+  const sim = { clientId: await codeFor(params, 'clientId'), purposeId: await codeFor(params, 'purposeId') };
+  expect('the simulator has the client chosen', sim.clientId === clientIdOnPage, sim);
+  const chosen = {
+    purpose: await page.getByLabel('Finalità', { exact: true }).locator('option:checked').innerText(),
+    key: await page.getByLabel('Chiave pubblica', { exact: true }).locator('option:checked').innerText(),
+  };
+  expect('the simulator has the finalità and the key chosen', chosen.purpose.trim() === 'Notifiche ai cittadini' && chosen.key.includes(kidShown), chosen);
+  expect('nothing blocks the voucher', (await page.locator('main [data-testid="bloccanti"]').count()) === 0, 'bloccanti shown');
+  await shot(page, '30-simulatore-parametri');
+
+  step = 'Simulatore: Genera client assertion';
+  await page.getByRole('link', { name: 'Avanti', exact: true }).click();
+  await heading(page, 'Genera client assertion');
+  const stepOne = page.locator('main [data-testid="passo-1"]');
+  sim.kid = await codeFor(stepOne, 'KID');
+  sim.aud = await codeFor(stepOne, 'AUD');
+  const iss = await codeFor(stepOne, 'ISS');
+  const sub = await codeFor(stepOne, 'SUB');
+  const purposeInAssertion = await codeFor(stepOne, 'PurposeId');
+  expect(
+    'the assertion shown: kid of the key, iss = sub = clientId, the purposeId',
+    sim.kid === kidShown && iss === sim.clientId && sub === sim.clientId && purposeInAssertion === sim.purposeId && (await codeFor(stepOne, 'ALG')) === 'RS256',
+    { ...sim, iss, sub, purposeInAssertion },
+  );
+  await shot(page, '31-simulatore-assertion');
+
+  step = 'Simulatore: Ottieni token di accesso';
+  await page.getByRole('link', { name: 'Avanti', exact: true }).click();
+  await heading(page, 'Ottieni token di accesso');
+  const stepTwo = page.locator('main [data-testid="passo-2"]');
+  sim.tokenUrl = await codeFor(stepTwo, 'Token endpoint');
+  const bodyClient = await codeFor(stepTwo, 'client_id');
+  expect('the request body names the client', bodyClient === sim.clientId, bodyClient);
+  expect('the token endpoint is a URL', /^https?:\/\/[^ ]+$/.test(sim.tokenUrl), sim.tokenUrl);
+  await shot(page, '32-simulatore-token');
+
+  // --- 8) Outside the browser, with PyJWT: the assertion from what was read, the voucher verified.
+  step = 'il voucher con PyJWT';
+  const pyClock = Date.now();
+  const voucher = voucherWithPyJwt(
+    {
+      'token-url': sim.tokenUrl,
+      kid: sim.kid,
+      'client-id': sim.clientId,
+      aud: sim.aud,
+      'purpose-id': sim.purposeId,
+      'jwks-url': opts['jwks-url'],
+      'expect-iss': opts['voucher-iss'],
+      'expect-aud': audience,
+    },
+    pair.privateKey,
+  );
+  expect('PyJWT verified the voucher', voucher.ok === true && voucher.claims.purposeId === sim.purposeId, voucher);
+  console.log(`voucher: PyJWT assertion, token endpoint and JWKS check in ${Date.now() - pyClock} ms`);
+  console.log(`VOUCHER ${JSON.stringify({ kid: sim.kid, clientId: sim.clientId, purposeId: sim.purposeId, tokenUrl: sim.tokenUrl, assertionAud: sim.aud, voucher })}`);
 
   step = 'ogni pagina controllata da axe';
   // The hand-over to a back office submits itself at once (no one sees it); the
