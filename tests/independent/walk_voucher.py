@@ -7,12 +7,14 @@ hands them here with the private key it generated (PEM, on stdin; never on the
 command line). This script:
 
 1. builds the client assertion (header alg RS256, kid, typ JWT; claims iss = sub =
-   clientId, aud, purposeId, jti, iat, exp) with PyJWT;
+   clientId, aud, purposeId if given, jti, iat, exp) with PyJWT;
 2. POSTs it to the token endpoint (application/x-www-form-urlencoded);
 3. verifies the voucher against the environment's JWKS with PyJWT: signature, typ
-   at+jwt, iss, aud (the e-service's audience), purposeId, client_id, sub.
+   at+jwt, iss, aud (the e-service's audience, or the M2M one for a client API
+   Interoperabilità), purposeId (or none), client_id, sub, role if asked.
 
-Prints one JSON line (the voucher's header and claims) on stdout; exits 1 with the
+Prints one JSON line (the voucher's header and claims, and the client assertion
+built, for the "Debug client assertion" tool) on stdout; exits 1 with the
 reason on any mismatch.
 """
 from __future__ import annotations
@@ -43,8 +45,12 @@ def fail(what: str) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    for name in ("token-url", "kid", "client-id", "aud", "purpose-id", "jwks-url", "expect-iss", "expect-aud"):
+    for name in ("token-url", "kid", "client-id", "aud", "jwks-url", "expect-iss", "expect-aud"):
         p.add_argument(f"--{name}", required=True)
+    # Without a purposeId: a client API Interoperabilità's assertion, and its voucher
+    # has no purposeId; --expect-role then names the voucher's role (m2m, m2m-admin).
+    p.add_argument("--purpose-id")
+    p.add_argument("--expect-role")
     args = p.parse_args()
     private_key = sys.stdin.read().encode("ascii")
 
@@ -53,11 +59,12 @@ def main() -> None:
         "iss": args.client_id,
         "sub": args.client_id,
         "aud": args.aud,
-        "purposeId": args.purpose_id,
         "jti": str(uuid.uuid4()),
         "iat": now,
         "exp": now + 600,
     }
+    if args.purpose_id is not None:
+        claims["purposeId"] = args.purpose_id
     assertion = jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": args.kid, "typ": "JWT"})
 
     form = urllib.parse.urlencode(
@@ -109,10 +116,16 @@ def main() -> None:
         ("purposeId", args.purpose_id),
         ("client_id", args.client_id),
         ("sub", args.client_id),
-    ):
+    ) + ((("role", args.expect_role),) if args.expect_role is not None else ()):
         if got.get(name) != expected:
             fail(f"voucher {name} is {got.get(name)!r}, expected {expected!r}")
-    print(json.dumps({"ok": True, "expiresIn": answer.get("expires_in"), "header": header, "claims": got}))
+    if args.purpose_id is None and "purposeId" in got:
+        fail(f"voucher purposeId is {got['purposeId']!r}, expected none")
+    print(
+        json.dumps(
+            {"ok": True, "expiresIn": answer.get("expires_in"), "header": header, "claims": got, "assertion": assertion}
+        )
+    )
 
 
 if __name__ == "__main__":

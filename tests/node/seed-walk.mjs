@@ -24,10 +24,16 @@
 // `force`; see lib/person.mjs). A screenshot of each step goes to --out. Any failed
 // expectation throws, and the process exits non-zero with the step that failed.
 //
-// usage: node seed-walk.mjs --base http://127.0.0.1:PORT --out DIR --jwks-url URL --voucher-iss ISS
-// (the JWKS and the voucher's issuer of Collaudo: what a producer is told, not shown
-// to the consumer in the pages). The last line before WALK OK is `VOUCHER {json}`:
-// the voucher's header and claims, for the test to compare with the database.
+// Then a client API Interoperabilità with the technician as member and as its
+// "Admin API", a second key made here, its voucher from the simulator's values
+// (PyJWT, no purposeId; role m2m-admin); and "Debug client assertion" given the
+// e-service assertion PyJWT built: valid, every step "Riuscita".
+//
+// usage: node seed-walk.mjs --base http://127.0.0.1:PORT --out DIR --jwks-url URL --voucher-iss ISS --m2m-audience AUD
+// (the JWKS, the voucher's issuer and the M2M API's audience of Collaudo: what a
+// producer is told, not shown to the consumer in the pages). Before WALK OK come
+// `VOUCHER {json}` and `API_VOUCHER {json}`: each voucher's header and claims, for
+// the test to compare with the database.
 import { spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -44,10 +50,11 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     'jwks-url': { type: 'string' },
     'voucher-iss': { type: 'string' },
+    'm2m-audience': { type: 'string' },
   },
 });
-if (!opts.base || !opts.out || !opts['jwks-url'] || !opts['voucher-iss']) {
-  console.error('usage: node seed-walk.mjs --base URL --out DIR --jwks-url URL --voucher-iss ISS');
+if (!opts.base || !opts.out || !opts['jwks-url'] || !opts['voucher-iss'] || !opts['m2m-audience']) {
+  console.error('usage: node seed-walk.mjs --base URL --out DIR --jwks-url URL --voucher-iss ISS --m2m-audience AUD');
   process.exit(2);
 }
 mkdirSync(opts.out, { recursive: true });
@@ -636,6 +643,163 @@ try {
   expect('PyJWT verified the voucher', voucher.ok === true && voucher.claims.purposeId === sim.purposeId, voucher);
   console.log(`voucher: PyJWT assertion, token endpoint and JWKS check in ${Date.now() - pyClock} ms`);
   console.log(`VOUCHER ${JSON.stringify({ kid: sim.kid, clientId: sim.clientId, purposeId: sim.purposeId, tokenUrl: sim.tokenUrl, assertionAud: sim.aud, voucher })}`);
+
+  // --- 9) A client API Interoperabilità, Mario its member and its "Admin API".
+  step = 'API Interoperabilità → Crea nuovo';
+  await sidebar(page, 'API Interoperabilità');
+  await heading(page, 'I miei client API Interoperabilità');
+  await audit('client API Interoperabilità');
+  await page.getByRole('link', { name: 'Crea nuovo', exact: true }).click();
+  await heading(page, 'Crea nuovo client');
+  const API = { name: 'Gestionale del Comune', description: 'Chiama le API di Interoperabilità dal gestionale del Comune' };
+  await page.getByLabel('Nome del client (richiesto)', { exact: true }).fill(API.name);
+  await page.getByLabel('Descrizione del client (richiesto)', { exact: true }).fill(API.description);
+  await tick(page, `${TECH.nome} ${TECH.cognome} (tu)`);
+  await shot(page, '33-crea-client-api');
+
+  step = 'Crea client API';
+  await page.getByRole('button', { name: 'Crea', exact: true }).click();
+  await heading(page, API.name);
+  done = await noticeShown(page);
+  expect('the API client is said to be created', done === 'Client creato.', done);
+  await see(page, API.description);
+  const apiMembers = await shownText(page.locator('main [data-testid="membri"]'));
+  expect(`${TECH.nome} ${TECH.cognome} is the API client's member`, apiMembers.includes(`${TECH.nome} ${TECH.cognome}`), apiMembers);
+  const apiClientId = await codeFor(page.locator('main'), 'ID del client (clientId)');
+  expect('the API client is another client', apiClientId !== clientIdOnPage, apiClientId);
+  await shot(page, '34-client-api-creato');
+
+  step = 'client API: Chiavi pubbliche → Aggiungi';
+  await page.getByRole('link', { name: 'Chiavi pubbliche', exact: true }).click();
+  await heading(page, 'Chiavi pubbliche');
+  await see(page, 'Il client non ha chiavi pubbliche.');
+  await audit('client API, chiavi pubbliche, vuota');
+  await page.getByRole('link', { name: 'Aggiungi', exact: true }).click();
+  await heading(page, 'Inserisci nuova chiave pubblica');
+  const apiPair = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const apiExpectedKid = thumbprint(apiPair.publicKey);
+  await page.getByLabel('Nome della chiave (richiesto)', { exact: true }).fill('Chiave del gestionale');
+  await page.getByLabel('Chiave pubblica (richiesto)', { exact: true }).fill(apiPair.publicKey);
+  await audit('client API, chiave nuova');
+  await page.getByRole('button', { name: 'Inserisci', exact: true }).click();
+  await heading(page, 'Chiave del gestionale');
+  done = await noticeShown(page);
+  expect('the API key is said to be uploaded', done.startsWith('Chiave pubblica caricata'), done);
+  const apiKid = await codeFor(page.locator('main'), 'ID della chiave (kid)');
+  expect(`the API key's kid is its RFC 7638 thumbprint ${apiExpectedKid}`, apiKid === apiExpectedKid, apiKid);
+  expect('the API key page names the API client', (await codeFor(page.locator('main'), 'ID del client (clientId)')) === apiClientId, apiClientId);
+  await shot(page, '35-chiave-client-api');
+
+  step = 'client API: Admin API → Seleziona admin';
+  await page.getByRole('navigation', { name: 'Percorso' }).getByRole('link', { name: API.name, exact: true }).click();
+  await heading(page, API.name);
+  await audit('client API, membri');
+  await page.getByRole('link', { name: 'Admin API', exact: true }).click();
+  await heading(page, 'Admin API');
+  let adminShown = await shownText(page.locator('main [data-testid="admin"]'));
+  expect('the API client has no admin yet', adminShown === 'Il client non ha un admin.', adminShown);
+  await page.getByLabel('Seleziona admin', { exact: true }).selectOption({ label: `${TECH.nome} ${TECH.cognome}` });
+  await audit('client API, admin da scegliere');
+  await page.getByRole('button', { name: 'Seleziona admin', exact: true }).click();
+  await heading(page, API.name);
+  done = await noticeShown(page);
+  expect('the admin is said to be set', done.startsWith('Admin API impostato'), done);
+  adminShown = await shownText(page.locator('main [data-testid="admin"]'));
+  expect(`${TECH.nome} ${TECH.cognome} is the API client's admin`, adminShown.startsWith(`Admin: ${TECH.nome} ${TECH.cognome}`), adminShown);
+  await shot(page, '36-client-api-admin');
+
+  step = "client API: Simula l'ottenimento del voucher";
+  await page.getByRole('link', { name: "Simula l'ottenimento del voucher", exact: true }).click();
+  await heading(page, "Simula l'ottenimento del voucher");
+  await heading(page, 'Selezione parametri');
+  const apiParams = page.locator('main [data-testid="parametri"]');
+  const apiSim = { clientId: await codeFor(apiParams, 'clientId') };
+  expect('the simulator has the API client chosen', apiSim.clientId === apiClientId, apiSim);
+  const apiChosen = {
+    client: await page.getByLabel('Client da utilizzare', { exact: true }).locator('option:checked').innerText(),
+    key: await page.getByLabel('Chiave pubblica', { exact: true }).locator('option:checked').innerText(),
+  };
+  expect(
+    'the simulator has the API client and its key chosen',
+    apiChosen.client.trim() === `${API.name} (client API Interoperabilità)` && apiChosen.key.includes(apiKid),
+    apiChosen,
+  );
+  expect('no finalità for an API client', (await apiParams.locator('dt:text-is("purposeId")').count()) === 0, 'purposeId shown');
+  expect('nothing blocks the API voucher', (await page.locator('main [data-testid="bloccanti"]').count()) === 0, 'bloccanti shown');
+  await shot(page, '37-simulatore-api-parametri');
+
+  step = 'Simulatore API: Genera client assertion';
+  await page.getByRole('link', { name: 'Avanti', exact: true }).click();
+  await heading(page, 'Genera client assertion');
+  const apiStepOne = page.locator('main [data-testid="passo-1"]');
+  apiSim.kid = await codeFor(apiStepOne, 'KID');
+  apiSim.aud = await codeFor(apiStepOne, 'AUD');
+  const apiIss = await codeFor(apiStepOne, 'ISS');
+  const apiSub = await codeFor(apiStepOne, 'SUB');
+  expect(
+    'the API assertion shown: kid of the key, iss = sub = clientId, no purposeId',
+    apiSim.kid === apiKid && apiIss === apiSim.clientId && apiSub === apiSim.clientId && apiSim.aud === sim.aud &&
+      (await apiStepOne.locator('dt:text-is("PurposeId")').count()) === 0,
+    { ...apiSim, apiIss, apiSub },
+  );
+  await audit('simulatore API, assertion');
+  await page.getByRole('link', { name: 'Avanti', exact: true }).click();
+  await heading(page, 'Ottieni token di accesso');
+  const apiStepTwo = page.locator('main [data-testid="passo-2"]');
+  apiSim.tokenUrl = await codeFor(apiStepTwo, 'Token endpoint');
+  expect('the API request body names the API client', (await codeFor(apiStepTwo, 'client_id')) === apiSim.clientId, apiSim);
+  expect('the API token endpoint is the same', apiSim.tokenUrl === sim.tokenUrl, apiSim);
+  await shot(page, '38-simulatore-api-token');
+
+  step = 'il voucher API con PyJWT';
+  const apiClock = Date.now();
+  const apiVoucher = voucherWithPyJwt(
+    {
+      'token-url': apiSim.tokenUrl,
+      kid: apiSim.kid,
+      'client-id': apiSim.clientId,
+      aud: apiSim.aud,
+      'jwks-url': opts['jwks-url'],
+      'expect-iss': opts['voucher-iss'],
+      'expect-aud': opts['m2m-audience'],
+      'expect-role': 'm2m-admin',
+    },
+    apiPair.privateKey,
+  );
+  expect(
+    'PyJWT verified the API voucher: M2M audience, m2m-admin, an adminId, no purposeId',
+    apiVoucher.ok === true && apiVoucher.claims.role === 'm2m-admin' && typeof apiVoucher.claims.adminId === 'string' &&
+      !('purposeId' in apiVoucher.claims),
+    apiVoucher,
+  );
+  console.log(`API voucher: PyJWT assertion, token endpoint and JWKS check in ${Date.now() - apiClock} ms`);
+  console.log(`API_VOUCHER ${JSON.stringify({ kid: apiSim.kid, clientId: apiSim.clientId, tokenUrl: apiSim.tokenUrl, assertionAud: apiSim.aud, voucher: apiVoucher })}`);
+
+  // --- 10) "Debug client assertion" with the e-service assertion PyJWT built.
+  step = 'Tool per lo sviluppo → Debug client assertion';
+  await sidebar(page, 'Tool per lo sviluppo');
+  await heading(page, 'Tool per lo sviluppo');
+  await audit('tool per lo sviluppo');
+  await page.getByRole('region', { name: 'Debug client assertion' }).getByRole('link', { name: 'Effettua il debug', exact: true }).click();
+  await heading(page, 'Debug client assertion');
+  await page.getByLabel('Client assertion (richiesto)', { exact: true }).fill(voucher.assertion);
+  await shot(page, '39-debug-assertion');
+
+  step = 'Debug client assertion: Effettua il debug';
+  await page.getByRole('button', { name: 'Effettua il debug', exact: true }).click();
+  await heading(page, 'Esito della tua richiesta');
+  done = await noticeShown(page);
+  expect('the debug says the request is valid, for SEND - UAT', done.startsWith('Questa richiesta è valida') && done.includes('SEND - UAT'), done);
+  const debugSteps = page.locator('main [data-testid="esito-debug"] [data-testid="esito-passo"]');
+  const outcomes = [];
+  for (const s of await debugSteps.all()) outcomes.push(await shownText(s));
+  expect('every step of the debug is «Riuscita»', outcomes.length >= 4 && outcomes.every((o) => o === 'Riuscita'), outcomes);
+  await shot(page, '40-debug-esito');
+  console.log(`debug: ${outcomes.length} steps, all Riuscita`);
 
   step = 'ogni pagina controllata da axe';
   // The hand-over to a back office submits itself at once (no one sees it); the

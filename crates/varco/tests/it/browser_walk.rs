@@ -8,7 +8,11 @@
 //! thumbprint), the finalità attached, and "Simula l'ottenimento del voucher" read:
 //! from what it shows, `tests/independent/walk_voucher.py` (PyJWT, not Varco) builds
 //! the client assertion, gets the voucher and verifies it against Collaudo's JWKS
-//! (iss, aud = SEND - UAT's audience, purposeId). The walk does only what a
+//! (iss, aud = SEND - UAT's audience, purposeId). Then a client API Interoperabilità
+//! with the technician as member and "Admin API", a second key made by the walk, its
+//! voucher from the simulator's values (PyJWT, no purposeId): aud the M2M audience,
+//! role m2m-admin, adminId the technician's; and "Debug client assertion" given the
+//! e-service assertion: valid, every step "Riuscita". The walk does only what a
 //! person can (no forced clicks, no hidden fields read; after login no typed
 //! addresses), and runs axe-core on every page it is shown: a serious or critical
 //! violation fails it. The screenshots of each step are written afresh on every run
@@ -30,7 +34,7 @@ use varco_selfcare::model::{ProductId, ProductRole, RoleStatus};
 use varco_selfcare::service::SelfCare;
 
 /// Every picture the walk takes, in order (`seed-walk.mjs`, `docs/seed-walk.md`).
-const SCREENSHOTS: [&str; 32] = [
+const SCREENSHOTS: [&str; 40] = [
     "01-accesso-area-riservata",
     "02-amministratore-seleziona-ente",
     "03-panoramica-ente",
@@ -63,6 +67,14 @@ const SCREENSHOTS: [&str; 32] = [
     "30-simulatore-parametri",
     "31-simulatore-assertion",
     "32-simulatore-token",
+    "33-crea-client-api",
+    "34-client-api-creato",
+    "35-chiave-client-api",
+    "36-client-api-admin",
+    "37-simulatore-api-parametri",
+    "38-simulatore-api-token",
+    "39-debug-assertion",
+    "40-debug-esito",
 ];
 
 varco::both_backends!(seed_document_in_a_real_browser, |backend: Backend| async move {
@@ -91,6 +103,8 @@ varco::both_backends!(seed_document_in_a_real_browser, |backend: Backend| async 
             &cfg.jwks_url,
             "--voucher-iss",
             &cfg.issuer,
+            "--m2m-audience",
+            &cfg.m2m_audience,
         ],
         &[],
     )
@@ -179,6 +193,39 @@ varco::both_backends!(seed_document_in_a_real_browser, |backend: Backend| async 
     assert_eq!(claims["client_id"], client_id.to_string().as_str(), "{v}");
     assert_eq!(claims["eserviceId"], send.id.to_string().as_str(), "{v}");
     assert_eq!(claims["consumerId"], tenant.id.to_string().as_str(), "{v}");
+
+    // The client API Interoperabilità, its admin the technician, and its voucher:
+    // the walk's `API_VOUCHER {json}` line, against the database and SelfCare.
+    let line =
+        stdout.lines().find_map(|l| l.strip_prefix("API_VOUCHER ")).expect("the walk printed no API_VOUCHER line");
+    let w: serde_json::Value = serde_json::from_str(line).unwrap();
+    let api_id: varco_domain::ClientId = w["clientId"].as_str().unwrap().parse().unwrap();
+    assert_ne!(api_id, client_id);
+    let api = svc.own_client(&Caller::Operator, api_id).await.unwrap();
+    let mario_user = varco_domain::UserId(mario.id);
+    assert_eq!(
+        (api.consumer_id, api.kind, api.name.as_str(), api.members.as_slice(), api.admin_id),
+        (tenant.id, varco_domain::ClientKind::Api, "Gestionale del Comune", &[mario_user][..], Some(mario_user)),
+        "{api:?}"
+    );
+    assert!(api.purposes.is_empty(), "{api:?}");
+    assert_eq!(api.keys.len(), 1, "{api:?}");
+    assert_eq!(api.keys[0].kid.to_string(), w["kid"].as_str().unwrap());
+    assert_ne!(w["kid"], v["kid"]);
+    assert_eq!(w["tokenUrl"], cfg.token_url.as_str());
+    assert_eq!(w["assertionAud"], cfg.client_assertion_audience.as_str());
+    let claims = &w["voucher"]["claims"];
+    assert_eq!(w["voucher"]["ok"], true, "{w}");
+    assert_eq!(w["voucher"]["header"]["typ"], "at+jwt", "{w}");
+    assert_eq!(claims["iss"], cfg.issuer.as_str(), "{w}");
+    assert_eq!(claims["aud"], cfg.m2m_audience.as_str(), "{w}");
+    assert_eq!(claims["role"], "m2m-admin", "{w}");
+    assert_eq!(claims["adminId"], mario.id.to_string().as_str(), "{w}");
+    assert_eq!(claims["client_id"], api_id.to_string().as_str(), "{w}");
+    assert!(claims.get("purposeId").is_none(), "{w}");
+    // The assertion the debug tool was given is the e-service one PyJWT built.
+    assert!(v["voucher"]["assertion"].as_str().is_some_and(|a| a.split('.').count() == 3), "{v}");
+    assert!(stdout.contains("debug: ") && stdout.contains("all Riuscita"), "{stdout}");
 });
 
 // The risk analysis without JavaScript (`tests/node/nojs-risk.mjs`, a browser context
