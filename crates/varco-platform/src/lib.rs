@@ -1051,6 +1051,11 @@ impl EnvService<'_> {
             return Err(not_found("membro del client", user));
         }
         c.value.members.retain(|m| *m != user);
+        // The admin of a client API is one of its members: leaving, they stop being
+        // its admin, and its vouchers no longer name them.
+        if c.value.admin_id == Some(user) {
+            c.value.admin_id = None;
+        }
         tx.update(&c.value, c.version, "ClientUserDeleted").await?;
         self.commit(tx).await?;
         Ok(c.value)
