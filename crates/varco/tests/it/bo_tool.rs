@@ -193,3 +193,40 @@ varco::both_backends!(another_entes_client_reads_like_an_unknown_key, |backend| 
     let none = verdict(&debug(&b, &csrf, &sign(&h, &p, &theirs.key)).await.body).replace(&nobody.to_string(), "CLIENT");
     assert_eq!(seen, none, "another Ente's client reads unlike an unknown client");
 });
+
+// Step 5, "Validazione DPoP proof", only when a proof is sent: a good proof passes, one
+// for another method is refused there, as the token endpoint refuses it.
+varco::both_backends!(debug_tool_checks_the_dpop_proof_in_step_5, |backend| async move {
+    let logs = LogCapture::start();
+    let app = spawn_app(backend).await;
+    let c = setup_consumer(&app, COMUNE_DI_PROVA).await;
+    let (b, csrf) = on_the_form(&app).await;
+    let token_url = app.running.platform.config(Env::Collaudo).token_url.clone();
+    let key = RsaPrivateKey::generate_2048();
+    let proof = |method: &str| {
+        varco_jose::build_dpop_proof(&key, method, &token_url, now(), &uuid::Uuid::new_v4().to_string(), None)
+    };
+    let assertion = c.assertion(&app);
+    let without = debug(&b, &csrf, &assertion).await;
+    assert!(!verdict(&without.body).contains("data-testid=\"passo-5\""), "no proof, no step 5");
+
+    let good = proof("POST");
+    let page =
+        b.post(DEBUG, &[("csrf", &csrf), ("client_assertion", &assertion), ("dpop", &good), ("client_id", "")]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let five = step(&page.body, 5);
+    assert!(five.contains("Riuscita"), "{five}");
+    // The debug tool does not spend the proof: the token endpoint still takes it.
+    let r = post_token(&app, Env::Collaudo, &token_form(&c.assertion(&app), None), &[good]).await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.text);
+
+    let bad = proof("GET");
+    let page =
+        b.post(DEBUG, &[("csrf", &csrf), ("client_assertion", &assertion), ("dpop", &bad), ("client_id", "")]).await;
+    let five = step(&page.body, 5);
+    assert!(five.contains("1 errore") && five.contains("data-reason=\"dpopProofInvalid\""), "{five}");
+    assert!(text(&page.body).contains("Non è possibile ottenere un voucher per questa richiesta"));
+    let r = post_token(&app, Env::Collaudo, &token_form(&c.assertion(&app), None), &[bad]).await;
+    let corr = check_generic_400(&r).unwrap();
+    assert_eq!(logs.reason_for(&corr).as_deref(), Some("dpopProofInvalid"));
+});
