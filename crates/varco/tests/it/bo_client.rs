@@ -16,7 +16,7 @@ use varco_selfcare::demo::ADMIN_COMUNE;
 const LIST: &str = "/interop/collaudo/gestione-client/api-e-service";
 
 /// Comune di Prova with an active finalità on SEND - UAT; Maria in Collaudo.
-async fn world(app: &TestApp) -> (Browser, String, String) {
+pub(crate) async fn world(app: &TestApp) -> (Browser, String, String) {
     let key = varco_jose::RsaPrivateKey::generate_2048();
     let out = varco::cli::setup_consumer(
         &app.running.platform,
@@ -36,7 +36,7 @@ async fn world(app: &TestApp) -> (Browser, String, String) {
 }
 
 /// Maria's SelfCare id, as the create form offers her.
-fn maria_id(form: &Page) -> String {
+pub(crate) fn maria_id(form: &Page) -> String {
     let at = form.body.find("Maria Bianchi (tu)").unwrap_or_else(|| panic!("Maria not offered:\n{}", form.body));
     let start = form.body[..at].rfind("for=\"membro-").unwrap() + "for=\"membro-".len();
     form.body[start..start + 36].to_string()

@@ -5,44 +5,16 @@
 //! "Rimuovi" (after a confirmation), and it is m2m again. On the finalità's
 //! "Client associati", a client e-service not yet attached is offered, attached,
 //! then listed.
-use crate::common::web::{Browser, Page};
 use crate::common::{assertion_parts, decode_jwt, request_voucher, sign};
 use reqwest::StatusCode;
 use serde_json::Value;
 use varco::testkit::{spawn_app, TestApp};
 use varco_domain::{ClientId, ClientKind, Env, UserId};
-use varco_platform::demo::SEND_UAT;
 use varco_platform::Caller;
-use varco_selfcare::demo::ADMIN_COMUNE;
 
 const API_LIST: &str = "/interop/collaudo/gestione-client/api-interop";
 
-/// Comune di Prova with an active finalità on SEND - UAT; Maria in Collaudo.
-async fn world(app: &TestApp) -> (Browser, String, String) {
-    let key = varco_jose::RsaPrivateKey::generate_2048();
-    let out = varco::cli::setup_consumer(
-        &app.running.platform,
-        Env::Collaudo,
-        "Comune di Prova",
-        SEND_UAT,
-        &key.public_key().to_pem(),
-        100,
-    )
-    .await
-    .unwrap();
-    let b = Browser::new(&app.running.base_url);
-    b.demo_login(ADMIN_COMUNE.fiscal_code).await;
-    b.enter_backoffice("Comune di Prova", "collaudo").await;
-    let csrf = b.get("/interop/collaudo/").await.csrf();
-    (b, csrf, out["purposeId"].as_str().unwrap().to_string())
-}
-
-/// Maria's SelfCare id, as the create form offers her.
-fn maria_id(form: &Page) -> String {
-    let at = form.body.find("Maria Bianchi (tu)").unwrap_or_else(|| panic!("Maria not offered:\n{}", form.body));
-    let start = form.body[..at].rfind("for=\"membro-").unwrap() + "for=\"membro-".len();
-    form.body[start..start + 36].to_string()
-}
+use crate::bo_client::{maria_id, world};
 
 async fn admin_of(app: &TestApp, id: ClientId) -> Option<UserId> {
     app.running.platform.env(Env::Collaudo).own_client(&Caller::Operator, id).await.unwrap().admin_id
