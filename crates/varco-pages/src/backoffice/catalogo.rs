@@ -338,9 +338,7 @@ async fn request(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let bo = Bo::enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Fruizione)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Fruizione).await?;
     let (eid, _) = ids(&e, &d).ok_or_else(|| bo.err(&state, PageError::not_found("L'e-service")))?;
     let back = bo.path(&format!("catalogo-e-service/{e}/{d}"));
     let a = state

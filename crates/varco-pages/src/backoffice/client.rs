@@ -383,9 +383,7 @@ async fn create(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let bo = Bo::enter(&state, &headers, &env).await?;
-    bo.check_csrf(field(&pairs, "csrf"))?;
-    bo.require(&state, Change::Client)?;
+    let bo = Bo::act(&state, &headers, &env, field(&pairs, "csrf"), Change::Client).await?;
     let k = kind_of(&state, &bo, &tipo)?;
     let nome = field(&pairs, "nome").to_string();
     let descrizione = field(&pairs, "descrizione").to_string();
@@ -629,9 +627,7 @@ async fn delete(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let bo = Bo::enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Client)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Client).await?;
     let k = kind_of(&state, &bo, &tipo)?;
     let c = load(&state, &bo, k, &id).await?;
     let base = client_path(&bo, k, c.id);
@@ -664,9 +660,7 @@ async fn member_add(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let bo = Bo::enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Client)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Client).await?;
     let k = kind_of(&state, &bo, &tipo)?;
     let c = load(&state, &bo, k, &id).await?;
     let base = client_path(&bo, k, c.id);
@@ -693,9 +687,7 @@ async fn member_remove(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let bo = Bo::enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Client)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Client).await?;
     let k = kind_of(&state, &bo, &tipo)?;
     let c = load(&state, &bo, k, &id).await?;
     let back = format!("{}?tab=membri", client_path(&bo, k, c.id));
@@ -714,9 +706,7 @@ async fn purpose_add(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let bo = Bo::enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Client)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Client).await?;
     let k = kind_of(&state, &bo, &tipo)?;
     let c = load(&state, &bo, k, &id).await?;
     let back = format!("{}?tab=finalita", client_path(&bo, k, c.id));
@@ -737,9 +727,7 @@ async fn purpose_remove(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let bo = Bo::enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Client)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Client).await?;
     let k = kind_of(&state, &bo, &tipo)?;
     let c = load(&state, &bo, k, &id).await?;
     let base = client_path(&bo, k, c.id);
@@ -793,9 +781,7 @@ async fn admin_set(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let bo = Bo::enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Client)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Client).await?;
     let k = kind_of(&state, &bo, &tipo)?;
     let (c, back) = load_api(&state, &bo, k, &id).await?;
     let chosen = form.admin.trim();
@@ -826,9 +812,7 @@ async fn admin_remove(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let bo = Bo::enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Client)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Client).await?;
     let k = kind_of(&state, &bo, &tipo)?;
     let (c, back) = load_api(&state, &bo, k, &id).await?;
     if c.admin_id.is_none() {
@@ -976,9 +960,7 @@ async fn key_add(
     headers: HeaderMap,
     Form(form): Form<KeyForm>,
 ) -> Result<Response, PageError> {
-    let bo = Bo::enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Chiavi)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Chiavi).await?;
     let k = kind_of(&state, &bo, &tipo)?;
     let c = load(&state, &bo, k, &id).await?;
     let mut page = key_form_page(&state, &bo, k, &c);
@@ -1106,9 +1088,7 @@ async fn key_delete(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let bo = Bo::enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Chiavi)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Chiavi).await?;
     let k = kind_of(&state, &bo, &tipo)?;
     let (c, key) = load_key(&state, &bo, k, &id, &kid).await?;
     let client = client_path(&bo, k, c.id);

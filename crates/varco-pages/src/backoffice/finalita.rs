@@ -594,9 +594,7 @@ async fn create(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let bo = enter(&state, &headers, &env).await?;
-    bo.check_csrf(field(&pairs, "csrf"))?;
-    bo.require(&state, Change::Fruizione)?;
+    let bo = Bo::act(&state, &headers, &env, field(&pairs, "csrf"), Change::Fruizione).await?;
     let form = General::posted(&pairs);
     let offered = offered(&state, &bo).await?;
     let (mut errs, calls) = form.check();
@@ -701,9 +699,7 @@ async fn save_general(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let bo = enter(&state, &headers, &env).await?;
-    bo.check_csrf(field(&pairs, "csrf"))?;
-    bo.require(&state, Change::Fruizione)?;
+    let bo = Bo::act(&state, &headers, &env, field(&pairs, "csrf"), Change::Fruizione).await?;
     let p = match draft(&state, &bo, &raw).await? {
         Ok(p) => p,
         Err(to) => return Ok(to),
@@ -838,9 +834,7 @@ async fn save_risk_analysis(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let bo = enter(&state, &headers, &env).await?;
-    bo.check_csrf(field(&pairs, "csrf"))?;
-    bo.require(&state, Change::Fruizione)?;
+    let bo = Bo::act(&state, &headers, &env, field(&pairs, "csrf"), Change::Fruizione).await?;
     let p = match draft(&state, &bo, &raw).await? {
         Ok(p) => p,
         Err(to) => return Ok(to),
@@ -1010,9 +1004,7 @@ async fn publish(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let bo = enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Fruizione)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Fruizione).await?;
     let id = parse_id(&raw).map_err(|e| bo.err(&state, e))?;
     let svc = state.platform.env(bo.env);
     match svc.activate_purpose(&bo.caller, id).await {
@@ -1031,9 +1023,7 @@ async fn remove(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let bo = enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Fruizione)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Fruizione).await?;
     let id = parse_id(&raw).map_err(|e| bo.err(&state, e))?;
     let svc = state.platform.env(bo.env);
     if form.conferma != "si" {
@@ -1215,9 +1205,7 @@ async fn client_add(
     headers: HeaderMap,
     Form(form): Form<ClientForm>,
 ) -> Result<Response, PageError> {
-    let bo = enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Client)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Client).await?;
     let id = parse_id(&raw).map_err(|e| bo.err(&state, e))?;
     let svc = state.platform.env(bo.env);
     // Another Ente's finalità is refused here, before the form is looked at.
@@ -1249,9 +1237,7 @@ async fn act(
     form: ActionForm,
     action: Action,
 ) -> Result<Response, PageError> {
-    let bo = enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Fruizione)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Fruizione).await?;
     let id = parse_id(&raw).map_err(|e| bo.err(&state, e))?;
     let svc = state.platform.env(bo.env);
     let back = url(&bo, id, "");
@@ -1370,9 +1356,7 @@ async fn change_estimate(
     headers: HeaderMap,
     Form(form): Form<EstimateForm>,
 ) -> Result<Response, PageError> {
-    let bo = enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Fruizione)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Fruizione).await?;
     let id = parse_id(&raw).map_err(|e| bo.err(&state, e))?;
     let svc = state.platform.env(bo.env);
     let p = svc.purpose(&bo.caller, id).await.map_err(|e| bo.err(&state, e))?;

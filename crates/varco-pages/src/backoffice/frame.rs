@@ -90,6 +90,22 @@ impl Bo {
         })
     }
 
+    /// The person of a form's POST: signed in, the form's token theirs, and a role
+    /// that may make this kind of change, checked in that order before anything of
+    /// the form is looked at.
+    pub async fn act(
+        state: &PagesState,
+        headers: &HeaderMap,
+        env: &str,
+        csrf: &str,
+        change: varco_platform::Change,
+    ) -> Result<Bo, PageError> {
+        let bo = Bo::enter(state, headers, env).await?;
+        bo.check_csrf(csrf)?;
+        bo.require(state, change)?;
+        Ok(bo)
+    }
+
     /// Every form posts the session's token.
     pub fn check_csrf(&self, given: &str) -> Result<(), PageError> {
         self.session.check_csrf(given).map_err(|e| e.framed(self))

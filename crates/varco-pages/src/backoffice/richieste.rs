@@ -684,9 +684,7 @@ async fn act(
     Form(form): Form<ActionForm>,
     what: Act,
 ) -> Result<Response, PageError> {
-    let bo = Bo::enter(&state, &headers, &env).await?;
-    bo.check_csrf(&form.csrf)?;
-    bo.require(&state, Change::Fruizione)?;
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Fruizione).await?;
     let ctx = load(&state, &bo, &id).await?;
     let svc = state.platform.env(bo.env);
     let id = ctx.a.id;
