@@ -21,9 +21,10 @@
 //! omocodia letters `LMNPQRSTUV` standing for 0-9: the Agenzia delle Entrate
 //! substitutes them when two people would otherwise get the same code.
 //!
-//! What is *not* checked, deliberately: whether the day exists in that month
-//! (the year is only known modulo 100, and codes issued by the Agenzia are
-//! authoritative even when they look odd), whether the Belfiore code is
+//! The day must exist in its month (no 31 April, no 30 February; 29 February
+//! only in a year that is leap in some century, see [`days_in_month`]).
+//!
+//! What is *not* checked, deliberately: whether the Belfiore code is
 //! assigned, and whether omocodia letters were introduced right-to-left.
 
 use std::fmt;
@@ -50,6 +51,12 @@ pub enum CfError {
     /// The (omocodia-decoded) day is neither 01-31 nor 41-71.
     #[error("giorno di nascita «{found:02}» non valido nel codice fiscale (ammessi 01-31 per gli uomini, 41-71 per le donne)")]
     Giorno { found: u8 },
+
+    /// The day does not exist in that month (31 April, 30 February, 29
+    /// February of a year that is leap in no century). `year` is the two-digit
+    /// year of the code.
+    #[error("data di nascita inesistente nel codice fiscale: {}", impossible_date(*day, *month, *year))]
+    DataInesistente { day: u8, month: u8, year: u8 },
 
     /// The last character does not match the one computed from the first 15.
     #[error("carattere di controllo del codice fiscale errato (atteso «{expected}», trovato «{found}»)")]
@@ -104,7 +111,7 @@ impl CodiceFiscale {
     ///
     /// The first problem found, in this order: [`CfError::Lunghezza`],
     /// [`CfError::Formato`], [`CfError::Mese`], [`CfError::Giorno`],
-    /// [`CfError::CarattereDiControllo`]. Structure is checked before the
+    /// [`CfError::DataInesistente`], [`CfError::CarattereDiControllo`]. Structure is checked before the
     /// check character so that a typo in the date is reported as such
     /// rather than as a generic checksum failure.
     pub fn parse(input: &str) -> Result<Self, CfError> {
@@ -139,6 +146,13 @@ impl CodiceFiscale {
         let day = decode_pair(b[9], b[10]);
         if !(1..=31).contains(&day) && !(41..=71).contains(&day) {
             return Err(CfError::Giorno { found: day });
+        }
+
+        let month = month_number(b[8]).expect("checked above");
+        let year = decode_pair(b[6], b[7]);
+        let real_day = if day > 40 { day - 40 } else { day };
+        if real_day > days_in_month(month, year) {
+            return Err(CfError::DataInesistente { day: real_day, month, year });
         }
 
         // The check character covers the code *as written*, omocodia letters
@@ -304,6 +318,48 @@ fn decode_digit(b: u8) -> Option<u8> {
 fn decode_pair(hi: u8, lo: u8) -> u8 {
     let d = |b| decode_digit(b).expect("validated in parse");
     d(hi) * 10 + d(lo)
+}
+
+const MONTH_NAMES: [&str; 12] = [
+    "gennaio",
+    "febbraio",
+    "marzo",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "agosto",
+    "settembre",
+    "ottobre",
+    "novembre",
+    "dicembre",
+];
+
+/// "31 aprile", or "29 febbraio di un anno non bisestile («81»)".
+fn impossible_date(day: u8, month: u8, year: u8) -> String {
+    let name = MONTH_NAMES.get(usize::from(month).wrapping_sub(1)).copied().unwrap_or("?");
+    if month == 2 && day == 29 {
+        format!("{day} {name} di un anno non bisestile («{year:02}»)")
+    } else {
+        format!("{day} {name}")
+    }
+}
+
+/// The last day of `month` (1-12) in a year whose last two digits are `yy`.
+///
+/// The century is not in the code, so February has 29 days when `yy` is a leap
+/// year in some century a living person can be born in: a year is divisible by
+/// 4 exactly when its last two digits are (100 is), so `yy % 4 == 0` decides it
+/// for 18yy, 19yy and 20yy alike, except for the turn of a century, where 1900
+/// was not leap but 2000 was. 00 is accepted for 2000 (a person born on
+/// 29/02/1900 is not one SelfCare will meet).
+fn days_in_month(month: u8, yy: u8) -> u8 {
+    match month {
+        2 if yy % 4 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 fn month_number(b: u8) -> Option<u8> {
@@ -503,6 +559,55 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(CodiceFiscale::parse(input).as_ref(), Err(expected), "{input:?}");
         }
+    }
+
+    /// Days that do not exist in their month are refused; the check characters
+    /// are right, so only the date is wrong. The year has two digits: 29
+    /// February needs a year divisible by 4 (00 included, 2000 being leap).
+    #[test]
+    fn impossible_dates_are_refused() {
+        use CfError::DataInesistente as D;
+        let d = |day, month, year| D { day, month, year };
+        let refused: &[(&str, CfError)] = &[
+            ("RSSMRA80B30H501X", d(30, 2, 80)),
+            ("RSSMRA80B31H501W", d(31, 2, 80)),
+            ("RSSMRA81B29H501R", d(29, 2, 81)),
+            ("RSSMRA99B29H501B", d(29, 2, 99)),
+            ("RSSMRA00B30H501F", d(30, 2, 0)),
+            ("RSSMRA80D31H501D", d(31, 4, 80)),
+            ("RSSMRA80H31H501N", d(31, 6, 80)),
+            ("RSSMRA80P31H501Z", d(31, 9, 80)),
+            ("RSSMRA80S31H501I", d(31, 11, 80)),
+            // Women: the day is +40.
+            ("BNCMRA80B70F205K", d(30, 2, 80)),
+            ("BNCMRA81B69F205E", d(29, 2, 81)),
+            ("BNCMRA80D71F205Q", d(31, 4, 80)),
+            ("BNCMRA84S71F205Z", d(31, 11, 84)),
+            // 30 written with omocodia letters (P=3, L=0).
+            ("RSSMRA80BPLH501M", d(30, 2, 80)),
+        ];
+        for (input, expected) in refused {
+            assert_eq!(CodiceFiscale::parse(input).as_ref(), Err(expected), "{input:?}");
+        }
+        for ok in [
+            "RSSMRA80B29H501Q", // 1980 is leap
+            "RSSMRA00B29H501Y", // 2000 is leap
+            "RSSMRA96B29H501Y",
+            "RSSMRAULB29H501Y", // year 80 in omocodia letters
+            "RSSMRA81B28H501P",
+            "RSSMRA80D30H501E",
+            "RSSMRA80L31H501A", // July
+            "RSSMRA80M31H501O", // August
+            "BNCMRA80B69F205D", // a woman born on 29 February 1980
+            "BNCMRA84S70F205A", // 30 November
+        ] {
+            assert!(CodiceFiscale::parse(ok).is_ok(), "{ok} should be valid: {:?}", CodiceFiscale::parse(ok));
+        }
+        assert_eq!(d(31, 4, 80).to_string(), "data di nascita inesistente nel codice fiscale: 31 aprile");
+        assert_eq!(
+            d(29, 2, 81).to_string(),
+            "data di nascita inesistente nel codice fiscale: 29 febbraio di un anno non bisestile («81»)"
+        );
     }
 
     #[test]
