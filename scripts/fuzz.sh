@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs one fuzz target for SECONDS with libFuzzer (cargo-fuzz) on the stable
+# toolchain, then prints how many inputs it executed. See docs/fuzzing.md.
+#
+#   scripts/fuzz.sh TARGET SECONDS      targets: token_form client_assertion
+#                                       public_key dpop_proof codice_fiscale
+#
+# Stable rustc has no -Zsanitizer, so the build is uninstrumented by ASan
+# (--sanitizer none; Varco forbids unsafe code, so ASan would find little) and
+# RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its few -Z flags. Coverage guidance is
+# SanitizerCoverage, which stable rustc has.
+#
+# New inputs that add coverage land in fuzz/corpus/TARGET/. Before committing,
+# minimise it (and keep it under ~300 files / 1 MiB):
+#   RUSTC_BOOTSTRAP=1 cargo fuzz cmin --sanitizer none TARGET
+# A crash is written to fuzz/artifacts/TARGET/crash-*; reproduce it with
+#   RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none TARGET fuzz/artifacts/TARGET/crash-…
+# (or `cargo fuzz tmin` to shrink it), fix the code, then copy the input to
+# fuzz/regressions/TARGET/ under a name that says what it was: the corpus
+# tests (crates/varco-fuzzing/tests/corpus.rs) replay it in every CI run.
+set -euo pipefail
+
+target=${1:?usage: scripts/fuzz.sh TARGET SECONDS}
+seconds=${2:?usage: scripts/fuzz.sh TARGET SECONDS}
+cd "$(dirname "$0")/.."
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi
+if [ ! -d "fuzz/corpus/$target" ]; then
+    echo "unknown target $target (no fuzz/corpus/$target)" >&2
+    exit 2
+fi
+
+dict=()
+if [ -f "fuzz/dicts/$target.dict" ]; then
+    dict=("-dict=fuzz/dicts/$target.dict")
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none "$target" "fuzz/corpus/$target" -- \
+    -max_total_time="$seconds" -print_final_stats=1 "${dict[@]}" 2>&1 | tee "$log" || status=$?
+
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+echo "fuzz $target: ${execs:-?} executions in ${seconds} s (exit $status)"
+exit "$status"
