@@ -47,6 +47,8 @@ pub enum Reason {
     DpopJtiAlreadyUsed,
     AssertionJtiAlreadyUsed,
     AssertionLifetimeTooLong,
+    IssuedAtInFuture,
+    IssuerNotSubject,
 }
 
 impl Reason {
@@ -105,6 +107,8 @@ impl Reason {
             DpopJtiAlreadyUsed => "dpopJtiAlreadyUsed",
             AssertionJtiAlreadyUsed => "assertionJtiAlreadyUsed",
             AssertionLifetimeTooLong => "assertionLifetimeTooLong",
+            IssuedAtInFuture => "issuedAtInFuture",
+            IssuerNotSubject => "issuerNotSubject",
         }
     }
 }
@@ -189,8 +193,16 @@ fn short(s: &str) -> String {
 pub struct Hardened {
     /// Refuse assertions living longer than this (exp - iat).
     pub max_lifetime_secs: i64,
-    /// Tolerance for exp/nbf against our clock.
+    /// Tolerance for exp/nbf/iat against our clock.
     pub clock_skew_secs: i64,
+}
+
+impl Hardened {
+    /// How long an accepted assertion's jti must be remembered at most: its `exp` is
+    /// at most lifetime + skew ahead, and it is accepted until `exp` + skew.
+    pub fn max_remembered_secs(self) -> i64 {
+        self.max_lifetime_secs.saturating_add(self.clock_skew_secs.saturating_mul(2))
+    }
 }
 
 /// What a client is asking a voucher for, after every check passed.
@@ -296,6 +308,21 @@ pub struct Steps {
 }
 
 impl Steps {
+    /// Whether the assertion's signature was checked and verified: whoever sent it
+    /// holds a private key registered on a client.
+    pub fn signature_verified(&self) -> bool {
+        self.ran.iter().any(|(step, found)| *step == Step::Signature && found.is_empty())
+    }
+
+    /// The endpoint's answer: accepted, or the first refusal.
+    pub fn outcome(self) -> Result<Accepted, Refusal> {
+        match (self.accepted, self.ran.iter().flat_map(|(_, f)| f).next()) {
+            (Some(a), None) => Ok(a),
+            (_, Some(f)) => Err(f.refusal()),
+            (None, None) => refuse(Reason::InvalidRequest, "the checks stopped without a reason"),
+        }
+    }
+
     /// The first failure, in the order of the contract.
     pub fn first(&self) -> Option<&Finding> {
         self.ran.iter().flat_map(|(_, f)| f).next()
@@ -357,12 +384,7 @@ pub fn check_assertion(
     hardened: Option<Hardened>,
 ) -> Result<Accepted, Refusal> {
     let req = Request { client_assertion: &form.client_assertion, client_id: form.client_id.map(Ok) };
-    let steps = check_steps(&req, expected_audience, view, now, hardened, None, false);
-    match (steps.accepted, steps.ran.iter().flat_map(|(_, f)| f).next()) {
-        (Some(a), None) => Ok(a),
-        (_, Some(f)) => Err(f.refusal()),
-        (None, None) => refuse(Reason::InvalidRequest, "the checks stopped without a reason"),
-    }
+    check_steps(&req, expected_audience, view, now, hardened, None, false).outcome()
 }
 
 /// The step-by-step checker, for the endpoint (`collect` false: the first failure
@@ -411,7 +433,7 @@ fn run_steps(
     let r = assertion_step(run, &jwt, req, expected_audience, now, hardened);
     let claims = run.end(steps, Step::Assertion, r)?;
     let r = key_step(run, view, &claims, owner);
-    let (client, key, purpose) = run.end(steps, Step::Key, r)?;
+    let (client, key) = run.end(steps, Step::Key, r)?;
     let r = if key.verify_rs256(jwt.signing_input.as_bytes(), &jwt.signature) {
         Ok(())
     } else {
@@ -425,10 +447,13 @@ fn run_steps(
         )
     };
     run.end(steps, Step::Signature, r)?;
-    let r = match purpose {
+    // Only now, with the signature verified, does anything depend on the state
+    // beyond the key: an anonymous caller learns nothing more, and (see
+    // `Reason::depends_on_state`) cannot make the server re-read its log.
+    let r = client_purpose(run, client, &claims).and_then(|purpose| match purpose {
         None => Ok(Grant::Api { admin_id: client.admin_id }),
         Some(pid) => consumer_grant(run, view, client.consumer_id, pid),
-    };
+    });
     let grant = run.end(steps, Step::State, r)?;
     steps.accepted = Some(Accepted {
         client_id: claims.client_id,
@@ -485,11 +510,15 @@ fn assertion_step(
             "L'header non contiene il campo ALG (algoritmo): deve essere RS256",
         )?,
         Some(Value::String(a)) if a == "RS256" => {}
-        Some(a) => run.fail(
-            Reason::AlgorithmNotAllowed,
-            format!("alg is {a}, only RS256 is allowed"),
-            format!("L'algoritmo ALG {a} non è ammesso: deve essere RS256"),
-        )?,
+        Some(a) => {
+            // Untrusted and unbounded (up to the body's size): cut for the log.
+            let a = short(&a.to_string());
+            run.fail(
+                Reason::AlgorithmNotAllowed,
+                format!("alg is {a}, only RS256 is allowed"),
+                format!("L'algoritmo ALG {a} non è ammesso: deve essere RS256"),
+            )?
+        }
     }
     let kid = match h.get("kid") {
         None => {
@@ -553,7 +582,7 @@ fn assertion_step(
     };
     let skew = hardened.map_or(0, |h| h.clock_skew_secs);
     if let Some(exp) = exp {
-        if exp + skew <= now {
+        if exp.saturating_add(skew) <= now {
             run.fail(
                 Reason::TokenExpiredError,
                 format!("the assertion expired at {exp}, it is now {now}"),
@@ -563,7 +592,7 @@ fn assertion_step(
     }
     match int_claim(p, "nbf") {
         None => {}
-        Some(Ok(nbf)) if nbf - skew <= now => {}
+        Some(Ok(nbf)) if nbf.saturating_sub(skew) <= now => {}
         Some(Ok(nbf)) => run.fail(
             Reason::NotBeforeError,
             format!("nbf is {nbf}: the assertion is not valid before then (now {now})"),
@@ -571,21 +600,40 @@ fn assertion_step(
         )?,
         Some(Err(())) => run.fail(Reason::NotBeforeError, "nbf is not a number", "Il claim NBF non è un numero")?,
     }
-    if let (Some(h), Some(iat), Some(exp)) = (hardened, iat, exp) {
-        if exp - iat > h.max_lifetime_secs {
+    if let (Some(h), Some(iat)) = (hardened, iat) {
+        if iat > now.saturating_add(h.clock_skew_secs) {
             run.fail(
-                Reason::AssertionLifetimeTooLong,
-                format!("the assertion lives {} s, more than the {} s allowed", exp - iat, h.max_lifetime_secs),
-                format!("La client assertion dura {} secondi, più dei {} ammessi", exp - iat, h.max_lifetime_secs),
+                Reason::IssuedAtInFuture,
+                format!("iat is {iat}, in the future (now {now}, {} s of skew allowed)", h.clock_skew_secs),
+                format!("Il claim IAT è {iat}, nel futuro (ora è {now}, tolleranza {} secondi)", h.clock_skew_secs),
             )?;
         }
     }
-    match str_claim(p, "iss") {
-        Some(Ok(s)) if !s.is_empty() => {}
-        _ => {
-            run.fail(Reason::IssuerNotFound, "the payload has no iss", "Il payload non contiene il claim ISS (issuer)")?
+    if let (Some(h), Some(iat), Some(exp)) = (hardened, iat, exp) {
+        // Both from the lifetime it claims and from now: `iat` could be made up to
+        // keep `exp - iat` small while `exp` is years ahead.
+        let lives = exp.checked_sub(iat).unwrap_or(i64::MAX);
+        let ahead = exp.checked_sub(now).unwrap_or(i64::MAX);
+        let most = h.max_lifetime_secs;
+        if lives > most || ahead > most.saturating_add(h.clock_skew_secs) {
+            run.fail(
+                Reason::AssertionLifetimeTooLong,
+                format!("the assertion lives {lives} s ({ahead} s from now), more than the {most} s allowed"),
+                format!("La client assertion dura {lives} secondi ({ahead} da ora), più dei {most} ammessi"),
+            )?;
         }
     }
+    let iss = match str_claim(p, "iss") {
+        Some(Ok(s)) if !s.is_empty() => Some(s),
+        _ => {
+            run.fail(
+                Reason::IssuerNotFound,
+                "the payload has no iss",
+                "Il payload non contiene il claim ISS (issuer)",
+            )?;
+            None
+        }
+    };
     let client_id = match str_claim(p, "sub") {
         Some(Ok(s)) if !s.is_empty() => match s.parse::<ClientId>() {
             Ok(c) => Some(c),
@@ -607,6 +655,16 @@ fn assertion_step(
             None
         }
     };
+    if let (Some(_), Some(iss), Some(client_id)) = (hardened, iss, client_id) {
+        // RFC 7523 §3: the issuer of a client assertion is the client itself.
+        if iss != client_id.to_string() {
+            run.fail(
+                Reason::IssuerNotSubject,
+                format!("iss {:?} is not the client {client_id} (sub)", short(iss)),
+                format!("Il claim ISS «{}» non è il client {client_id} (SUB)", short(iss)),
+            )?;
+        }
+    }
     if let (Some(form_id), Some(client_id)) = (form_id, client_id) {
         if form_id != client_id {
             run.fail(
@@ -667,13 +725,13 @@ fn assertion_step(
     }
 }
 
-/// Step 2: the client, its key, and the purpose the client may ask for.
+/// Step 2: the client and its key.
 fn key_step<'v>(
     run: &mut Run,
     view: &'v EnvView,
     c: &Claims,
     owner: Option<TenantId>,
-) -> Result<(&'v ClientEntry, &'v varco_jose::RsaPublicKey, Option<PurposeId>), Stop> {
+) -> Result<(&'v ClientEntry, &'v varco_jose::RsaPublicKey), Stop> {
     let client_id = c.client_id;
     let kid = &c.kid;
     // For the debug tool, an unknown client, another organisation's client and a
@@ -697,6 +755,12 @@ fn key_step<'v>(
             not_found,
         );
     };
+    Ok((client, key))
+}
+
+/// Step 4, first part: the purpose the client may ask for.
+fn client_purpose(run: &mut Run, client: &ClientEntry, c: &Claims) -> Result<Option<PurposeId>, Stop> {
+    let client_id = c.client_id;
     let purpose = match (client.kind, c.purpose_id) {
         (ClientKind::Consumer, None) => run.stop(
             Reason::PurposeIdNotProvided,
@@ -720,7 +784,7 @@ fn key_step<'v>(
         )?,
         (ClientKind::Api, None) => None,
     };
-    Ok((client, key, purpose))
+    Ok(purpose)
 }
 
 fn check_digest(run: &mut Run, d: &Value) -> Result<Option<Value>, Stop> {

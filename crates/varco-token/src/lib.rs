@@ -11,7 +11,7 @@ pub mod signer;
 pub mod view;
 
 pub use checks::{Accepted, Finding, Grant, Hardened, Reason, Refusal, Step, Steps};
-pub use limits::RateInfo;
+pub use limits::{RateInfo, Use};
 
 use parking_lot::RwLock;
 use serde::Serialize;
@@ -25,7 +25,7 @@ use varco_domain::Env;
 use varco_platform::Platform;
 use varco_store::{AuditSink, Backend, Store, StoreError, VoucherAuditRow};
 
-use limits::{RateLimiter, ReplayCache};
+use limits::{RateLimiter, ReplayCache, ReplayLimits};
 use signer::SigningKeys;
 use view::EnvView;
 
@@ -37,6 +37,8 @@ pub struct TokenConfig {
     /// Vouchers per organisation per interval (PDND production: 450 per second).
     pub rate_limit: u32,
     pub rate_interval_ms: u64,
+    /// Machine API calls per organisation per interval (v2 and v3 together).
+    pub api_rate_limit: u32,
     pub hardened: Option<Hardened>,
     /// The time the checks, the vouchers and the rate windows go by.
     pub clock: Clock,
@@ -44,7 +46,13 @@ pub struct TokenConfig {
 
 impl Default for TokenConfig {
     fn default() -> Self {
-        TokenConfig { rate_limit: 450, rate_interval_ms: 1000, hardened: None, clock: Clock::system() }
+        TokenConfig {
+            rate_limit: 450,
+            rate_interval_ms: 1000,
+            api_rate_limit: 450,
+            hardened: None,
+            clock: Clock::system(),
+        }
     }
 }
 
@@ -85,7 +93,10 @@ pub struct TokenServer {
     envs: HashMap<Env, EnvState>,
     audit: AuditSink,
     limiter: RateLimiter,
+    api_limiter: RateLimiter,
+    /// DPoP proofs spent, at the token endpoint and on the v3 API, per client.
     dpop_seen: ReplayCache,
+    /// Hardened mode: client assertions spent, per client.
     assertion_seen: ReplayCache,
     config: TokenConfig,
     /// Sequence of the last event read from the log, and when the last read started.
@@ -93,12 +104,46 @@ pub struct TokenServer {
     /// This process's commit count (`Platform::commits`) when the last read started:
     /// every local commit up to it is in the view.
     synced_commits: AtomicU64,
+    /// When the last completed read of the log started.
+    passes: tokio::sync::watch::Sender<std::time::Instant>,
+    /// Reads of the log asked for by token requests (not by the follower).
+    demanded_reads: AtomicU64,
 }
 
 /// On PostgreSQL, sequence numbers are taken before commit, so a transaction can
 /// become visible after a later one: each read looks this far back again. Applying
 /// an event twice is harmless (the view keeps the newest per aggregate).
 const PG_LOOKBACK: i64 = 200;
+
+/// The DPoP replay cache's bounds. A proof is accepted while its `iat` is within
+/// the leeways, so it is remembered as long. Per client: 450 vouchers/s (the default
+/// rate) for 70 s is 31,500 proofs; at most 600,000 in all is about 40 MiB.
+const DPOP_CACHE: ReplayLimits = ReplayLimits {
+    max_ttl_secs: varco_jose::DPOP_IAT_LEEWAY_PAST + 2 * varco_jose::DPOP_IAT_LEEWAY_FUTURE,
+    per_owner: 40_000,
+    total: 600_000,
+};
+
+/// Why a DPoP proof is refused, on the token endpoint or the v3 API.
+#[derive(Debug)]
+pub enum DpopRefusal {
+    /// Malformed, badly signed, for another request, out of its time window.
+    Invalid(String),
+    /// Its jti was already spent.
+    Replayed,
+    /// The replay cache is full for this client: try again later (429).
+    Busy,
+}
+
+impl std::fmt::Display for DpopRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DpopRefusal::Invalid(why) => f.write_str(why),
+            DpopRefusal::Replayed => f.write_str("the DPoP proof was already used"),
+            DpopRefusal::Busy => f.write_str("too many live DPoP proofs for this client"),
+        }
+    }
+}
 
 impl TokenServer {
     /// Builds the views from the database and starts following the event log.
@@ -130,11 +175,17 @@ impl TokenServer {
             store: store.clone(),
             envs,
             limiter: RateLimiter::new(config.rate_limit, config.rate_interval_ms),
-            dpop_seen: ReplayCache::default(),
-            assertion_seen: ReplayCache::default(),
+            api_limiter: RateLimiter::new(config.api_rate_limit, config.rate_interval_ms),
+            dpop_seen: ReplayCache::new(DPOP_CACHE),
+            assertion_seen: ReplayCache::new(ReplayLimits {
+                max_ttl_secs: config.hardened.map_or(0, |h| h.max_remembered_secs()),
+                ..DPOP_CACHE
+            }),
             config,
             watermark: tokio::sync::Mutex::new((watermark, std::time::Instant::now())),
             synced_commits: AtomicU64::new(platform.commits.count()),
+            passes: tokio::sync::watch::Sender::new(std::time::Instant::now()),
+            demanded_reads: AtomicU64::new(0),
         });
         // Follow the log: at once after a local commit, and every 250 ms for changes
         // made by other processes (the CLI, other replicas).
@@ -196,7 +247,21 @@ impl TokenServer {
         let applied = self.sync_locked(&mut guard.0).await?;
         guard.1 = started;
         self.synced_commits.fetch_max(commits, Ordering::AcqRel);
+        self.passes.send_replace(started);
         Ok(applied)
+    }
+
+    /// Waits, without reading anything itself, until a read of the log that started
+    /// after `since` has completed (the follower makes one every 250 ms), or 1 s.
+    async fn next_pass_after(&self, since: std::time::Instant) {
+        let mut rx = self.passes.subscribe();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), rx.wait_for(|started| *started >= since)).await;
+    }
+
+    /// How many reads of the log token requests have asked for (a signed assertion
+    /// refused for a state reason asks for one).
+    pub fn demanded_reads(&self) -> u64 {
+        self.demanded_reads.load(Ordering::Relaxed)
     }
 
     async fn sync_locked(&self, mark: &mut i64) -> Result<usize, StoreError> {
@@ -249,16 +314,50 @@ impl TokenServer {
         verifier.verify(token, now)
     }
 
-    /// Records a DPoP proof's jti; false if it was seen while still valid (replay).
     /// The platform's time, by the configured clock: the machine API checks its
     /// vouchers and DPoP proofs by it too.
     pub fn now(&self) -> varco_domain::Timestamp {
         self.config.clock.now()
     }
 
-    pub fn dpop_first_use(&self, jti: &str, iat: i64, now: i64) -> bool {
-        let until = iat + varco_jose::DPOP_IAT_LEEWAY_PAST + varco_jose::DPOP_IAT_LEEWAY_FUTURE;
-        self.dpop_seen.first_use(jti, until, now)
+    /// The DPoP rules, for the token endpoint and the v3 API alike: the proof is
+    /// checked here, and spent (`spend_dpop`) only once the request is otherwise
+    /// accepted, so that a refused or rate-limited request can be retried with it.
+    pub fn check_dpop(
+        &self,
+        proof: &str,
+        htm: &str,
+        htu: &str,
+        access_token: Option<&str>,
+        now: i64,
+    ) -> Result<varco_jose::DpopProof, DpopRefusal> {
+        varco_jose::verify_dpop_proof(proof, htm, htu, now, access_token)
+            .map_err(|e| DpopRefusal::Invalid(e.to_string()))
+    }
+
+    /// Spends a checked proof of `client`: refused if already spent.
+    pub fn spend_dpop(&self, client: &str, proof: &varco_jose::DpopProof, now: i64) -> Result<(), DpopRefusal> {
+        let until = proof.iat.saturating_add(varco_jose::DPOP_IAT_LEEWAY_PAST + varco_jose::DPOP_IAT_LEEWAY_FUTURE);
+        match self.dpop_seen.first_use(client, &proof.jti, until, now) {
+            Use::First => Ok(()),
+            Use::Replayed => Err(DpopRefusal::Replayed),
+            Use::Full => Err(DpopRefusal::Busy),
+        }
+    }
+
+    /// Counts one machine API call of `organization` (PDND's X-Rate-Limit-* headers).
+    pub fn api_rate_hit(&self, organization: varco_domain::TenantId) -> RateInfo {
+        self.api_limiter.hit(organization, self.now().timestamp_millis() as u64)
+    }
+
+    /// Gives back a call counted by `api_rate_hit` that was refused after.
+    pub fn api_rate_refund(&self, organization: varco_domain::TenantId) {
+        self.api_limiter.refund(organization, self.now().timestamp_millis() as u64)
+    }
+
+    /// Live entries of the DPoP replay cache and its heap estimate (benchmarks).
+    pub fn dpop_cache_stats(&self) -> (usize, usize) {
+        (self.dpop_seen.len(), self.dpop_seen.heap_bytes())
     }
 
     pub fn jwks(&self, env: Env) -> Value {
@@ -320,7 +419,7 @@ impl TokenServer {
             )
         };
         if let (Some(proof), Some(_)) = (dpop, &steps.accepted) {
-            let found = match varco_jose::verify_dpop_proof(proof, "POST", &cfg.token_url, now_s, None) {
+            let found = match self.check_dpop(proof, "POST", &cfg.token_url, None, now_s) {
                 Ok(_) => vec![],
                 Err(e) => vec![Finding {
                     reason: Reason::DpopProofInvalid,
@@ -370,51 +469,81 @@ impl TokenServer {
         let form = checks::parse_form(body).map_err(TokenError::Refused)?;
         let received = std::time::Instant::now();
         self.catch_up_with_local_commits().await.map_err(|e| TokenError::Internal(e.to_string()))?;
+        let req = checks::Request { client_assertion: &form.client_assertion, client_id: form.client_id.map(Ok) };
         let check = || {
             let view = self.envs[&env].view.read();
-            checks::check_assertion(&form, &cfg.client_assertion_audience, &view, now_s, self.config.hardened)
+            checks::check_steps(&req, &cfg.client_assertion_audience, &view, now_s, self.config.hardened, None, false)
         };
-        let accepted = match check() {
+        let steps = check();
+        let signed = steps.signature_verified();
+        let accepted = match steps.outcome() {
             Ok(a) => a,
             Err(r) if r.reason.depends_on_state() => {
-                // The view may be a moment behind a change made elsewhere: catch up
-                // and look again before refusing.
-                self.sync_since(received).await.map_err(|e| TokenError::Internal(e.to_string()))?;
-                check().map_err(TokenError::Refused)?
+                // The view may be a moment behind a change made elsewhere: look
+                // again after a newer read of the log. Only a signed assertion may
+                // ask for that read; an unknown client or key (anyone can make one
+                // up) waits for the follower's next pass instead.
+                if signed {
+                    self.demanded_reads.fetch_add(1, Ordering::Relaxed);
+                    self.sync_since(received).await.map_err(|e| TokenError::Internal(e.to_string()))?;
+                } else {
+                    self.next_pass_after(received).await;
+                }
+                check().outcome().map_err(TokenError::Refused)?
             }
             Err(r) => return Err(TokenError::Refused(r)),
         };
-        let jkt = match dpop {
+        let proof = match dpop {
             None => None,
-            Some(proof) => {
-                let p = varco_jose::verify_dpop_proof(proof, "POST", &cfg.token_url, now_s, None).map_err(|e| {
-                    TokenError::Refused(Refusal { reason: Reason::DpopProofInvalid, detail: e.to_string() })
-                })?;
-                let until = p.iat + varco_jose::DPOP_IAT_LEEWAY_PAST + varco_jose::DPOP_IAT_LEEWAY_FUTURE;
-                if !self.dpop_seen.first_use(&p.jti, until, now_s) {
+            Some(proof) => Some(self.check_dpop(proof, "POST", &cfg.token_url, None, now_s).map_err(|e| {
+                TokenError::Refused(Refusal { reason: Reason::DpopProofInvalid, detail: e.to_string() })
+            })?),
+        };
+        // Every check passed: count the request, then spend its ids. A request
+        // refused here (rate, replay) leaves its proof unspent for a retry.
+        let now_ms = now.timestamp_millis() as u64;
+        let org = accepted.organization_id;
+        let rate = self.limiter.hit(org, now_ms);
+        let busy = |rate: RateInfo| TokenError::RateLimited { organization: org.to_string(), rate };
+        if !rate.allowed {
+            return Err(busy(rate));
+        }
+        let client = accepted.client_id.to_string();
+        if let Some(p) = &proof {
+            let spent = self.spend_dpop(&client, p, now_s);
+            if spent.is_err() {
+                self.limiter.refund(org, now_ms);
+            }
+            match spent {
+                Ok(()) => {}
+                Err(DpopRefusal::Busy) => return Err(busy(RateInfo { remaining: 0, allowed: false, ..rate })),
+                Err(_) => {
                     return Err(TokenError::Refused(Refusal {
                         reason: Reason::DpopJtiAlreadyUsed,
-                        detail: format!("the DPoP proof jti {:?} was already used", p.jti),
+                        detail: format!("the DPoP proof jti {:?} was already used", short(&p.jti)),
+                    }))
+                }
+            }
+        }
+        if let Some(h) = self.config.hardened {
+            // Accepted until exp + skew, so remembered as long (the checks cap exp).
+            let until = accepted.assertion_exp.saturating_add(h.clock_skew_secs);
+            match self.assertion_seen.first_use(&client, &accepted.assertion_jti, until, now_s) {
+                Use::First => {}
+                Use::Replayed => {
+                    self.limiter.refund(org, now_ms);
+                    return Err(TokenError::Refused(Refusal {
+                        reason: Reason::AssertionJtiAlreadyUsed,
+                        detail: "this client assertion (jti) was already used".into(),
                     }));
                 }
-                Some(p.jkt)
-            }
-        };
-        if let Some(h) = self.config.hardened {
-            let id = format!("{}:{}", accepted.client_id, accepted.assertion_jti);
-            // Accepted until exp + skew, so remembered as long.
-            let until = accepted.assertion_exp.saturating_add(h.clock_skew_secs);
-            if !self.assertion_seen.first_use(&id, until, now_s) {
-                return Err(TokenError::Refused(Refusal {
-                    reason: Reason::AssertionJtiAlreadyUsed,
-                    detail: "this client assertion (jti) was already used".into(),
-                }));
+                Use::Full => {
+                    self.limiter.refund(org, now_ms);
+                    return Err(busy(RateInfo { remaining: 0, allowed: false, ..rate }));
+                }
             }
         }
-        let rate = self.limiter.hit(accepted.organization_id, now.timestamp_millis() as u64);
-        if !rate.allowed {
-            return Err(TokenError::RateLimited { organization: accepted.organization_id.to_string(), rate });
-        }
+        let jkt = proof.map(|p| p.jkt);
 
         let jti = uuid::Uuid::new_v4().to_string();
         let (claims, lifespan, audience) = voucher_claims(cfg, &accepted, &jti, now_s, jkt.as_deref());
@@ -447,6 +576,11 @@ impl TokenServer {
             rate,
         })
     }
+}
+
+/// At most 80 characters of an untrusted value, for a log line.
+fn short(s: &str) -> String {
+    s.chars().take(80).collect()
 }
 
 /// The voucher's claims, its lifespan and its audience (as one string).

@@ -23,6 +23,8 @@ pub struct Options {
     pub public_url: Option<String>,
     pub demo: bool,
     pub rate_limit: u32,
+    /// Machine API calls per organisation per second.
+    pub api_rate_limit: u32,
     pub hardened: bool,
     /// Production mode: the demo identity provider is off.
     pub production: bool,
@@ -84,6 +86,7 @@ impl std::fmt::Debug for Options {
             .field("production", &self.production)
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
             .field("mail_from", &self.mail_from)
+            .field("api_rate_limit", &self.api_rate_limit)
             .field("oidc", &self.oidc)
             .field("keys", &self.keys)
             .field("clock", &self.clock)
@@ -277,3 +280,4 @@ async fn web_config(store: &Store, opts: &Options, public_url: &str) -> anyhow::
         oidc,
     })
 }
+            api_rate_limit: opts.api_rate_limit,

@@ -69,6 +69,9 @@ pub enum Command {
         #[arg(long, env = "VARCO_OIDC_CLIENT_SECRET", hide_env_values = true)]
         oidc_client_secret: Option<String>,
     },
+        /// Machine API calls (v2 and v3) per organisation per second.
+        #[arg(long, env = "VARCO_API_RATE_LIMIT", default_value_t = 450)]
+        api_rate_limit: u32,
     /// Operator: clients of a tenant.
     #[command(subcommand)]
     Client(ClientCmd),
@@ -402,6 +405,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for env in Env::ALL {
                 let c = running.platform.config(env);
                 eprintln!("  {:<13} back office {}/", env.label(), c.base_url);
+            api_rate_limit,
                 eprintln!("  {:<13} token {}  jwks {}", "", c.token_url, c.jwks_url);
             }
             tokio::select! {
@@ -423,6 +427,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let key = svc.add_client_key(&actor, client.id, &format!("{name} key"), &pem).await?;
             print_json(&json!({
                 "environment": env.slug(),
+                api_rate_limit,
                 "clientId": client.id,
                 "kid": key.kid,
                 "tenantId": t.id,

@@ -55,6 +55,7 @@ fn options_on(db: &TestDb) -> Options {
         public_url: None,
         demo: true,
         rate_limit: 450,
+        api_rate_limit: 450,
         hardened: false,
         production: false,
         smtp_url: None,

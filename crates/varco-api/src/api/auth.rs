@@ -42,6 +42,29 @@ fn env_of(path: &str) -> Result<Env, Problem> {
     parse_env(seg).map_err(|p| api_problem(StatusCode::NOT_FOUND, p.detail.as_deref().unwrap_or_default()))
 }
 
+fn too_many(tenant: TenantId) -> Problem {
+    api_problem(StatusCode::TOO_MANY_REQUESTS, &format!("Requests limit exceeded for organization {tenant}"))
+}
+
+/// Where `Caller` leaves the caller's rate window, for `rate_headers` to answer
+/// with: every answer of an authenticated call carries PDND's X-Rate-Limit-*.
+#[derive(Clone, Default)]
+pub struct RateSlot(std::sync::Arc<parking_lot::Mutex<Option<varco_token::RateInfo>>>);
+
+/// Middleware of the machine API: the X-Rate-Limit-* headers of the caller's window.
+pub async fn rate_headers(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let slot = RateSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut res = next.run(req).await;
+    if let Some(rate) = *slot.0.lock() {
+        let h = res.headers_mut();
+        h.insert("x-rate-limit-limit", rate.limit.into());
+        h.insert("x-rate-limit-remaining", rate.remaining.into());
+        h.insert("x-rate-limit-interval", rate.interval_ms.into());
+    }
+    res
+}
+
 impl FromRequestParts<ApiState> for Caller {
     type Rejection = Problem;
 
@@ -70,6 +93,7 @@ impl FromRequestParts<ApiState> for Caller {
         let now = state.token.now().timestamp();
         let claims = state.token.verify_api_voucher(env, token, now).map_err(|e| unauthorized(&e.to_string()))?;
         let jkt = claims.get("cnf").and_then(|c| c.get("jkt")).and_then(|j| j.as_str());
+        let mut spent = None;
         if v3 {
             // v3: the voucher must be DPoP-bound and come with a fresh proof of
             // possession of that key, for this very request.
@@ -83,14 +107,14 @@ impl FromRequestParts<ApiState> for Caller {
             let prefix = format!("/interop/{}", env.slug());
             let path = full.strip_prefix(&prefix).unwrap_or(&full);
             let htu = format!("{}{}", cfg.base_url, path);
-            let p = varco_jose::verify_dpop_proof(proof, parts.method.as_str(), &htu, now, Some(token))
+            let p = state
+                .token
+                .check_dpop(proof, parts.method.as_str(), &htu, Some(token), now)
                 .map_err(|e| unauthorized(&format!("DPoP proof: {e}")))?;
             if p.jkt != jkt {
                 return Err(unauthorized("the DPoP proof is signed by another key than the voucher's cnf.jkt"));
             }
-            if !state.token.dpop_first_use(&p.jti, p.iat, now) {
-                return Err(unauthorized("DPoP proof replayed"));
-            }
+            spent = Some(p);
         } else if jkt.is_some() {
             // A DPoP-bound voucher is only good with its proof (v3).
             return Err(unauthorized("DPoP-bound voucher used as Bearer"));
@@ -105,6 +129,25 @@ impl FromRequestParts<ApiState> for Caller {
             get("organizationId").and_then(|s| s.parse().ok()).ok_or_else(|| unauthorized("no organizationId"))?;
         let client: ClientId =
             get("client_id").and_then(|s| s.parse().ok()).ok_or_else(|| unauthorized("no client_id"))?;
+        // Every check passed: count the call (PDND limits the API per organisation
+        // too), then spend the proof, so a refused call can be retried with it.
+        let rate = state.token.api_rate_hit(tenant_id);
+        if let Some(slot) = parts.extensions.get::<RateSlot>() {
+            *slot.0.lock() = Some(rate);
+        }
+        if !rate.allowed {
+            tracing::info!(organization = %tenant_id, "machine API call refused: too many requests");
+            return Err(too_many(tenant_id));
+        }
+        if let Some(p) = &spent {
+            if let Err(e) = state.token.spend_dpop(&client.to_string(), p, now) {
+                state.token.api_rate_refund(tenant_id);
+                return Err(match e {
+                    varco_token::DpopRefusal::Busy => too_many(tenant_id),
+                    _ => unauthorized("DPoP proof replayed"),
+                });
+            }
+        }
         Ok(Caller { env, tenant_id, who: varco_platform::Caller::Api { env, tenant: tenant_id, client, role } })
     }
 }

@@ -39,9 +39,10 @@ pub fn routes() -> Router<ApiState> {
     let (v2, v3) = operations();
     // A path under the API that no operation has: the API's own 404, with its code.
     let no_such_operation = || async { api_problem(StatusCode::NOT_FOUND, "no such operation") };
+    let rated = axum::middleware::from_fn(auth::rate_headers);
     Router::new()
-        .nest("/interop/{env}/api/v2", v2.router.fallback(no_such_operation))
-        .nest("/interop/{env}/api/v3", v3.router.fallback(no_such_operation))
+        .nest("/interop/{env}/api/v2", v2.router.fallback(no_such_operation).layer(rated.clone()))
+        .nest("/interop/{env}/api/v3", v3.router.fallback(no_such_operation).layer(rated))
         .route("/interop/{env}/openapi.json", axum::routing::get(openapi))
 }
 

@@ -755,9 +755,10 @@ const ORDER_CASES: &[Case] = &[
             }))
         },
     },
+    // The signature is checked before anything of the state but the key.
     Case {
-        name: "purpose of another tenant and signed by another key",
-        reason: "tokenGenerationStatesEntryNotFound",
+        name: "signed by another key, and the purpose another tenant's",
+        reason: "invalidSignature",
         build: |c| {
             let (h, mut p) =
                 assertion_parts(c.app, Env::Collaudo, &c.consumer.kid, c.consumer.client_id, Some(c.other.purpose_id));
@@ -766,8 +767,8 @@ const ORDER_CASES: &[Case] = &[
         },
     },
     Case {
-        name: "no purposeId and signed by another key",
-        reason: "purposeIdNotProvided",
+        name: "signed by another key, and no purposeId",
+        reason: "invalidSignature",
         build: |c| {
             let (h, mut p) = assertion_parts(
                 c.app,
@@ -850,6 +851,46 @@ const HARDENED_CASES: &[Case] = &[
             }))
         },
     },
+    Case {
+        // exp - iat is one minute, but exp is years ahead: its jti would be kept as
+        // long. With iat bounded by now, exp is too.
+        name: "assertion expiring in ten years with iat a minute before exp",
+        reason: "issuedAtInFuture",
+        build: |c| {
+            let exp = now() + 10 * 365 * 86_400;
+            Req::assertion(c.with(|_, p| {
+                p.insert("iat".into(), json!(exp - 60));
+                p.insert("exp".into(), json!(exp));
+            }))
+        },
+    },
+    Case {
+        name: "exp - iat overflows",
+        reason: "assertionLifetimeTooLong",
+        build: |c| {
+            Req::assertion(c.with(|_, p| {
+                p.insert("iat".into(), json!(i64::MIN));
+                p.insert("exp".into(), json!(i64::MAX));
+            }))
+        },
+    },
+    Case {
+        name: "iat 31 s in the future, past the 30 s of skew",
+        reason: "issuedAtInFuture",
+        build: |c| {
+            let t = now();
+            Req::assertion(c.with(|_, p| {
+                p.insert("iat".into(), json!(t + 31));
+                p.insert("exp".into(), json!(t + 120));
+            }))
+        },
+    },
+    Case {
+        // RFC 7523: the issuer of a client assertion is the client.
+        name: "iss is not the client",
+        reason: "issuerNotSubject",
+        build: |c| Req::assertion(c.with(|_, p| drop(p.insert("iss".into(), json!("https://comune.example"))))),
+    },
 ];
 
 async fn setup_ctx(app: &TestApp) -> Ctx<'_> {
@@ -877,12 +918,18 @@ const DEBUG_PAGE: &str = "/interop/collaudo/tool-sviluppo/debug-voucher";
 
 /// The step of PDND's debug tool where each reason belongs, written here from the
 /// contract's grouping (not from the page's code): 1 the assertion's header and
-/// claims, 2 the key (and the client's purpose), 3 the signature, 4 the states.
-fn step_of(reason: &str) -> u8 {
+/// claims, 2 the key, 3 the signature, 4 the states (the client's purpose among
+/// them: only a signed assertion learns anything of the state beyond the key).
+fn step_of(name: &str, reason: &str) -> u8 {
     match reason {
-        "tokenGenerationStatesEntryNotFound" | "purposeIdNotProvided" | "unexpectedPurposeId" => 2,
+        "tokenGenerationStatesEntryNotFound" if name.contains("purpose") => 4,
+        "tokenGenerationStatesEntryNotFound" => 2,
         "invalidSignature" => 3,
-        "invalidEServiceState" | "invalidAgreementState" | "invalidPurposeState" => 4,
+        "purposeIdNotProvided"
+        | "unexpectedPurposeId"
+        | "invalidEServiceState"
+        | "invalidAgreementState"
+        | "invalidPurposeState" => 4,
         _ => 1,
     }
 }
@@ -934,10 +981,10 @@ async fn check(ctx: &Ctx<'_>, logs: &LogCapture, name: &str, reason: &str, req: 
         match debug_page_step(&page.body, reason) {
             // Nothing to examine: the page asks for the assertion instead.
             _ if assertion.is_empty() && page.status.is_client_error() => {}
-            Some(n) if n == step_of(reason) => {}
+            Some(n) if n == step_of(name, reason) => {}
             found => failures.push(format!(
                 "{name}: the debug page names {reason:?} in step {found:?}, expected step {}",
-                step_of(reason)
+                step_of(name, reason)
             )),
         }
         let (report, ok) =
@@ -1091,6 +1138,12 @@ both_backends!(hardened_mode_refusals, |backend| async move {
         p.insert("exp".into(), json!(t + 3600));
     });
     assert_eq!(request_voucher(&app, Env::Collaudo, &a).await.status, StatusCode::OK);
+    // An iat 25 s ahead is within the skew.
+    let a = ctx.with(|_, p| {
+        p.insert("iat".into(), json!(t + 25));
+        p.insert("exp".into(), json!(t + 120));
+    });
+    assert_eq!(request_voucher(&app, Env::Collaudo, &a).await.status, StatusCode::OK);
     let failures = run.failures;
     assert!(failures.is_empty(), "{} hardened case(s) failed:\n{}", failures.len(), failures.join("\n"));
 });
@@ -1106,6 +1159,9 @@ both_backends!(default_mode_is_pdnd_compatible, |backend| async move {
         let r = request_voucher(&app, Env::Collaudo, &a).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
+    // PDND does not compare iss with sub; nor does Varco outside hardened mode.
+    let a = c.assertion_with(&app, |_, p| drop(p.insert("iss".into(), json!("https://comune.example"))));
+    assert_eq!(request_voucher(&app, Env::Collaudo, &a).await.status, StatusCode::OK);
     // An array audience containing ours is accepted, with client_id equal to sub.
     let aud = assertion_audience(&app, Env::Collaudo);
     let a = c.assertion_with(&app, |_, p| {
@@ -1124,7 +1180,7 @@ fn every_reason_of_checks_rs_is_covered() {
     let body = &body[..body.find("\n    }\n").unwrap()];
     let all: BTreeSet<&str> =
         body.lines().filter_map(|l| l.split("=> \"").nth(1)).map(|s| s.trim_end_matches("\",")).collect();
-    assert!(all.len() >= 36, "parsed {all:?}");
+    assert!(all.len() >= 38, "parsed {all:?}");
     let covered: BTreeSet<&str> =
         CASES.iter().chain(HARDENED_CASES).map(|c| c.reason).chain(STATE_CASES.iter().map(|(_, r)| *r)).collect();
     let missing: Vec<_> = all.difference(&covered).collect();
