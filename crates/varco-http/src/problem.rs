@@ -108,7 +108,7 @@ impl HttpStatus for ServiceError {
     fn http_status(&self) -> StatusCode {
         match self {
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-            ServiceError::Forbidden | ServiceError::OwnRole => StatusCode::FORBIDDEN,
+            ServiceError::Forbidden | ServiceError::OwnRole | ServiceError::ManagerRole => StatusCode::FORBIDDEN,
             ServiceError::Transition(_) | ServiceError::Duplicate(_) | ServiceError::Conflict(_) => {
                 StatusCode::CONFLICT
             }

@@ -151,9 +151,10 @@ impl From<ServiceError> for PageError {
             ServiceError::Forbidden => e.to_string(),
             // The rules word these mid-sentence ("il ruolo è già sospeso").
             ServiceError::Transition(t) => sentence(&t.to_string()),
-            ServiceError::OwnRole | ServiceError::Duplicate(_) | ServiceError::Conflict(_) => {
-                capitalize(&e.to_string())
-            }
+            ServiceError::OwnRole
+            | ServiceError::ManagerRole
+            | ServiceError::Duplicate(_)
+            | ServiceError::Conflict(_) => capitalize(&e.to_string()),
             ServiceError::Db(_) | ServiceError::Corrupt { .. } => return PageError::internal(e),
         };
         let title = match status {

@@ -125,6 +125,21 @@ pub fn can_manage_users(actor_roles: &[UserProductRole], institution: &Instituti
     })
 }
 
+/// Whether the actor may suspend, reactivate or remove `target`, as far as the
+/// Legale rappresentante goes: a MANAGER role comes from the Ente's onboarding,
+/// so only another active Legale rappresentante of that product may change it;
+/// an Amministratore (DELEGATE, SUB_DELEGATE) manages the other users only.
+/// Checked after [`can_manage_users`].
+pub fn may_change_role(actor_roles: &[UserProductRole], institution: &Institution, target: &UserProductRole) -> bool {
+    target.party_role != PartyRole::Manager
+        || actor_roles.iter().any(|r| {
+            r.institution == institution.id
+                && r.product == target.product
+                && r.status == RoleStatus::Active
+                && r.party_role == PartyRole::Manager
+        })
+}
+
 /// SelfCare messages start with a capital letter; the error types are
 /// lowercase so they can also be embedded mid-sentence.
 pub fn capitalize(s: &str) -> String {

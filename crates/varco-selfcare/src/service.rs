@@ -60,6 +60,10 @@ pub enum ServiceError {
     /// Amministratore who did could leave the Ente with nobody to manage users.
     #[error("non puoi sospendere, riabilitare o rimuovere i tuoi ruoli: chiedilo a un altro Amministratore dell'ente")]
     OwnRole,
+    /// An Amministratore tried to change a role of the Legale rappresentante
+    /// ([`rules::may_change_role`]).
+    #[error("solo un Legale rappresentante può sospendere, riabilitare o rimuovere i ruoli del Legale rappresentante dell'ente")]
+    ManagerRole,
     /// A uniqueness rule of the schema was hit (tax code, fiscal code, or a
     /// live role given twice by concurrent requests).
     #[error("già esistente: {0}")]
@@ -398,6 +402,9 @@ impl SelfCare {
         }
         if record.role.user == actor_user_id {
             return Err(ServiceError::OwnRole);
+        }
+        if !rules::may_change_role(&actor, &institution, &record.role) {
+            return Err(ServiceError::ManagerRole);
         }
         op(&mut record.role)?;
         tx.update_role(&row.id, &model::wire_name(&record.role.status), &to_doc(&record.role), version).await.map_err(

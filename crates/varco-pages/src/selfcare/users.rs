@@ -46,14 +46,17 @@ fn detail_url(institution: &Institution, user_id: Uuid) -> String {
 struct Manager {
     institution: Institution,
     products: Vec<ProductId>,
+    /// The person's own live roles there (which roles of others they may change).
+    actor_roles: Vec<varco_selfcare::model::UserProductRole>,
 }
 
 /// The Ente's users as SelfCare lets this person manage them: 404 for an Ente
 /// they have no role at, 403 for one where they may manage users on no product.
 async fn manager(state: &PagesState, user: &ScUser, id: &str) -> Result<Manager, PageError> {
-    let (institution, _) = user.membership(state, id).await?;
+    let (institution, roles) = user.membership(state, id).await?;
+    let actor_roles = roles.into_iter().map(|r| r.role).collect();
     match state.selfcare.management(user.identity().user_id, institution.id).await {
-        Ok((institution, products)) => Ok(Manager { institution, products }),
+        Ok((institution, products)) => Ok(Manager { institution, products, actor_roles }),
         Err(ServiceError::Forbidden) => Err(PageError::forbidden(format!(
             "{FORBIDDEN_MESSAGE}: con i tuoi ruoli presso {} non puoi vedere né modificare gli utenti dell'ente.",
             institution.name
@@ -513,7 +516,10 @@ pub async fn detail(
     let rows = roles
         .iter()
         .map(|r| {
-            let may = !is_self && m.products.contains(&r.role.product);
+            // The same rules as the service's, so that no button leads to a refusal.
+            let may = !is_self
+                && m.products.contains(&r.role.product)
+                && varco_selfcare::rules::may_change_role(&m.actor_roles, &m.institution, &r.role);
             RoleRow {
                 product: r.role.product.label(),
                 role: r.role.product_role.label(),

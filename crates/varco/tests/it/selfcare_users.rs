@@ -11,7 +11,7 @@ use varco::both_backends;
 use varco::testkit::{spawn_app, TestApp};
 use varco_selfcare::codice_fiscale::CodiceFiscale;
 use varco_selfcare::email::Email;
-use varco_selfcare::model::{Institution, InstitutionType, Origin, ProductId, RoleStatus, User};
+use varco_selfcare::model::{Institution, InstitutionType, Origin, PartyRole, ProductId, RoleStatus, User};
 use varco_selfcare::rules::FORBIDDEN_MESSAGE;
 use varco_selfcare::service::{
     OutboxMail, RoleRecord, SelfCare, DELETED_SUBJECT, NEW_ROLE_SUBJECT, REACTIVATED_SUBJECT, SUSPENDED_SUBJECT,
@@ -829,8 +829,8 @@ both_backends!(suspend_reactivate_and_remove_through_the_buttons, |backend| asyn
     assert_eq!(w.snapshot().await, before);
 
     // An Amministratore of one product only may act on that product only: Mario,
-    // now admin on Collaudo, sees Maria's roles but no button but Collaudo's, and the
-    // service refuses the others.
+    // now admin (a delegate) on Collaudo, sees Maria's roles, and the service
+    // refuses him those of the other products.
     let csrf_m = maria.csrf().await;
     let form = with(&with(&mario_form(&csrf_m), "prodotto", Some("prod-interop-coll")), "ruolo", Some("admin"));
     maria.post(&w.new_form(), &pairs(&form)).await.assert_status(StatusCode::SEE_OTHER);
@@ -840,12 +840,42 @@ both_backends!(suspend_reactivate_and_remove_through_the_buttons, |backend| asyn
     page.assert_status(StatusCode::OK);
     let collaudo = w.roles(MARIA).await.into_iter().find(|r| r.role.product == ProductId::InteropColl).unwrap();
     let production = w.roles(MARIA).await.into_iter().find(|r| r.role.product == ProductId::Interop).unwrap();
-    assert_eq!(page.actions_ending("/sospendi"), [format!("{maria_page}/ruoli/{}/sospendi", collaudo.id)]);
     let csrf_r = mario.csrf().await;
     let before = w.snapshot().await;
     let page = mario.post(&format!("{maria_page}/ruoli/{}/sospendi", production.id), &[("csrf", &csrf_r)]).await;
     page.assert_status(StatusCode::FORBIDDEN);
     page.assert_contains(FORBIDDEN_MESSAGE);
+    assert_eq!(w.snapshot().await, before);
+    // Nor may he touch her Collaudo role, although he is an Amministratore there:
+    // she is the Legale rappresentante, whom only a Legale rappresentante changes.
+    // No button offers it, and each action posted anyway is refused, changing nothing.
+    assert_eq!(collaudo.role.party_role, PartyRole::Manager);
+    let shown = mario.get(&maria_page).await;
+    for a in ["/sospendi", "/rimuovi", "/riabilita"] {
+        assert!(
+            shown.actions_ending(a).is_empty(),
+            "a delegate is offered {a} on the manager's roles:\n{}",
+            shown.body
+        );
+    }
+    for action in ["sospendi", "rimuovi", "riabilita"] {
+        let page = mario.post(&format!("{maria_page}/ruoli/{}/{action}", collaudo.id), &[("csrf", &csrf_r)]).await;
+        page.assert_status(StatusCode::FORBIDDEN);
+        page.assert_contains(
+            "Solo un Legale rappresentante può sospendere, riabilitare o rimuovere i ruoli del Legale rappresentante",
+        );
+        assert_eq!(w.snapshot().await, before, "{action} changed something");
+    }
+    assert_eq!(w.roles(MARIA).await.iter().find(|r| r.id == collaudo.id).unwrap().role.status, RoleStatus::Active);
+    // The same through the service (the CLI's way in).
+    let mario_id = w.user_id(MARIO).await.unwrap();
+    for refused in [
+        w.sc.suspend_role(mario_id, collaudo.id).await,
+        w.sc.delete_role(mario_id, collaudo.id).await,
+        w.sc.reactivate_role(mario_id, collaudo.id).await,
+    ] {
+        assert!(matches!(refused, Err(varco_selfcare::service::ServiceError::ManagerRole)), "{refused:?}");
+    }
     assert_eq!(w.snapshot().await, before);
     // Mario's list shows everyone, and the form offers Collaudo only.
     let form = mario.get(&w.new_form()).await;
