@@ -7,7 +7,7 @@
 //! of its value). Expired rows are refused when read; [`Sessions::purge`] only
 //! keeps the tables small.
 
-use varco_store::Store;
+use varco_store::{PrivatePem, Store};
 
 use crate::service::Result;
 
@@ -53,8 +53,9 @@ impl Sessions {
 
     /// SelfCare's identity-token key (kid, PKCS#8 PEM): the given one is kept
     /// unless a key exists already, and the key in force is returned, so that
-    /// replicas starting together agree on one.
-    pub async fn selfcare_key_init(&self, kid: &str, private_pem: &str, now_ms: i64) -> Result<(String, String)> {
+    /// replicas starting together agree on one. It is sealed at rest when the store
+    /// has a key-encryption key; the PEM returned is decrypted, and prints as `***`.
+    pub async fn selfcare_key_init(&self, kid: &str, private_pem: &str, now_ms: i64) -> Result<(String, PrivatePem)> {
         Ok(self.store.selfcare_key_init(kid, private_pem, now_ms).await?)
     }
 

@@ -7,6 +7,7 @@
 //! sqlx's `Any` driver; only the migrations differ.
 
 mod aggregate;
+mod at_rest;
 mod audit;
 mod query;
 mod selfcare;
@@ -14,6 +15,7 @@ mod sessions;
 mod signing;
 
 pub use aggregate::Aggregate;
+pub use at_rest::{KeyEncryptionKey, PrivatePem};
 pub use audit::{AuditSink, VoucherAuditRow};
 pub use query::{Cond, Query};
 pub use selfcare::{DocRow, NewRoleRow, OutboxRow, RoleRow, ScTx};
@@ -44,6 +46,13 @@ pub enum StoreError {
     Duplicate(String),
     #[error("unsupported database URL {0:?}: use sqlite:// or postgres://")]
     UnsupportedUrl(String),
+    /// The private keys at rest cannot be read with the key-encryption key given
+    /// (or none was given for encrypted keys); the message says which and why.
+    #[error("{0}")]
+    KeysAtRest(String),
+    /// A signing key named by an operator is not there (or no longer usable).
+    #[error("{0}")]
+    SigningKey(String),
 }
 
 /// The log filter that keeps the database driver's own chatter (every statement)
@@ -95,6 +104,8 @@ pub struct Store {
     /// SQLite allows one writer at a time; taking this lock before `BEGIN` avoids
     /// two in-process transactions deadlocking on the upgrade to a write lock.
     write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// The key the private keys are sealed with at rest, if the operator gave one.
+    kek: Option<Arc<KeyEncryptionKey>>,
 }
 
 /// An aggregate together with the version it was read at.
@@ -105,8 +116,20 @@ pub struct Versioned<T> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database and brings its schema up to date.
+    /// Opens (creating if needed) the database and brings its schema up to date,
+    /// with no key-encryption key: private keys are stored in plaintext, and a
+    /// database whose keys are encrypted is refused.
     pub async fn connect(url: &str) -> Result<Store> {
+        Self::open(url, None).await
+    }
+
+    /// Opens the database as [`Store::connect`] does, with the private keys sealed
+    /// under `kek` when one is given: keys stored in plaintext before are encrypted
+    /// now, in one transaction, and every stored key is checked to open with it, so a
+    /// wrong key stops here, before anything is read or made. A SQLite file is
+    /// created readable and writable by its owner only (so are its `-wal` and
+    /// `-shm` files, which SQLite creates with the database file's mode).
+    pub async fn open(url: &str, kek: Option<KeyEncryptionKey>) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -130,13 +153,29 @@ impl Store {
         } else {
             opts = opts.max_connections(16);
         }
+        if backend == Backend::Sqlite {
+            at_rest::sqlite_file_modes(url);
+        }
         let pool = opts.connect(url).await?;
         migrator(backend).run(&pool).await?;
-        Ok(Store {
+        let store = Store {
             pool,
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(()))),
-        })
+            kek: kek.map(Arc::new),
+        };
+        store.keys_at_rest().await?;
+        Ok(store)
+    }
+
+    /// Whether private keys are sealed at rest by this handle (a key-encryption key
+    /// was given).
+    pub fn encrypts_keys(&self) -> bool {
+        self.kek.is_some()
+    }
+
+    pub(crate) fn kek(&self) -> Option<&KeyEncryptionKey> {
+        self.kek.as_deref()
     }
 
     pub fn backend(&self) -> Backend {
@@ -177,7 +216,7 @@ impl Store {
     pub async fn begin(&self, env: Env, actor: Actor) -> Result<Tx> {
         let guard = self.write_guard().await;
         let tx = self.begin_write().await?;
-        Ok(Tx { tx, env, actor, events: Vec::new(), _guard: guard })
+        Ok(Tx { tx, env, actor, events: Vec::new(), kek: self.kek.clone(), _guard: guard })
     }
 
     pub async fn get<T: Aggregate>(&self, env: Env, id: &str) -> Result<Option<Versioned<T>>> {
@@ -252,6 +291,7 @@ pub struct Tx {
     env: Env,
     actor: Actor,
     events: Vec<NewEvent>,
+    kek: Option<Arc<KeyEncryptionKey>>,
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
@@ -391,6 +431,10 @@ impl Tx {
             payload,
         })
         .await
+    }
+
+    pub(crate) fn kek(&self) -> Option<&KeyEncryptionKey> {
+        self.kek.as_deref()
     }
 
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {

@@ -1,8 +1,10 @@
-//! Browser sessions, SelfCare's identity-token keys and the record of identity
-//! tokens already used (migration 0003). Plain rows: what a session means is
+//! Browser sessions, SelfCare's identity-token keys (sealed at rest when the store
+//! has a key-encryption key) and the record of identity tokens already used
+//! (migration 0003). Plain rows: what a session means is
 //! the web layer's business; this module only keeps them. Writes take the
 //! SQLite writer's turn ([`Store::write_guard`]) like every other transaction.
-use crate::{Result, Store};
+use crate::at_rest::{is_sealed, selfcare_key_aad};
+use crate::{PrivatePem, Result, Store, StoreError};
 use sqlx::Row;
 
 /// A live session as stored. `doc` is the web layer's JSON.
@@ -102,34 +104,60 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// SelfCare's current identity-token key (kid, PKCS#8 PEM), if one was made.
-    pub async fn selfcare_key(&self) -> Result<Option<(String, String)>> {
+    /// SelfCare's current identity-token key (kid, PKCS#8 PEM, decrypted), if one
+    /// was made.
+    pub async fn selfcare_key(&self) -> Result<Option<(String, PrivatePem)>> {
         let row = sqlx::query("SELECT kid, private_pem FROM selfcare_keys ORDER BY created_ms ASC, kid LIMIT 1")
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| Ok((r.try_get("kid")?, r.try_get("private_pem")?))).transpose()
+        row.map(|r| self.unseal_selfcare_key(r.try_get("kid")?, r.try_get("private_pem")?)).transpose()
     }
 
-    /// Stores a new key unless one exists already; returns the key in force, so
-    /// that replicas starting together agree on one key.
-    pub async fn selfcare_key_init(&self, kid: &str, private_pem: &str, now_ms: i64) -> Result<(String, String)> {
+    /// Stores a new key unless one exists already (sealed when the store has a
+    /// key-encryption key); returns the key in force, so that replicas starting
+    /// together agree on one key.
+    pub async fn selfcare_key_init(&self, kid: &str, private_pem: &str, now_ms: i64) -> Result<(String, PrivatePem)> {
         let _turn = self.write_guard().await;
         if let Some(k) = self.selfcare_key().await? {
             return Ok(k);
         }
+        let stored = match self.kek() {
+            Some(kek) => kek.seal(&selfcare_key_aad(kid), private_pem.as_bytes()),
+            None => private_pem.to_string(),
+        };
         sqlx::query(
             "INSERT INTO selfcare_keys (kid, private_pem, created_ms) VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING",
         )
         .bind(kid)
-        .bind(private_pem)
+        .bind(stored)
         .bind(now_ms)
         .execute(self.pool())
         .await?;
         // Another replica may have inserted first with an earlier or equal time:
         // whatever the table now says first is the key for everyone.
-        let first = sqlx::query("SELECT kid, private_pem FROM selfcare_keys ORDER BY created_ms ASC, kid LIMIT 1")
-            .fetch_one(self.pool())
-            .await?;
-        Ok((first.try_get("kid")?, first.try_get("private_pem")?))
+        self.selfcare_key().await?.ok_or_else(|| StoreError::Corrupt {
+            table: "selfcare_keys",
+            error: "the key just stored is not there".into(),
+        })
+    }
+
+    fn unseal_selfcare_key(&self, kid: String, stored: String) -> Result<(String, PrivatePem)> {
+        if !is_sealed(&stored) {
+            return Ok((kid, PrivatePem::new(stored)));
+        }
+        let opened = self.kek().and_then(|kek| kek.open(&selfcare_key_aad(&kid), &stored));
+        let plain = opened.ok_or_else(|| {
+            StoreError::KeysAtRest(match self.kek() {
+                None => format!(
+                    "SelfCare's identity-token key {kid} is encrypted at rest and no key-encryption key was given"
+                ),
+                Some(_) => {
+                    format!("SelfCare's identity-token key {kid} does not decrypt with the key-encryption key given")
+                }
+            })
+        })?;
+        let pem = String::from_utf8(plain)
+            .map_err(|_| StoreError::Corrupt { table: "selfcare_keys", error: format!("{kid}: not UTF-8") })?;
+        Ok((kid, PrivatePem::new(pem)))
     }
 }

@@ -21,7 +21,8 @@ pub struct SigningKeys {
 }
 
 impl SigningKeys {
-    /// Loads the environment's keys, creating the first one if there is none.
+    /// Loads the environment's keys, creating the first one if there is none. A
+    /// key that cannot be decrypted is an error, never a reason to make a new one.
     pub async fn load_or_create(store: &Store, env: Env, now: Timestamp) -> Result<Arc<SigningKeys>, StoreError> {
         let mut rows = store.signing_keys(env).await?;
         if rows.iter().all(|r| r.retired_at.is_some()) {
@@ -31,8 +32,12 @@ impl SigningKeys {
         let mut active = None;
         let mut retired = Vec::new();
         for r in &rows {
-            // Keys past their grace period are not even parsed.
-            if r.retired_at.is_some_and(|t| !in_grace(t, now)) || (r.retired_at.is_none() && active.is_some()) {
+            // Revoked keys are gone at once, whatever their grace; keys past their
+            // grace period are not even parsed.
+            if r.revoked_at.is_some()
+                || r.retired_at.is_some_and(|t| !in_grace(t, now))
+                || (r.retired_at.is_none() && active.is_some())
+            {
                 continue;
             }
             let key = RsaPrivateKey::from_pem(&r.private_pem)
@@ -85,4 +90,37 @@ async fn rotate_to(store: &Store, env: Env, actor: Actor, key: RsaPrivateKey) ->
     tx.rotate_signing_key(&kid, &key.to_pkcs8_pem(), Utc::now()).await?;
     tx.commit().await?;
     Ok(kid)
+}
+
+/// What [`revoke`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revoked {
+    pub kid: String,
+    /// The key made to replace it, when the revoked key was the active one.
+    pub new_active_kid: Option<String>,
+}
+
+/// Emergency revocation of the signing key `kid` of `env` (e.g. it leaked): it leaves
+/// the JWKS, and vouchers it signed are refused by the machine API, on every server
+/// after its next read of the log (each reloads its keys on a signing-key event).
+/// If it is the active key, a new key is made and becomes active first, in the same
+/// transaction, so the environment is never without a key to sign with.
+pub async fn revoke(store: &Store, env: Env, kid: &str, actor: Actor) -> Result<Revoked, StoreError> {
+    // Generating a key takes a while: never inside the transaction (on SQLite, it
+    // holds the database's one write lock).
+    let active = store.signing_keys(env).await?.iter().any(|r| r.kid == kid && r.retired_at.is_none());
+    let replacement = active.then(RsaPrivateKey::generate_2048);
+    let mut tx = store.begin(env, actor).await?;
+    let mut new_active_kid = None;
+    if let Some((true, false)) = tx.signing_key_state(kid).await? {
+        // Rotated concurrently since the first read? Then it is retired already
+        // and no replacement is needed; if it became active meanwhile, ask again.
+        let Some(key) = &replacement else { return Err(StoreError::Conflict("signing_keys")) };
+        let new_kid = key.kid().to_string();
+        tx.rotate_signing_key(&new_kid, &key.to_pkcs8_pem(), Utc::now()).await?;
+        new_active_kid = Some(new_kid);
+    }
+    tx.revoke_signing_key(kid, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(Revoked { kid: kid.to_string(), new_active_kid })
 }

@@ -10,7 +10,7 @@ use varco_jose::RsaPrivateKey;
 use varco_pages::{PagesState, WebConfig};
 use varco_platform::{EnvConfig, Platform};
 use varco_selfcare::service::SelfCare;
-use varco_store::Store;
+use varco_store::{KeyEncryptionKey, Store, StoreError};
 use varco_token::{Hardened, TokenConfig, TokenServer};
 
 /// What `varco serve` and the tests need to start a server.
@@ -26,8 +26,12 @@ pub struct Options {
     /// Machine API calls per organisation per second.
     pub api_rate_limit: u32,
     pub hardened: bool,
-    /// Production mode: the demo identity provider is off.
+    /// Production mode: the demo identity provider is off, and a key-encryption key
+    /// is required.
     pub production: bool,
+    /// The key the private keys are encrypted with at rest (`VARCO_KEY_ENCRYPTION_KEY`
+    /// or `--key-encryption-key-file`); without one they are stored in plaintext.
+    pub key_encryption_key: Option<KeyEncryptionKey>,
     /// SMTP server for SelfCare's mails (`smtp://host:port`, `smtps://user:pass@host`);
     /// without one, mails stay in the outbox (`varco mail list`).
     pub smtp_url: Option<String>,
@@ -82,11 +86,12 @@ impl std::fmt::Debug for Options {
             .field("public_url", &self.public_url)
             .field("demo", &self.demo)
             .field("rate_limit", &self.rate_limit)
+            .field("api_rate_limit", &self.api_rate_limit)
             .field("hardened", &self.hardened)
             .field("production", &self.production)
+            .field("key_encryption_key", &self.key_encryption_key)
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
             .field("mail_from", &self.mail_from)
-            .field("api_rate_limit", &self.api_rate_limit)
             .field("oidc", &self.oidc)
             .field("keys", &self.keys)
             .field("clock", &self.clock)
@@ -113,14 +118,70 @@ impl std::fmt::Debug for OidcOptions {
     }
 }
 
-/// The database URL: the given one, or SQLite in the data directory.
+/// The database URL: the given one, or SQLite in the data directory, which is
+/// created (or tightened) so that only its owner can enter it (0700).
 pub fn database_url(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<String> {
     if let Some(u) = database_url {
         return Ok(u.to_string());
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    private_dir(data_dir).with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     Ok(format!("sqlite://{}?mode=rwc", data_dir.join("varco.db").display()))
+}
+
+/// Creates `dir` (and its parents) with mode 0700, or takes group and other
+/// permissions away from an existing one: it holds the database, keys included.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+            tracing::info!(dir = %dir.display(), "data directory made accessible to its owner only (0700)");
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+}
+
+/// The key-encryption key from the configuration: the value of
+/// `VARCO_KEY_ENCRYPTION_KEY` (`value`) or the content of the file `file`, both as 64
+/// hexadecimal digits or base64 of 32 bytes. Both at once is refused, as is a file
+/// others may read.
+pub fn key_encryption_key(value: Option<&str>, file: Option<&Path>) -> anyhow::Result<Option<KeyEncryptionKey>> {
+    let text = match (value, file) {
+        (Some(_), Some(_)) => anyhow::bail!(
+            "give the key-encryption key once: VARCO_KEY_ENCRYPTION_KEY or --key-encryption-key-file, not both"
+        ),
+        (None, None) => return Ok(None),
+        (Some(v), None) => v.to_string(),
+        (None, Some(path)) => {
+            let meta = std::fs::metadata(path)
+                .with_context(|| format!("cannot read the key-encryption key file {}", path.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                if meta.permissions().mode() & 0o077 != 0 {
+                    anyhow::bail!(
+                        "the key-encryption key file {} may be read by others: make it 0600 (chmod 600)",
+                        path.display()
+                    );
+                }
+            }
+            if meta.len() > 1024 {
+                anyhow::bail!("the key-encryption key file {} is not a key (over 1 KiB)", path.display());
+            }
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the key-encryption key file {}", path.display()))?
+        }
+    };
+    let key = KeyEncryptionKey::parse(&text).map_err(|e| match file {
+        Some(path) => anyhow::anyhow!("{}: {e}", path.display()),
+        None => anyhow::anyhow!("VARCO_KEY_ENCRYPTION_KEY: {e}"),
+    })?;
+    Ok(Some(key))
 }
 
 /// Per-environment configuration: defaults from the public URL, each value
@@ -147,10 +208,30 @@ pub fn env_configs(public_url: &str) -> Vec<EnvConfig> {
         .collect()
 }
 
-/// Opens the database (creating it and bringing its schema up to date).
+/// Opens the database (creating it and bringing its schema up to date), with no
+/// key-encryption key.
 pub async fn open_store(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Store> {
+    open_store_with(data_dir, database_url, None).await
+}
+
+/// Opens the database as [`open_store`] does, with the private keys encrypted at
+/// rest under `kek` if one is given.
+pub async fn open_store_with(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    kek: Option<KeyEncryptionKey>,
+) -> anyhow::Result<Store> {
     let url = self::database_url(data_dir, database_url)?;
-    Store::connect(&url).await.with_context(|| format!("cannot open the database {}", redact(&url)))
+    Store::open(&url, kek).await.map_err(|e| match e {
+        // Said plainly, with what to do: this stops `varco serve` at start.
+        StoreError::KeysAtRest(m) => anyhow::anyhow!(
+            "{m}. The database {} was left as it was. Give the key its keys were encrypted with, in \
+             VARCO_KEY_ENCRYPTION_KEY or with --key-encryption-key-file, to `varco serve` and to every command \
+             that opens the database",
+            redact(&url)
+        ),
+        e => anyhow::Error::new(e).context(format!("cannot open the database {}", redact(&url))),
+    })
 }
 
 /// The platform's services on that database, configured for `public_url`.
@@ -183,7 +264,25 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
     let addr = listener.local_addr()?;
     let public_url = opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let store = open_store(&opts.data_dir, opts.database_url.as_deref()).await?;
+    if opts.production && opts.key_encryption_key.is_none() {
+        anyhow::bail!(
+            "--production needs a key-encryption key, so that the signing keys are not stored in plaintext: \
+             set VARCO_KEY_ENCRYPTION_KEY (64 hexadecimal digits or base64 of 32 bytes, e.g. from \
+             `openssl rand -base64 32`) or give --key-encryption-key-file"
+        );
+    }
+    let store = open_store_with(&opts.data_dir, opts.database_url.as_deref(), opts.key_encryption_key.clone()).await?;
+    if !store.encrypts_keys() {
+        let database = match &opts.database_url {
+            Some(u) => redact(u),
+            None => opts.data_dir.join("varco.db").display().to_string(),
+        };
+        tracing::warn!(
+            %database,
+            "the signing keys are stored unencrypted: set VARCO_KEY_ENCRYPTION_KEY or --key-encryption-key-file \
+             to encrypt them at rest (--production requires it)"
+        );
+    }
     let platform = platform_on(store.clone(), &public_url);
     let selfcare = SelfCare::new(store.clone());
     if opts.demo {
@@ -199,6 +298,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         TokenConfig {
             rate_limit: opts.rate_limit,
             rate_interval_ms: 1000,
+            api_rate_limit: opts.api_rate_limit,
             hardened: opts.hardened.then_some(Hardened { max_lifetime_secs: 3600, clock_skew_secs: 30 }),
             clock: opts.clock.clone(),
         },
@@ -280,4 +380,3 @@ async fn web_config(store: &Store, opts: &Options, public_url: &str) -> anyhow::
         oidc,
     })
 }
-            api_rate_limit: opts.api_rate_limit,

@@ -30,6 +30,29 @@ pub struct DbArgs {
     /// Public base URL of the server (issuers and audiences derive from it).
     #[arg(long, env = "VARCO_PUBLIC_URL", default_value = "http://127.0.0.1:8080", global = true)]
     pub public_url: String,
+    /// File holding the key-encryption key (64 hex digits or base64 of 32 bytes, mode
+    /// 0600) that the signing keys are encrypted with at rest; or set the key itself in
+    /// VARCO_KEY_ENCRYPTION_KEY. Without either, keys are stored in plaintext.
+    #[arg(long, env = "VARCO_KEY_ENCRYPTION_KEY_FILE", global = true)]
+    pub key_encryption_key_file: Option<PathBuf>,
+}
+
+/// The variable holding the key-encryption key itself. Read from the environment
+/// only, never as a flag: a value on a command line is visible to every user of the
+/// machine (`ps`).
+pub const KEY_ENCRYPTION_KEY_VAR: &str = "VARCO_KEY_ENCRYPTION_KEY";
+
+impl DbArgs {
+    /// The key-encryption key configured, if any.
+    pub fn key_encryption_key(&self) -> anyhow::Result<Option<varco_store::KeyEncryptionKey>> {
+        let value = match std::env::var(KEY_ENCRYPTION_KEY_VAR) {
+            Ok(v) if v.is_empty() => None,
+            Ok(v) => Some(v),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => bail!("{KEY_ENCRYPTION_KEY_VAR} is not text"),
+        };
+        app::key_encryption_key(value.as_deref(), self.key_encryption_key_file.as_deref())
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -46,10 +69,15 @@ pub enum Command {
         /// Vouchers per organisation per second.
         #[arg(long, env = "VARCO_RATE_LIMIT", default_value_t = 450)]
         rate_limit: u32,
+        /// Machine API calls (v2 and v3) per organisation per second.
+        #[arg(long, env = "VARCO_API_RATE_LIMIT", default_value_t = 450)]
+        api_rate_limit: u32,
         /// Varco's hardened mode: refuse replayed assertions, cap their lifetime at 1 h, allow 30 s of clock skew.
         #[arg(long, env = "VARCO_HARDENED")]
         hardened: bool,
-        /// Production mode: no demo identity provider (log in only through OpenID Connect).
+        /// Production mode: no demo identity provider (log in only through OpenID Connect),
+        /// and a key-encryption key is required (VARCO_KEY_ENCRYPTION_KEY or
+        /// --key-encryption-key-file).
         #[arg(long, env = "VARCO_PRODUCTION")]
         production: bool,
         /// SMTP server for SelfCare's mails, e.g. smtp://127.0.0.1:25 or smtps://user:password@host;
@@ -69,9 +97,6 @@ pub enum Command {
         #[arg(long, env = "VARCO_OIDC_CLIENT_SECRET", hide_env_values = true)]
         oidc_client_secret: Option<String>,
     },
-        /// Machine API calls (v2 and v3) per organisation per second.
-        #[arg(long, env = "VARCO_API_RATE_LIMIT", default_value_t = 450)]
-        api_rate_limit: u32,
     /// Operator: clients of a tenant.
     #[command(subcommand)]
     Client(ClientCmd),
@@ -262,6 +287,19 @@ pub enum SigningKeyCmd {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Emergency revocation (e.g. a leaked key): the key leaves the JWKS and vouchers it
+    /// signed are refused, on every running server within one read of the log (250 ms).
+    /// Revoking the active key first makes a new one. Vouchers it signed that are still
+    /// in date stop working: their clients must ask for new ones.
+    Revoke {
+        #[arg(long)]
+        env: Env,
+        /// The key's kid, as in the JWKS and in the vouchers' header.
+        #[arg(long)]
+        kid: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -367,6 +405,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db,
             no_demo,
             rate_limit,
+            api_rate_limit,
             hardened,
             production,
             smtp_url,
@@ -380,6 +419,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 db.public_url.clone()
             };
+            let key_encryption_key = db.key_encryption_key()?;
             let running = app::start(app::Options {
                 listen,
                 data_dir: db.data_dir,
@@ -387,8 +427,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 public_url: Some(public_url),
                 demo: !no_demo,
                 rate_limit,
+                api_rate_limit,
                 hardened,
                 production,
+                key_encryption_key,
                 smtp_url,
                 mail_from,
                 oidc: oidc_issuer.map(|issuer| app::OidcOptions {
@@ -405,7 +447,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for env in Env::ALL {
                 let c = running.platform.config(env);
                 eprintln!("  {:<13} back office {}/", env.label(), c.base_url);
-            api_rate_limit,
                 eprintln!("  {:<13} token {}  jwks {}", "", c.token_url, c.jwks_url);
             }
             tokio::select! {
@@ -427,7 +468,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let key = svc.add_client_key(&actor, client.id, &format!("{name} key"), &pem).await?;
             print_json(&json!({
                 "environment": env.slug(),
-                api_rate_limit,
                 "clientId": client.id,
                 "kid": key.kid,
                 "tenantId": t.id,
@@ -461,6 +501,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::SigningKey(SigningKeyCmd::Rotate { env, db }) => {
             let kid = varco_token::signer::rotate(&open_store(&db).await?, env, Actor::Operator).await?;
             print_json(&json!({ "environment": env.slug(), "kid": kid }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SigningKey(SigningKeyCmd::Revoke { env, kid, db }) => {
+            let done = varco_token::signer::revoke(&open_store(&db).await?, env, &kid, Actor::Operator).await?;
+            print_json(&json!({
+                "environment": env.slug(),
+                "revokedKid": done.kid,
+                "activeKidRotatedTo": done.new_active_kid,
+            }));
             Ok(ExitCode::SUCCESS)
         }
         Command::Key(KeyCmd::Generate { out }) => {
@@ -962,7 +1011,7 @@ async fn open(db: &DbArgs) -> anyhow::Result<Platform> {
 }
 
 async fn open_store(db: &DbArgs) -> anyhow::Result<varco_store::Store> {
-    app::open_store(&db.data_dir, db.database_url.as_deref()).await
+    app::open_store_with(&db.data_dir, db.database_url.as_deref(), db.key_encryption_key()?).await
 }
 
 async fn find_tenant(svc: &EnvService<'_>, name_or_id: &str) -> anyhow::Result<Tenant> {

@@ -46,8 +46,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Options)) 
     TestApp { running, http: reqwest::Client::new(), db }
 }
 
-/// What the test servers run with on `db`.
-fn options_on(db: &TestDb) -> Options {
+/// What the test servers run with on `db` (for a test that starts its own).
+pub fn options_on(db: &TestDb) -> Options {
     Options {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: db.dir().to_path_buf(),
@@ -58,6 +58,7 @@ fn options_on(db: &TestDb) -> Options {
         api_rate_limit: 450,
         hardened: false,
         production: false,
+        key_encryption_key: None,
         smtp_url: None,
         mail_from: "Area Riservata <noreply@varco.localhost>".into(),
         oidc: None,

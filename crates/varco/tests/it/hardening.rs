@@ -1,0 +1,159 @@
+//! Issue 11's findings on the token endpoint and the machine API, each proven on the
+//! wire: proofs spent only by accepted requests, the machine API's rate limit, and
+//! no read of the event log for an assertion nobody signed.
+use crate::common;
+
+use common::*;
+use reqwest::StatusCode;
+use varco::both_backends;
+use varco::testkit::{spawn_app_with, TestApp};
+use varco_domain::clock::Clock;
+use varco_domain::Env;
+use varco_jose::{build_dpop_proof, RsaPrivateKey};
+use varco_platform::demo::{COMUNE_DI_ESEMPIO, COMUNE_DI_PROVA};
+
+/// A manual clock at the start of a second just ahead: the rate windows are fixed
+/// seconds of the server's clock, and the test moves it.
+fn window_clock() -> Clock {
+    Clock::manual(chrono::DateTime::from_timestamp(now() + 1, 0).unwrap())
+}
+
+fn proof_for(app: &TestApp, key: &RsaPrivateKey, method: &str, path: &str, at: i64, voucher: Option<&str>) -> String {
+    build_dpop_proof(key, method, &app.url(path), at, &uuid::Uuid::new_v4().to_string(), voucher)
+}
+
+const TOKEN: &str = "/interop/collaudo/token.oauth2";
+
+// A token request refused for the rate keeps its DPoP proof unspent: the client
+// retries the same request in the next window and gets its voucher. (Before, the
+// proof was recorded first, so the retry failed as a replay.)
+both_backends!(a_proof_refused_for_the_rate_is_not_spent, |backend| async move {
+    let clock = window_clock();
+    let server_clock = clock.clone();
+    let app = spawn_app_with(backend, move |o| {
+        o.rate_limit = 1;
+        o.clock = server_clock;
+    })
+    .await;
+    let api = setup_api_client(&app, Env::Collaudo, COMUNE_DI_PROVA, true).await;
+    let key = RsaPrivateKey::generate_2048();
+    let at = clock.now().timestamp();
+    let form = token_form(&api.assertion(&app), None);
+    let first = post_token(&app, Env::Collaudo, &form, &[proof_for(&app, &key, "POST", TOKEN, at, None)]).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let proof = proof_for(&app, &key, "POST", TOKEN, at, None);
+    let limited = post_token(&app, Env::Collaudo, &form, std::slice::from_ref(&proof)).await;
+    assert_problem(&limited, StatusCode::TOO_MANY_REQUESTS);
+    clock.advance(chrono::Duration::seconds(1));
+    let retried = post_token(&app, Env::Collaudo, &form, std::slice::from_ref(&proof)).await;
+    assert_eq!(retried.status, StatusCode::OK, "the retry after a 429: {}", retried.text);
+    assert_eq!(retried.json()["token_type"], "DPoP");
+    // Spent now: a third use is a replay.
+    clock.advance(chrono::Duration::seconds(1));
+    assert_generic_400(&post_token(&app, Env::Collaudo, &form, &[proof]).await);
+});
+
+async fn api_call(app: &TestApp, auth: &str, proof: Option<&str>, v: &str) -> Reply {
+    let mut req = app.http.get(app.url(&format!("/interop/collaudo/api/{v}/eservices?offset=0&limit=1")));
+    req = req.header("authorization", auth);
+    if let Some(p) = proof {
+        req = req.header("DPoP", p);
+    }
+    read(req.send().await.unwrap()).await
+}
+
+fn assert_api_rate(r: &Reply, remaining: u32) {
+    assert_eq!(r.header("x-rate-limit-limit"), Some("3"), "{:?}", r.headers);
+    assert_eq!(r.header("x-rate-limit-interval"), Some("1000"), "{:?}", r.headers);
+    assert_eq!(r.header("x-rate-limit-remaining"), Some(remaining.to_string().as_str()), "{:?}", r.headers);
+}
+
+// The machine API answers PDND's X-Rate-Limit-* headers and 429 past the limit, per
+// organisation, on v2 and v3 together; a v3 proof refused for the rate can be retried.
+both_backends!(the_machine_api_is_rate_limited_per_organisation, |backend| async move {
+    let clock = window_clock();
+    let server_clock = clock.clone();
+    let app = spawn_app_with(backend, move |o| {
+        o.api_rate_limit = 3;
+        o.clock = server_clock;
+    })
+    .await;
+    let prova = setup_api_client(&app, Env::Collaudo, COMUNE_DI_PROVA, true).await;
+    let esempio = setup_api_client(&app, Env::Collaudo, COMUNE_DI_ESEMPIO, true).await;
+    let bearer = |r: Reply| format!("Bearer {}", r.json()["access_token"].as_str().unwrap());
+    let prova_v2 = bearer(request_voucher(&app, Env::Collaudo, &prova.assertion(&app)).await);
+    let esempio_v2 = bearer(request_voucher(&app, Env::Collaudo, &esempio.assertion(&app)).await);
+    let key = RsaPrivateKey::generate_2048();
+    let at = clock.now().timestamp();
+    let form = token_form(&prova.assertion(&app), None);
+    let r = post_token(&app, Env::Collaudo, &form, &[proof_for(&app, &key, "POST", TOKEN, at, None)]).await;
+    let dpop_voucher = r.json()["access_token"].as_str().unwrap().to_string();
+
+    // The token requests above are the token endpoint's budget, not the API's.
+    for remaining in [2, 1] {
+        let r = api_call(&app, &prova_v2, None, "v2").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_api_rate(&r, remaining);
+    }
+    let v3 = "/interop/collaudo/api/v3/eservices";
+    let proof = proof_for(&app, &key, "GET", v3, at, Some(&dpop_voucher));
+    let auth = format!("DPoP {dpop_voucher}");
+    let r = api_call(&app, &auth, Some(&proof_for(&app, &key, "GET", v3, at, Some(&dpop_voucher))), "v3").await;
+    assert_eq!(r.status, StatusCode::OK, "v3 shares the organisation's budget: {}", r.text);
+    assert_api_rate(&r, 0);
+    for (auth, proof, v) in [(&prova_v2, None, "v2"), (&auth, Some(proof.as_str()), "v3")] {
+        let r = api_call(&app, auth, proof, v).await;
+        let body = assert_problem(&r, StatusCode::TOO_MANY_REQUESTS);
+        assert_api_problem(&body, 429);
+        assert_eq!(body["detail"], format!("Requests limit exceeded for organization {}", prova.tenant_id));
+        assert_api_rate(&r, 0);
+    }
+    let r = api_call(&app, &esempio_v2, None, "v2").await;
+    assert_eq!(r.status, StatusCode::OK, "another organisation has its own budget: {}", r.text);
+    assert_api_rate(&r, 2);
+    // Calls refused before the voucher is known do not count, and carry no headers.
+    let r = api_call(&app, "Bearer nonsense", None, "v2").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.header("x-rate-limit-limit"), None);
+
+    clock.advance(chrono::Duration::seconds(1));
+    let r = api_call(&app, &auth, Some(&proof), "v3").await;
+    assert_eq!(r.status, StatusCode::OK, "the v3 proof refused for the rate is still good: {}", r.text);
+    assert_api_rate(&r, 2);
+    let r = api_call(&app, &auth, Some(&proof), "v3").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "now it is spent");
+    // A replay does not use the budget either.
+    let r = api_call(&app, &prova_v2, None, "v2").await;
+    assert_api_rate(&r, 1);
+});
+
+// An assertion signed by nobody's key (a random sub, or a known client with a
+// stranger's key) is answered without asking for a read of the event log; a
+// signed one refused for the state asks for one, to be sure of the refusal.
+both_backends!(unsigned_assertions_cause_no_read_of_the_log, |backend| async move {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let c = setup_consumer(&app, COMUNE_DI_PROVA).await;
+    let token = &app.running.token;
+    let stranger = RsaPrivateKey::generate_2048();
+    let before = token.demanded_reads();
+    let started = std::time::Instant::now();
+    for i in 0..10 {
+        let sub = if i % 2 == 0 { varco_domain::ClientId::new() } else { c.client_id };
+        let (h, p) = assertion_parts(&app, Env::Collaudo, &c.kid, sub, Some(c.purpose_id));
+        assert_generic_400(&request_voucher(&app, Env::Collaudo, &sign(&h, &p, &stranger)).await);
+    }
+    assert_eq!(token.demanded_reads(), before, "ten unsigned assertions asked for reads of the log");
+    // Each waited for the follower's pass (every 250 ms) rather than reading.
+    assert!(started.elapsed() < std::time::Duration::from_secs(8), "{:?}", started.elapsed());
+
+    let svc = app.running.platform.env(Env::Collaudo);
+    let who = varco_platform::Caller::Person {
+        env: Env::Collaudo,
+        tenant: c.tenant_id,
+        user: varco_domain::UserId::new(),
+        roles: varco_platform::ProductRoles { admin: true, ..Default::default() },
+    };
+    svc.suspend_purpose(&who, c.purpose_id).await.unwrap();
+    assert_generic_400(&request_voucher(&app, Env::Collaudo, &c.assertion(&app)).await);
+    assert_eq!(token.demanded_reads(), before + 1, "a signed assertion refused for the state reads the log once");
+});
