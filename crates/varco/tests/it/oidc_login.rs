@@ -51,6 +51,8 @@ async fn start_varco(backend: Backend, port: u16, provider: &Provider, secret: O
         opts.listen = format!("127.0.0.1:{port}").parse().unwrap();
         opts.oidc = Some(varco::app::OidcOptions { issuer, client_id: CLIENT_ID.into(), client_secret });
         opts.production = true;
+        // Production mode wants the keys encrypted at rest.
+        opts.key_encryption_key = Some(varco_store::KeyEncryptionKey::from_bytes([7; 32]));
     })
     .await
 }

@@ -371,7 +371,12 @@ varco::both_backends!(selfcare_sessions_are_protected, |backend: Backend| async 
 });
 
 varco::both_backends!(production_mode_has_no_demo_identity_provider, |backend: Backend| async move {
-    let app = spawn_app_with(backend, |o| o.production = true).await;
+    let app = spawn_app_with(backend, |o| {
+        o.production = true;
+        // Production mode wants the keys encrypted at rest.
+        o.key_encryption_key = Some(varco_store::KeyEncryptionKey::from_bytes([7; 32]));
+    })
+    .await;
     let b = Browser::new(&app.running.base_url);
     let login = b.get("/selfcare/login").await;
     assert_eq!(login.status, StatusCode::OK);
