@@ -138,8 +138,21 @@ fn choice_page(
     }
 }
 
+#[derive(Template)]
+#[template(path = "sc_enter.html")]
+struct EnterPage {
+    layout: Layout,
+    institution_id: String,
+    institution_name: String,
+    env_slug: String,
+    env_label: String,
+}
+
 /// The "Interoperabilità" card: "In quale ambiente vuoi entrare?" among the
-/// environments the user has roles on, or straight in when there is one.
+/// environments the user has roles on, or straight in when there is one (or
+/// when `?ambiente=` names one of them). Straight in is a form that posts
+/// itself to [`interop_enter`]: a GET issues no identity token, so a link from
+/// another site, a prefetch or a crawler hands nobody over.
 pub async fn interop(
     State(state): State<PagesState>,
     user: ScUser,
@@ -148,14 +161,29 @@ pub async fn interop(
 ) -> Result<Response, PageError> {
     let (institution, roles) = user.membership(&state, &id).await?;
     let envs = enterable(&institution, &roles);
-    if let Some(wanted) = q.ambiente.as_deref() {
-        return enter(&state, &user, &institution, &roles, wanted).await;
-    }
-    match envs.as_slice() {
-        [] => Err(no_role(&institution, None)),
-        [only] => enter(&state, &user, &institution, &roles, only.slug()).await,
-        _ => choice_page(&state, &user, institution, &envs, None),
-    }
+    let env = match (q.ambiente.as_deref(), envs.as_slice()) {
+        (Some(wanted), _) => {
+            let env = parse_env_choice(wanted)?;
+            if !envs.contains(&env) {
+                return Err(no_role(&institution, Some(env)));
+            }
+            env
+        }
+        (None, []) => return Err(no_role(&institution, None)),
+        (None, [only]) => *only,
+        (None, _) => return choice_page(&state, &user, institution, &envs, None),
+    };
+    render(&EnterPage {
+        layout: user.layout("Accesso a Interoperabilità", &state),
+        institution_id: institution.id.to_string(),
+        institution_name: institution.name.clone(),
+        env_slug: env.slug().into(),
+        env_label: env.label().into(),
+    })
+}
+
+fn parse_env_choice(raw: &str) -> Result<Env, PageError> {
+    varco_http::parse_env(raw).map_err(|_| PageError::bad_request(format!("Ambiente sconosciuto: «{raw}».")))
 }
 
 fn env_choice_label(env: Env) -> &'static str {
@@ -217,7 +245,8 @@ struct HandoffPage {
 }
 
 /// Issues the identity token for `env` and hands it to that back office with a
-/// form POST (a token in a URL would end up in logs and browser history).
+/// form POST (a token in a URL would end up in logs and browser history). Only
+/// [`interop_enter`] calls it, after the form token of the session.
 async fn enter(
     state: &PagesState,
     user: &ScUser,
@@ -225,8 +254,7 @@ async fn enter(
     roles: &[RoleRecord],
     env: &str,
 ) -> Result<Response, PageError> {
-    let env =
-        varco_http::parse_env(env).map_err(|_| PageError::bad_request(format!("Ambiente sconosciuto: «{env}».")))?;
+    let env = parse_env_choice(env)?;
     let id = user.identity();
     let now = chrono::Utc::now().timestamp();
     let token = identity_token::for_environment(

@@ -39,7 +39,7 @@ async fn world(backend: Backend) -> World {
     let b = Browser::new(&app.running.base_url);
     b.demo_login(ADMIN_COMUNE.fiscal_code).await;
     let comune = b.institution_id(COMUNE_DI_PROVA).await;
-    let card = b.get(&format!("/selfcare/enti/{comune}/interoperabilita?ambiente=collaudo")).await;
+    let card = b.interop_card(&format!("/selfcare/enti/{comune}/interoperabilita?ambiente=collaudo")).await;
     let token = card.field("token").unwrap_or_else(|| panic!("no hand-over:\n{}", card.body));
     let binding = card.field("handoff").unwrap();
     let landed = b.post("/interop/collaudo/selfcare/login", &[("token", &token), ("handoff", &binding)]).await;

@@ -24,7 +24,7 @@ async fn enter_collaudo(app: &TestApp, fiscal_code: &str) -> Browser {
     let b = Browser::new(&app.running.base_url);
     b.demo_login(fiscal_code).await;
     let comune = b.institution_id("Comune di Prova").await;
-    let page = b.get(&format!("/selfcare/enti/{comune}/interoperabilita?ambiente=collaudo")).await;
+    let page = b.interop_card(&format!("/selfcare/enti/{comune}/interoperabilita?ambiente=collaudo")).await;
     let token = page.field("token").unwrap_or_else(|| panic!("no hand-over to Collaudo:\n{}", page.body));
     let binding = page.field("handoff").unwrap();
     let landed = b.post(&format!("{BO}/selfcare/login"), &[("token", &token), ("handoff", &binding)]).await;

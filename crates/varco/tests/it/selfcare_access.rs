@@ -55,10 +55,32 @@ varco::both_backends!(technician_enters_collaudo_and_not_produzione, |backend: B
     // Produzione, but may on Collaudo: the menu offers Utenti.
     overview.assert_contains("/utenti\">Utenti</a>");
 
-    // One environment only: no question, straight to Collaudo.
-    let card = b.get(&format!("/selfcare/enti/{comune}/interoperabilita")).await;
-    assert_eq!(card.status, StatusCode::OK);
-    assert!(!card.body.contains("In quale ambiente vuoi entrare?"));
+    // One environment only: no question, straight to Collaudo, through a form
+    // that posts itself. The GET issues no identity token and records nothing.
+    let card_path = format!("/selfcare/enti/{comune}/interoperabilita");
+    let handoffs = "SELECT COUNT(*) FROM web_sessions WHERE scope = 'handoff'";
+    for path in [card_path.clone(), format!("{card_path}?ambiente=collaudo")] {
+        let card = b.get(&path).await;
+        assert_eq!(card.status, StatusCode::OK);
+        assert!(!card.body.contains("In quale ambiente vuoi entrare?"));
+        assert!(card.field("token").is_none(), "a GET issued an identity token:\n{}", card.body);
+        assert!(!card.body.contains("eyJ"), "a GET shows a JWT:\n{}", card.body);
+        card.assert_contains(&format!("<form method=\"post\" action=\"{card_path}\" data-autosubmit"));
+        assert_eq!(card.field("ambiente").as_deref(), Some("collaudo"));
+        card.assert_contains("<button type=\"submit\" class=\"btn btn-primary\">Continua</button>");
+        assert_eq!(app.db.count(handoffs).await, 0, "a GET recorded a hand-over");
+    }
+    // The form's POST without the session's form token issues nothing either.
+    for form in [vec![("ambiente", "collaudo")], vec![("ambiente", "collaudo"), ("csrf", "forged")]] {
+        let r = b.post(&card_path, &form).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert!(r.field("token").is_none());
+    }
+    assert_eq!(app.db.count(handoffs).await, 0);
+    // "Continua" pressed by hand (a browser without JavaScript): the hand-over.
+    let card = b.interop_card(&card_path).await;
+    assert_eq!(card.status, StatusCode::OK, "{}", card.body);
+    assert_eq!(app.db.count(handoffs).await, 1);
     let (action, token, binding) = handoff(&card);
     assert_eq!(action, format!("{}/interop/collaudo/selfcare/login", app.running.base_url));
 
@@ -100,7 +122,7 @@ varco::both_backends!(technician_enters_collaudo_and_not_produzione, |backend: B
     }
     let wrong_binding = b.post(&action, &[("token", &token), ("handoff", "x")]).await;
     assert_eq!(wrong_binding.status, StatusCode::UNAUTHORIZED);
-    let card = b.get(&format!("/selfcare/enti/{comune}/interoperabilita")).await;
+    let card = b.interop_card(&card_path).await;
     let (_, token, binding) = handoff(&card);
 
     // The back office of Collaudo opens its session and says who is in.
@@ -129,7 +151,7 @@ varco::both_backends!(technician_enters_collaudo_and_not_produzione, |backend: B
     assert_eq!(tenants.iter().filter(|t| t.name == "Comune di Prova").count(), 1);
 
     // The same token is good once.
-    let card = b.get(&format!("/selfcare/enti/{comune}/interoperabilita")).await;
+    let card = b.interop_card(&card_path).await;
     let (_, _, binding) = handoff(&card);
     let again = b.post(&action, &[("token", &token), ("handoff", &binding)]).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
@@ -147,7 +169,7 @@ varco::both_backends!(technician_enters_collaudo_and_not_produzione, |backend: B
         .await;
     assert_eq!(prod.status, StatusCode::FORBIDDEN);
     // ...a Collaudo token is not for Produzione...
-    let card = b.get(&format!("/selfcare/enti/{comune}/interoperabilita")).await;
+    let card = b.interop_card(&card_path).await;
     let (_, token, _) = handoff(&card);
     let wrong = b.post("/interop/produzione/selfcare/login", &[("token", &token)]).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -287,9 +309,21 @@ varco::both_backends!(bad_identity_tokens_open_nothing, |backend: Backend| async
         r.assert_contains("Accesso non riuscito");
     }
     assert!(!b.get("/interop/collaudo/").await.body.contains("Benvenuto"));
-    // A good token, from a browser SelfCare handed over from, opens the session.
+    // A good token, from a browser SelfCare handed over from, opens the session;
+    // but only in the form's body: in a URL (which logs and histories keep) it
+    // opens nothing, by POST or by GET, and is not used up.
     b.demo_login(ADMIN_COMUNE.fiscal_code).await;
-    let page = b.get(&format!("/selfcare/enti/{comune}/interoperabilita?ambiente=collaudo")).await;
+    let page = b.interop_card(&format!("/selfcare/enti/{comune}/interoperabilita?ambiente=collaudo")).await;
+    let (_, _, binding) = handoff(&page);
+    let in_url = format!("/interop/collaudo/selfcare/login?token={good}&handoff={binding}");
+    let r = b.post(&in_url, &[]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert!(r.set_cookies.iter().all(|c| !c.starts_with("varco_bo_")), "a token in the URL opened a session");
+    let r = b.get(&in_url).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{}", r.body);
+    assert!(r.set_cookies.iter().all(|c| !c.starts_with("varco_bo_")));
+    assert_eq!(app.db.count("SELECT COUNT(*) FROM consumed_tokens").await, 0);
+    let page = b.interop_card(&format!("/selfcare/enti/{comune}/interoperabilita?ambiente=collaudo")).await;
     let (_, _, binding) = handoff(&page);
     let r = b.post("/interop/collaudo/selfcare/login", &[("token", &good), ("handoff", &binding)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -297,7 +331,7 @@ varco::both_backends!(bad_identity_tokens_open_nothing, |backend: Backend| async
     // one is no key): refused, no new session, no tenant made.
     let ghost = OrganizationClaim { id: uuid::Uuid::new_v4().to_string(), ..org.clone() };
     let ghost_token = identity_token::issue(&key, &iss, &aud, &user, ghost, now, 30, now + 3600);
-    let page = b.get(&format!("/selfcare/enti/{comune}/interoperabilita?ambiente=collaudo")).await;
+    let page = b.interop_card(&format!("/selfcare/enti/{comune}/interoperabilita?ambiente=collaudo")).await;
     let (_, _, binding) = handoff(&page);
     let r = b.post("/interop/collaudo/selfcare/login", &[("token", &ghost_token), ("handoff", &binding)]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);

@@ -106,13 +106,26 @@ impl Browser {
 }
 
 impl Browser {
+    /// GET an Interoperabilità card (`/selfcare/enti/{id}/interoperabilita`, maybe
+    /// with `?ambiente=`) and, when SelfCare answers with the form that posts itself
+    /// (one environment, or the one asked for), press its "Continua" as a browser
+    /// without JavaScript does. Returns the hand-over to the back office, or
+    /// whatever else SelfCare answered (the choice of environment, a refusal).
+    pub async fn interop_card(&self, path: &str) -> Page {
+        let page = self.get(path).await;
+        let self_posting = page.status == StatusCode::OK && page.body.contains("data-autosubmit");
+        let Some(env) = page.field("ambiente").filter(|_| self_posting) else { return page };
+        let action = path.split('?').next().unwrap();
+        self.post(action, &[("csrf", &page.csrf()), ("ambiente", &env)]).await
+    }
+
     /// From SelfCare into the back office of `env` for the Ente `institution`, as a
     /// person does: the Interoperabilità card, the environment when asked, the
     /// hand-over. Returns the back office's answer (a 303 to its home).
     pub async fn enter_backoffice(&self, institution: &str, env: &str) -> Page {
         let id = self.institution_id(institution).await;
         let card_path = format!("/selfcare/enti/{id}/interoperabilita");
-        let mut card = self.get(&card_path).await;
+        let mut card = self.interop_card(&card_path).await;
         if card.body.contains("In quale ambiente vuoi entrare?") {
             card = self.post(&card_path, &[("csrf", &card.csrf()), ("ambiente", env)]).await;
         }
