@@ -217,6 +217,24 @@ both_backends!(a_wrong_key_or_no_key_stops_the_start_and_makes_no_key, |backend|
     let (ok, _, err) =
         varco_cli(&app, Some(KEK_HEX), &["signing-key", "rotate", "--env", "collaudo", "--key-encryption-key-file", f]);
     assert!(!ok && err.contains("not both"), "{err}");
+
+    // A sealed key is bound to its row (environment and kid): one copied over
+    // another row does not decrypt there, even with the right key.
+    let produzione_kid =
+        before.0.iter().find_map(|r| r.strip_prefix("produzione ")).unwrap().split(' ').next().unwrap();
+    app.db
+        .execute(
+            "UPDATE signing_keys SET private_pem = (SELECT private_pem FROM signing_keys WHERE env = 'collaudo' \
+             ORDER BY kid LIMIT 1) WHERE env = 'produzione'",
+        )
+        .await;
+    let e = format!("{:#}", restart_with(&app, Some(kek())).await.err().expect("a swapped row is refused"));
+    assert!(
+        e.contains(&format!(
+            "the signing key {produzione_kid} of produzione does not decrypt with the key-encryption key given"
+        )),
+        "{e}"
+    );
 });
 
 fn set_mode(path: &Path, mode: u32) {
@@ -333,7 +351,10 @@ both_backends!(a_revoked_key_leaves_every_server_within_a_poll, |backend| async 
             if gone && refused {
                 break;
             }
-            assert!(revoked.elapsed() < ACROSS_PROCESSES, "{base}: still published {gone} / accepted {refused}");
+            assert!(
+                revoked.elapsed() < ACROSS_PROCESSES,
+                "{base}: kid out of the JWKS {gone}, voucher refused {refused}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(kids_of(http, base, Env::Collaudo).await, vec![new_kid.clone()]);
