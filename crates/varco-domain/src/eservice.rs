@@ -71,6 +71,17 @@ fn validate_descriptor_input(input: &DescriptorInput) -> Result<(), DomainError>
     if input.audience.is_empty() || input.audience.iter().any(|a| a.trim().is_empty()) {
         return Err(DomainError::Invalid("Indicare almeno un'audience, nessuna vuota".to_string()));
     }
+    if input.audience.len() > MAX_AUDIENCES {
+        return Err(DomainError::Invalid(format!("Al massimo {MAX_AUDIENCES} audience per versione")));
+    }
+    for a in &input.audience {
+        check_audience(a.trim())?;
+    }
+    if input.server_urls.len() > MAX_SERVER_URLS || input.server_urls.iter().any(|u| u.chars().count() > 2048) {
+        return Err(DomainError::Invalid(format!(
+            "Al massimo {MAX_SERVER_URLS} indirizzi del server, di al massimo 2048 caratteri"
+        )));
+    }
     if input.daily_calls_per_consumer < 1 {
         return Err(DomainError::Invalid("Le chiamate giornaliere per fruitore devono essere almeno 1".to_string()));
     }
@@ -91,6 +102,34 @@ fn validate_descriptor_input(input: &DescriptorInput) -> Result<(), DomainError>
     let g = &input.attributes;
     if g.certified.iter().chain(&g.declared).chain(&g.verified).any(|grp| grp.is_empty()) {
         return Err(DomainError::Invalid("Un gruppo di attributi non può essere vuoto".to_string()));
+    }
+    if [&g.certified, &g.declared, &g.verified].iter().any(|groups| groups.len() > MAX_ATTRIBUTE_GROUPS)
+        || g.certified.iter().chain(&g.declared).chain(&g.verified).any(|grp| grp.len() > MAX_GROUP_ATTRIBUTES)
+    {
+        return Err(DomainError::Invalid(format!(
+            "Al massimo {MAX_ATTRIBUTE_GROUPS} gruppi di attributi per tipo, di al massimo {MAX_GROUP_ATTRIBUTES} attributi"
+        )));
+    }
+    Ok(())
+}
+
+/// Bounds of a version (with the store's cap on a whole document, `MAX_DOC_BYTES`).
+pub const MAX_AUDIENCES: usize = 1;
+pub const MAX_SERVER_URLS: usize = 10;
+pub const MAX_ATTRIBUTE_GROUPS: usize = 20;
+pub const MAX_GROUP_ATTRIBUTES: usize = 50;
+
+/// An audience is one value of the voucher's `aud`: Varco joins several with a
+/// comma, so a comma (or any space) inside one would let it pass for two.
+pub fn check_audience(a: &str) -> Result<(), DomainError> {
+    if a.is_empty() || a.chars().count() > 250 {
+        return Err(DomainError::Invalid("L'audience deve avere da 1 a 250 caratteri".to_string()));
+    }
+    if a.chars().any(|c| c == ',' || c.is_whitespace() || c.is_control()) {
+        return Err(DomainError::Invalid(format!(
+            "L'audience «{}» non può contenere virgole o spazi",
+            a.chars().take(80).collect::<String>()
+        )));
     }
     Ok(())
 }

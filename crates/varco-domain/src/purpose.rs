@@ -58,6 +58,18 @@ fn validate(
     Ok(Fields { title, description, free_of_charge_reason })
 }
 
+/// A draft's risk analysis may be incomplete, but only in the shape of its rules
+/// (which is also what bounds its size).
+fn check_form_shape(form: Option<&RiskAnalysisForm>) -> Result<(), DomainError> {
+    match form.map(crate::risk_analysis::check_shape) {
+        Some(Err(errors)) => Err(DomainError::Invalid(format!(
+            "analisi del rischio non valida: {}",
+            errors.iter().take(5).map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn check_daily_calls(daily_calls: u32) -> Result<(), DomainError> {
     if daily_calls < 1 {
         return Err(DomainError::Invalid("Le chiamate giornaliere devono essere almeno 1".to_string()));
@@ -91,6 +103,7 @@ pub fn create(
     now: Timestamp,
 ) -> Result<Purpose, DomainError> {
     let f = validate(&title, &description, daily_calls, is_free_of_charge, free_of_charge_reason)?;
+    check_form_shape(risk_analysis.as_ref())?;
     Ok(Purpose {
         id: PurposeId::new(),
         eservice_id,
@@ -140,6 +153,7 @@ pub fn update_draft(
         return Err(DomainError::invalid_state(ENTITY, shown_state(p), "Modificare"));
     }
     let f = validate(&title, &description, daily_calls, is_free_of_charge, free_of_charge_reason)?;
+    check_form_shape(risk_analysis.as_ref())?;
     p.title = f.title;
     p.description = f.description;
     p.risk_analysis = risk_analysis;

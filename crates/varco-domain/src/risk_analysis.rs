@@ -308,6 +308,60 @@ pub fn validate(form: &RiskAnalysisForm, kind: TenantKind) -> Result<(), Vec<Ris
     }
 }
 
+/// The longest free-text answer when its question sets no `maxLength`.
+pub const DEFAULT_TEXT_MAX: usize = 2000;
+
+/// The form's shape only, as PDND checks a draft: a known version (of either kind),
+/// only that version's questions, at most one value where one is expected (at most
+/// the options where several are), values among the options, texts within their
+/// length. What is required and what depends on what is left to activation. This
+/// is what bounds a draft's size.
+pub fn check_shape(form: &RiskAnalysisForm) -> Result<(), Vec<RiskAnalysisError>> {
+    let Some(rules) = all_rules().iter().find(|r| r.version == form.version) else {
+        return Err(vec![RiskAnalysisError::UnknownVersion {
+            kind: RulesKind::Pa,
+            version: form.version.chars().take(20).collect(),
+        }]);
+    };
+    let mut errors = Vec::new();
+    for (id, values) in &form.answers {
+        let Some(q) = rules.question(id) else {
+            errors.push(RiskAnalysisError::UnknownQuestion { question: id.chars().take(80).collect() });
+            continue;
+        };
+        let most = match q.answer {
+            AnswerKind::Multi => q.options.len().max(1),
+            _ => 1,
+        };
+        if values.len() > most {
+            errors.push(RiskAnalysisError::TooManyValues { question: q.id.clone(), count: values.len() });
+            continue;
+        }
+        for v in values {
+            match q.answer {
+                AnswerKind::Single | AnswerKind::Multi if !q.allows(v) => {
+                    errors.push(RiskAnalysisError::ValueNotAllowed {
+                        question: q.id.clone(),
+                        value: v.chars().take(80).collect(),
+                    })
+                }
+                AnswerKind::FreeText => {
+                    let (length, max) = (v.chars().count(), q.max_length.unwrap_or(DEFAULT_TEXT_MAX));
+                    if length > max {
+                        errors.push(RiskAnalysisError::TextTooLong { question: q.id.clone(), length, max });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 /// Like [`validate`], and also refuses a version expired at `now` (as PDND does
 /// when a purpose is created, its risk analysis changed or it is activated): the
 /// one the platform calls.

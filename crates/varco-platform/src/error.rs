@@ -24,6 +24,10 @@ pub enum AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
+            StoreError::TooLarge { kind, bytes } => AppError::Invalid(format!(
+                "la modifica porterebbe il documento ({kind}) a {bytes} byte, oltre il massimo di {} KiB",
+                varco_store::MAX_DOC_BYTES / 1024
+            )),
             StoreError::Conflict(what) => AppError::Conflict(format!("{what}: modifica concorrente, riprovare")),
             StoreError::Duplicate(what) => AppError::Conflict(format!("elemento già presente ({what})")),
             other => AppError::Internal(other.to_string()),

@@ -28,6 +28,13 @@ use varco_jose::RsaPublicKey;
 use varco_selfcare::model::{Institution, InstitutionType, Origin};
 use varco_store::{Store, Tx, Versioned};
 
+/// Bounds of a client (README, "Security"): with 2048-bit keys a full client stays
+/// under the store's 64 KiB per document; larger keys reach that cap sooner, and
+/// the store refuses the change with a clear message.
+pub const MAX_CLIENT_MEMBERS: usize = 100;
+pub const MAX_CLIENT_KEYS: usize = 100;
+pub const MAX_CLIENT_PURPOSES: usize = 200;
+
 /// The whole platform: storage plus the configuration of every environment.
 #[derive(Clone)]
 pub struct Platform {
@@ -951,6 +958,15 @@ impl EnvService<'_> {
         if admin_id.is_some() && kind != ClientKind::Api {
             return Err(AppError::Invalid("solo un client API può avere un amministratore".into()));
         }
+        if description.is_some_and(|d| d.trim().chars().count() > 250) {
+            return Err(AppError::Invalid("la descrizione del client può avere al massimo 250 caratteri".into()));
+        }
+        let mut members = members;
+        members.sort();
+        members.dedup();
+        if members.len() > MAX_CLIENT_MEMBERS {
+            return Err(AppError::Invalid(format!("un client può avere al massimo {MAX_CLIENT_MEMBERS} membri")));
+        }
         let mut tx = self.begin(caller, Some(Change::Client)).await?;
         let _: Versioned<Tenant> = self.load(&mut tx, "ente", consumer).await?;
         let client = Client {
@@ -993,8 +1009,8 @@ impl EnvService<'_> {
                 ));
             }
         }
-        if c.value.keys.len() >= 100 {
-            return Err(AppError::Invalid("un client può avere al massimo 100 chiavi".into()));
+        if c.value.keys.len() >= MAX_CLIENT_KEYS {
+            return Err(AppError::Invalid(format!("un client può avere al massimo {MAX_CLIENT_KEYS} chiavi")));
         }
         let kid = parsed.kid();
         tx.add_kid(kid.as_str(), &client.to_string()).await.map_err(|e| match e {
@@ -1035,6 +1051,9 @@ impl EnvService<'_> {
         require_tenant(caller, c.value.consumer_id, "modificare il client di un altro ente")?;
         if c.value.members.contains(&user) {
             return Err(AppError::Conflict("la persona è già membro del client".into()));
+        }
+        if c.value.members.len() >= MAX_CLIENT_MEMBERS {
+            return Err(AppError::Invalid(format!("un client può avere al massimo {MAX_CLIENT_MEMBERS} membri")));
         }
         c.value.members.push(user);
         tx.update(&c.value, c.version, "ClientUserAdded").await?;
@@ -1120,6 +1139,9 @@ impl EnvService<'_> {
         }
         if c.value.purposes.contains(&purpose_id) {
             return Err(AppError::Conflict("il client è già associato alla finalità".into()));
+        }
+        if c.value.purposes.len() >= MAX_CLIENT_PURPOSES {
+            return Err(AppError::Invalid(format!("un client può avere al massimo {MAX_CLIENT_PURPOSES} finalità")));
         }
         c.value.purposes.push(purpose_id);
         tx.update(&c.value, c.version, "ClientPurposeAdded").await?;

@@ -83,6 +83,26 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes the audit records issued before `before_ms`, a batch at a time (so
+    /// that vouchers keep being issued meanwhile); returns how many went.
+    pub async fn purge_audit_before(&self, before_ms: i64) -> Result<u64> {
+        let mut gone = 0;
+        loop {
+            let _turn = self.write_guard().await;
+            let done = sqlx::query(
+                "DELETE FROM voucher_audit WHERE jti IN \
+                 (SELECT jti FROM voucher_audit WHERE issued_ms < $1 ORDER BY issued_ms LIMIT 5000)",
+            )
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+            gone += done.rows_affected();
+            if done.rows_affected() < 5000 {
+                return Ok(gone);
+            }
+        }
+    }
+
     /// Audit records of a client, newest first (for operators and tests).
     pub async fn audit_of_client(&self, env: &str, client_id: &str) -> Result<Vec<serde_json::Value>> {
         use sqlx::Row;

@@ -38,6 +38,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt document in {table}: {error}")]
     Corrupt { table: &'static str, error: String },
+    /// The aggregate's document would be larger than `MAX_DOC_BYTES`: refused before
+    /// anything is written (the services bound each field well below this).
+    #[error("the {kind} would take {bytes} bytes, more than the {max} allowed", max = MAX_DOC_BYTES)]
+    TooLarge { kind: &'static str, bytes: usize },
     /// Someone else changed the aggregate since we read it; the caller may retry.
     #[error("{0} was changed concurrently, retry")]
     Conflict(&'static str),
@@ -254,6 +258,27 @@ impl Store {
         rows.iter().map(decode_event).collect()
     }
 
+    /// Events above `after`, and those of the sequence numbers in `also` (at most
+    /// 500: numbers below `after` not seen yet), oldest first. Only these rows are
+    /// read and decoded, so following the log costs what is new.
+    pub async fn events_after_or_in(&self, after: i64, also: &[i64], limit: i64) -> Result<Vec<Event>> {
+        let also = &also[..also.len().min(500)];
+        let mut sql = String::from(
+            "SELECT seq, env, aggregate_kind, aggregate_id, event_type, actor, at_ms, payload FROM events WHERE seq > $1",
+        );
+        if !also.is_empty() {
+            let list: Vec<String> = (0..also.len()).map(|i| format!("${}", i + 3)).collect();
+            sql.push_str(&format!(" OR seq IN ({})", list.join(", ")));
+        }
+        sql.push_str(" ORDER BY seq LIMIT $2");
+        let mut q = sqlx::query(&sql).bind(after).bind(limit);
+        for seq in also {
+            q = q.bind(*seq);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(decode_event).collect()
+    }
+
     /// The events of one aggregate, oldest first: its audit trail.
     pub async fn events_of(&self, env: Env, kind: AggregateKind, id: &str) -> Result<Vec<Event>> {
         let rows = sqlx::query(
@@ -320,14 +345,15 @@ impl Tx {
         rows.iter().map(|r| decode_versioned::<T>(r).map(|v| v.value)).collect()
     }
 
-    /// Stores a new aggregate and records `event_type`.
+    /// Stores a new aggregate and records `event_type`. Its document, copied into
+    /// the event and read again by every replica, is at most `MAX_DOC_BYTES`.
     pub async fn insert<T: Aggregate>(&mut self, value: &T, event_type: &str) -> Result<()> {
         let cols = value.columns();
         let mut names = vec!["env", "id", "doc", "version"];
         names.extend(cols.iter().map(|(c, _)| *c));
         let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
         let sql = format!("INSERT INTO {} ({}) VALUES ({})", T::TABLE, names.join(", "), placeholders.join(", "));
-        let doc = serde_json::to_string(value).expect("aggregates serialize");
+        let doc = bounded_doc(value)?;
         let mut q = sqlx::query(&sql).bind(self.env.slug()).bind(value.id()).bind(doc).bind(1i64);
         for (_, v) in &cols {
             q = q.bind(v.clone());
@@ -352,7 +378,7 @@ impl Tx {
             n + 1,
             n + 2
         );
-        let doc = serde_json::to_string(value).expect("aggregates serialize");
+        let doc = bounded_doc(value)?;
         let mut q = sqlx::query(&sql).bind(doc).bind(version + 1);
         for (_, v) in &cols {
             q = q.bind(v.clone());
@@ -501,4 +527,17 @@ fn map_unique(e: sqlx::Error, table: &str) -> StoreError {
         }
     }
     StoreError::Db(e)
+}
+
+/// The largest aggregate document stored. Each change copies the whole document
+/// into its event, and every replica decodes new events as it follows the log, so
+/// this bounds the work any change can cause.
+pub const MAX_DOC_BYTES: usize = 64 * 1024;
+
+fn bounded_doc<T: Aggregate>(value: &T) -> Result<String> {
+    let doc = serde_json::to_string(value).expect("aggregates serialize");
+    if doc.len() > MAX_DOC_BYTES {
+        return Err(StoreError::TooLarge { kind: T::KIND.as_str(), bytes: doc.len() });
+    }
+    Ok(doc)
 }

@@ -39,6 +39,9 @@ pub struct TokenConfig {
     pub rate_interval_ms: u64,
     /// Machine API calls per organisation per interval (v2 and v3 together).
     pub api_rate_limit: u32,
+    /// Audit records older than this many days are deleted (checked hourly);
+    /// `None` keeps them all.
+    pub audit_retention_days: Option<u32>,
     pub hardened: Option<Hardened>,
     /// The time the checks, the vouchers and the rate windows go by.
     pub clock: Clock,
@@ -50,6 +53,7 @@ impl Default for TokenConfig {
             rate_limit: 450,
             rate_interval_ms: 1000,
             api_rate_limit: 450,
+            audit_retention_days: None,
             hardened: None,
             clock: Clock::system(),
         }
@@ -99,8 +103,8 @@ pub struct TokenServer {
     /// Hardened mode: client assertions spent, per client.
     assertion_seen: ReplayCache,
     config: TokenConfig,
-    /// Sequence of the last event read from the log, and when the last read started.
-    watermark: tokio::sync::Mutex<(i64, std::time::Instant)>,
+    /// How far the log has been read, and when the last read started.
+    watermark: tokio::sync::Mutex<Follow>,
     /// This process's commit count (`Platform::commits`) when the last read started:
     /// every local commit up to it is in the view.
     synced_commits: AtomicU64,
@@ -108,12 +112,25 @@ pub struct TokenServer {
     passes: tokio::sync::watch::Sender<std::time::Instant>,
     /// Reads of the log asked for by token requests (not by the follower).
     demanded_reads: AtomicU64,
+    /// Events read (and decoded) from the log since the start.
+    events_read: AtomicU64,
 }
 
 /// On PostgreSQL, sequence numbers are taken before commit, so a transaction can
-/// become visible after a later one: each read looks this far back again. Applying
-/// an event twice is harmless (the view keeps the newest per aggregate).
+/// become visible after a later one: the numbers skipped in the last this-many are
+/// asked for again at each read (only those: nothing is read or decoded twice).
+/// Applying an event late is harmless (the view keeps the newest per aggregate).
 const PG_LOOKBACK: i64 = 200;
+
+/// The position in the event log.
+struct Follow {
+    /// The highest sequence number read.
+    mark: i64,
+    /// Numbers below `mark` not seen yet (PostgreSQL: maybe still committing).
+    gaps: std::collections::BTreeSet<i64>,
+    /// When the last read started.
+    started: std::time::Instant,
+}
 
 /// The DPoP replay cache's bounds. A proof is accepted while its `iat` is within
 /// the leeways, so it is remembered as long. Per client: 450 vouchers/s (the default
@@ -182,11 +199,33 @@ impl TokenServer {
                 ..DPOP_CACHE
             }),
             config,
-            watermark: tokio::sync::Mutex::new((watermark, std::time::Instant::now())),
+            watermark: tokio::sync::Mutex::new(Follow {
+                // A transaction still committing while the views were built: the
+                // first read takes the look-back again, once.
+                mark: if store.backend() == Backend::Postgres { (watermark - PG_LOOKBACK).max(0) } else { watermark },
+                gaps: Default::default(),
+                started: std::time::Instant::now(),
+            }),
             synced_commits: AtomicU64::new(platform.commits.count()),
             passes: tokio::sync::watch::Sender::new(std::time::Instant::now()),
             demanded_reads: AtomicU64::new(0),
+            events_read: AtomicU64::new(0),
         });
+        if server.config.audit_retention_days.is_some() {
+            let weak = Arc::downgrade(&server);
+            tokio::spawn(async move {
+                loop {
+                    let Some(s) = weak.upgrade() else { break };
+                    match s.purge_audit().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(deleted = n, "voucher audit records past retention deleted"),
+                        Err(e) => tracing::error!(error = %e, "cannot delete old voucher audit records"),
+                    }
+                    drop(s);
+                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                }
+            });
+        }
         // Follow the log: at once after a local commit, and every 250 ms for changes
         // made by other processes (the CLI, other replicas).
         let weak = Arc::downgrade(&server);
@@ -217,7 +256,7 @@ impl TokenServer {
     /// passes: at most one read of the log runs at a time, whatever the load.
     pub async fn sync_since(&self, since: std::time::Instant) -> Result<usize, StoreError> {
         let mut guard = self.watermark.lock().await;
-        if guard.1 >= since {
+        if guard.started >= since {
             return Ok(0);
         }
         self.pass(&mut guard).await
@@ -240,12 +279,12 @@ impl TokenServer {
     }
 
     /// One read of the log, under the watermark's lock.
-    async fn pass(&self, guard: &mut (i64, std::time::Instant)) -> Result<usize, StoreError> {
+    async fn pass(&self, guard: &mut Follow) -> Result<usize, StoreError> {
         let started = std::time::Instant::now();
         // Read before the log: a commit counted here is already in the database.
         let commits = self.platform.commits.count();
-        let applied = self.sync_locked(&mut guard.0).await?;
-        guard.1 = started;
+        let applied = self.sync_locked(guard).await?;
+        guard.started = started;
         self.synced_commits.fetch_max(commits, Ordering::AcqRel);
         self.passes.send_replace(started);
         Ok(applied)
@@ -258,37 +297,60 @@ impl TokenServer {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), rx.wait_for(|started| *started >= since)).await;
     }
 
+    /// Deletes the audit records older than the retention (`audit_retention_days`,
+    /// by the platform's clock); without one, nothing. Runs hourly by itself.
+    pub async fn purge_audit(&self) -> Result<u64, StoreError> {
+        let Some(days) = self.config.audit_retention_days else { return Ok(0) };
+        let before = self.now().timestamp_millis().saturating_sub(i64::from(days) * 86_400_000);
+        self.store.purge_audit_before(before).await
+    }
+
+    /// How many events the follower has read and decoded from the log.
+    pub fn events_read(&self) -> u64 {
+        self.events_read.load(Ordering::Relaxed)
+    }
+
     /// How many reads of the log token requests have asked for (a signed assertion
     /// refused for a state reason asks for one).
     pub fn demanded_reads(&self) -> u64 {
         self.demanded_reads.load(Ordering::Relaxed)
     }
 
-    async fn sync_locked(&self, mark: &mut i64) -> Result<usize, StoreError> {
+    async fn sync_locked(&self, f: &mut Follow) -> Result<usize, StoreError> {
+        // SQLite has one writer at a time: numbers become visible in order.
         let lookback = if self.store.backend() == Backend::Postgres { PG_LOOKBACK } else { 0 };
         let mut applied = 0;
         loop {
-            let events = self.store.events_after((*mark - lookback).max(0), 1000).await?;
-            let fresh = events.iter().filter(|e| e.seq > *mark).count();
+            let gaps: Vec<i64> = f.gaps.iter().copied().collect();
+            let events = self.store.events_after_or_in(f.mark, &gaps, 1000).await?;
+            self.events_read.fetch_add(events.len() as u64, Ordering::Relaxed);
+            let fresh = events.iter().filter(|e| e.seq > f.mark).count();
             let mut rotated = Vec::new();
+            let mut next = f.mark;
             for e in &events {
+                if e.seq > next {
+                    if lookback > 0 {
+                        f.gaps.extend(next + 1..e.seq);
+                    }
+                    next = e.seq;
+                } else {
+                    f.gaps.remove(&e.seq);
+                }
                 let Some(state) = self.envs.get(&e.env) else { continue };
                 if e.aggregate == AggregateKind::SigningKey {
-                    if e.seq > *mark {
-                        rotated.push(e.env);
-                    }
+                    rotated.push(e.env);
                     continue;
                 }
                 if state.view.write().apply(e) {
                     applied += 1;
                 }
             }
+            f.mark = next;
+            // Older than the look-back: a rolled-back transaction's number, never coming.
+            f.gaps = f.gaps.split_off(&(f.mark - lookback));
             for env in rotated {
                 let keys = SigningKeys::load_or_create(&self.store, env, self.now()).await?;
                 *self.envs[&env].keys.write() = keys;
-            }
-            if let Some(last) = events.last() {
-                *mark = (*mark).max(last.seq);
             }
             if fresh == 0 || events.len() < 1000 {
                 break;
@@ -551,7 +613,7 @@ impl TokenServer {
         let header = json!({ "alg": "RS256", "typ": "at+jwt", "kid": keys.active_kid, "use": "sig" });
         let token = varco_jose::encode_rs256(&header, &claims, &keys.active);
 
-        let record = audit_record(cfg, &accepted, &claims, correlation_id, &keys.active_kid);
+        let record = audit_record(&accepted, &claims, correlation_id, &keys.active_kid);
         self.audit
             .record(VoucherAuditRow {
                 jti,
@@ -577,6 +639,27 @@ impl TokenServer {
         })
     }
 }
+
+/// The client assertion's claims that matter to an audit, each bounded, so that the
+/// record is at most `MAX_AUDIT_RECORD` bytes whatever the assertion carried. Its
+/// `purposeId` is the record's (checked equal).
+fn assertion_summary(claims: &serde_json::Map<String, Value>) -> Value {
+    let cut = |s: &str| json!(s.chars().take(40).collect::<String>());
+    let mut out = serde_json::Map::new();
+    for name in ["jti", "iss", "sub", "aud", "iat", "nbf", "exp"] {
+        let Some(v) = claims.get(name) else { continue };
+        let v = match v {
+            Value::String(s) => cut(s),
+            Value::Number(_) => v.clone(),
+            other => cut(&other.to_string()),
+        };
+        out.insert(name.into(), v);
+    }
+    Value::Object(out)
+}
+
+/// The bound on one audit record's JSON.
+pub const MAX_AUDIT_RECORD: usize = 2048;
 
 /// At most 80 characters of an untrusted value, for a log line.
 fn short(s: &str) -> String {
@@ -634,22 +717,15 @@ fn voucher_claims(
     (Value::Object(c), lifespan, aud)
 }
 
-fn audit_record(
-    cfg: &varco_platform::EnvConfig,
-    a: &Accepted,
-    claims: &Value,
-    correlation_id: &str,
-    platform_kid: &str,
-) -> Value {
+fn audit_record(a: &Accepted, claims: &Value, correlation_id: &str, platform_kid: &str) -> Value {
     let mut r = json!({
         "jwtDetails": claims,
         "correlationId": correlation_id,
-        "issuer": cfg.issuer,
         "clientId": a.client_id,
         "organizationId": a.organization_id,
         "kid": a.kid,
         "platformKid": platform_kid,
-        "clientAssertion": a.assertion_claims,
+        "clientAssertion": assertion_summary(&a.assertion_claims),
     });
     if let Grant::Consumer { agreement_id, eservice_id, descriptor_id, purpose_id, purpose_version_id, .. } = &a.grant {
         r["agreementId"] = json!(agreement_id);
@@ -662,4 +738,56 @@ fn audit_record(
         }
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use varco_domain::*;
+
+    /// The largest record the endpoint can write: every claim at its bound, the
+    /// assertion stuffed with big and extra claims, an audience of 250 characters.
+    #[test]
+    fn an_audit_record_stays_within_its_bound() {
+        let cfg = varco_platform::EnvConfig::derive(Env::Collaudo, "https://varco.comune-di-prova.example.it");
+        let huge = "x".repeat(60_000);
+        let mut claims = serde_json::Map::new();
+        for name in ["jti", "iss", "sub", "aud", "purposeId", "extra", "other"] {
+            claims.insert(name.into(), json!(huge));
+        }
+        claims.insert("aud".into(), json!([huge, huge, huge, huge, huge]));
+        claims.insert("iat".into(), json!(i64::MAX));
+        claims.insert("exp".into(), json!(i64::MIN));
+        claims.insert("nbf".into(), json!({ "nested": huge }));
+        let digest = json!({ "alg": "SHA256", "value": "a".repeat(64) });
+        let a = Accepted {
+            client_id: ClientId::new(),
+            kid: "k".repeat(43),
+            organization_id: TenantId::new(),
+            assertion_jti: huge.clone(),
+            assertion_exp: i64::MAX,
+            assertion_claims: claims,
+            digest: Some(digest),
+            grant: Grant::Consumer {
+                purpose_id: PurposeId::new(),
+                purpose_version_id: PurposeVersionId::new(),
+                agreement_id: AgreementId::new(),
+                eservice_id: EServiceId::new(),
+                descriptor_id: DescriptorId::new(),
+                producer_id: TenantId::new(),
+                audience: vec!["a".repeat(250)],
+                voucher_lifespan: 86_400,
+            },
+        };
+        let jkt = "j".repeat(43);
+        let (claims, _, _) = voucher_claims(&cfg, &a, &uuid::Uuid::new_v4().to_string(), i64::MAX / 2, Some(&jkt));
+        let record = audit_record(&a, &claims, &uuid::Uuid::new_v4().to_string(), &"p".repeat(43));
+        let size = record.to_string().len();
+        eprintln!("largest audit record: {size} bytes");
+        assert!(size <= MAX_AUDIT_RECORD, "{size} bytes: {record}");
+        // What matters is kept: the assertion's jti (cut), its iat.
+        assert_eq!(record["clientAssertion"]["jti"].as_str().map(str::len), Some(40));
+        assert_eq!(record["clientAssertion"]["iat"], json!(i64::MAX));
+        assert!(record["clientAssertion"].get("extra").is_none());
+    }
 }

@@ -25,6 +25,8 @@ pub struct Options {
     pub rate_limit: u32,
     /// Machine API calls per organisation per second.
     pub api_rate_limit: u32,
+    /// Days the voucher audit records are kept; `None` keeps them all.
+    pub audit_retention_days: Option<u32>,
     pub hardened: bool,
     /// Production mode: the demo identity provider is off, and a key-encryption key
     /// is required.
@@ -87,6 +89,7 @@ impl std::fmt::Debug for Options {
             .field("demo", &self.demo)
             .field("rate_limit", &self.rate_limit)
             .field("api_rate_limit", &self.api_rate_limit)
+            .field("audit_retention_days", &self.audit_retention_days)
             .field("hardened", &self.hardened)
             .field("production", &self.production)
             .field("key_encryption_key", &self.key_encryption_key)
@@ -303,6 +306,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             clock: opts.clock.clone(),
         },
     )
+            audit_retention_days: opts.audit_retention_days,
     .await?;
     // SelfCare's mails: delivered from the outbox when an SMTP server is given,
     // otherwise they wait there (`varco mail list`). The URL is checked now.

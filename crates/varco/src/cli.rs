@@ -72,6 +72,10 @@ pub enum Command {
         /// Machine API calls (v2 and v3) per organisation per second.
         #[arg(long, env = "VARCO_API_RATE_LIMIT", default_value_t = 450)]
         api_rate_limit: u32,
+        /// Keep the voucher audit records this many days, then delete them (hourly);
+        /// without it they are all kept.
+        #[arg(long, env = "VARCO_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
+        audit_retention_days: Option<u32>,
         /// Varco's hardened mode: refuse replayed assertions, cap their lifetime at 1 h, allow 30 s of clock skew.
         #[arg(long, env = "VARCO_HARDENED")]
         hardened: bool,
@@ -410,6 +414,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             production,
             smtp_url,
             mail_from,
+            audit_retention_days,
             oidc_issuer,
             oidc_client_id,
             oidc_client_secret,
@@ -433,6 +438,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 key_encryption_key,
                 smtp_url,
                 mail_from,
+                audit_retention_days,
                 oidc: oidc_issuer.map(|issuer| app::OidcOptions {
                     issuer,
                     client_id: oidc_client_id.unwrap_or_default(),

@@ -56,6 +56,7 @@ pub fn options_on(db: &TestDb) -> Options {
         demo: true,
         rate_limit: 450,
         api_rate_limit: 450,
+        audit_retention_days: None,
         hardened: false,
         production: false,
         key_encryption_key: None,

@@ -45,6 +45,16 @@ async fn post_json(app: &TestApp, path: &str, token: &str, body: Value) -> (Stat
     call(app, Method::POST, path, token, Some(body)).await
 }
 
+/// A form of PDND's latest PA rules with these answers.
+fn ra(answers: Value) -> Value {
+    let version = varco_domain::risk_analysis::rules_for(varco_domain::TenantKind::Pa, None).unwrap().version.clone();
+    json!({ "version": version, "answers": answers })
+}
+
+fn many_answers(n: usize) -> serde_json::Map<String, Value> {
+    (0..n).map(|i| (format!("domanda{i}"), json!(["x".repeat(100)]))).collect()
+}
+
 /// A complete PA form under PDND's latest rules.
 fn risk_analysis() -> Value {
     serde_json::to_value(
@@ -442,6 +452,20 @@ varco::both_backends!(refusals, |backend| async move {
         ("free without reason", with("isFreeOfCharge", json!(true))),
         ("risk analysis without version", with("riskAnalysisForm", json!({"answers": {}}))),
         ("empty answer", with("riskAnalysisForm", json!({"version": "3.0", "answers": {"purpose": [""]}}))),
+        // A draft's form may be incomplete, but only in the shape of its rules: that
+        // is also what bounds the size of every purpose (and of its events).
+        ("risk analysis of an unknown version", with("riskAnalysisForm", json!({"version": "9.9", "answers": {}}))),
+        ("a question of no rule set", with("riskAnalysisForm", ra(json!({"colore": ["blu"]})))),
+        ("5,000 answers", with("riskAnalysisForm", ra(Value::Object(many_answers(5_000))))),
+        (
+            "two values for a one-answer question",
+            with("riskAnalysisForm", ra(json!({"purpose": ["INSTITUTIONAL", "OTHER"]}))),
+        ),
+        ("a value of no option", with("riskAnalysisForm", ra(json!({"purpose": ["ALTRO"]})))),
+        (
+            "2,000 values for a many-answer question",
+            with("riskAnalysisForm", ra(json!({"personalDataTypes": vec!["WITH_NON_IDENTIFYING_DATA"; 2_000]}))),
+        ),
     ] {
         let (status, reply) = post_json(&app, "/purposes", &admin, body).await;
         assert_eq!(status, 400, "{what}: {reply}");

@@ -157,3 +157,57 @@ both_backends!(unsigned_assertions_cause_no_read_of_the_log, |backend| async mov
     assert_generic_400(&request_voucher(&app, Env::Collaudo, &c.assertion(&app)).await);
     assert_eq!(token.demanded_reads(), before + 1, "a signed assertion refused for the state reads the log once");
 });
+
+// The token server follows the log reading only what it has not applied: idle, its
+// polls (every 250 ms) decode nothing, on PostgreSQL too, where it keeps looking
+// for numbers skipped by transactions still committing. (Before, each poll there
+// decoded the newest 200 events again.)
+both_backends!(following_the_log_decodes_only_new_events, |backend| async move {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let _ = setup_consumer(&app, COMUNE_DI_PROVA).await;
+    let token = &app.running.token;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let before = token.events_read();
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(token.events_read(), before, "idle polls decoded events again");
+    // A change is read once.
+    let _ = setup_api_client(&app, Env::Collaudo, COMUNE_DI_ESEMPIO, false).await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let after_change = token.events_read();
+    assert!(after_change > before, "the change was not read");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(token.events_read(), after_change);
+});
+
+// `--audit-retention-days`: records older than the retention go, newer ones stay;
+// without the option every record is kept.
+both_backends!(audit_records_past_their_retention_are_deleted, |backend| async move {
+    let clock = Clock::manual(chrono::Utc::now());
+    let server_clock = clock.clone();
+    let app = spawn_app_with(backend, move |o| {
+        o.audit_retention_days = Some(30);
+        o.clock = server_clock;
+    })
+    .await;
+    let c = setup_consumer(&app, COMUNE_DI_PROVA).await;
+    let client = c.client_id.to_string();
+    assert_eq!(request_voucher(&app, Env::Collaudo, &c.assertion(&app)).await.status, StatusCode::OK);
+    clock.advance(chrono::Duration::days(20));
+    let a = c.assertion_with(&app, |_, p| {
+        let t = clock.now().timestamp();
+        p.insert("iat".into(), serde_json::json!(t));
+        p.insert("exp".into(), serde_json::json!(t + 300));
+    });
+    assert_eq!(request_voucher(&app, Env::Collaudo, &a).await.status, StatusCode::OK);
+    let store = &app.running.store;
+    assert_eq!(app.running.token.purge_audit().await.unwrap(), 0, "nothing is 30 days old yet");
+    clock.advance(chrono::Duration::days(11));
+    assert_eq!(app.running.token.purge_audit().await.unwrap(), 1, "the first record is 31 days old");
+    let left = store.audit_of_client("collaudo", &client).await.unwrap();
+    assert_eq!(left.len(), 1);
+    // Without a retention, nothing is deleted.
+    let keep = spawn_app_with(backend, |_| {}).await;
+    let c = setup_consumer(&keep, COMUNE_DI_PROVA).await;
+    assert_eq!(request_voucher(&keep, Env::Collaudo, &c.assertion(&keep)).await.status, StatusCode::OK);
+    assert_eq!(keep.running.token.purge_audit().await.unwrap(), 0);
+});
