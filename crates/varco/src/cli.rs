@@ -31,8 +31,9 @@ pub struct DbArgs {
     #[arg(long, env = "VARCO_PUBLIC_URL", default_value = "http://127.0.0.1:8080", global = true)]
     pub public_url: String,
     /// File holding the key-encryption key (64 hex digits or base64 of 32 bytes, mode
-    /// 0600) that the signing keys are encrypted with at rest; or set the key itself in
-    /// VARCO_KEY_ENCRYPTION_KEY. Without either, keys are stored in plaintext.
+    /// 0600) that the private keys (voucher signing keys, SelfCare's key) are encrypted
+    /// with at rest; or set the key itself in VARCO_KEY_ENCRYPTION_KEY. Without either,
+    /// keys are stored in plaintext; with a wrong one, nothing starts.
     #[arg(long, env = "VARCO_KEY_ENCRYPTION_KEY_FILE", global = true)]
     pub key_encryption_key_file: Option<PathBuf>,
 }
@@ -296,6 +297,7 @@ pub enum SigningKeyCmd {
     /// Revoking the active key first makes a new one. Vouchers it signed that are still
     /// in date stop working: their clients must ask for new ones.
     Revoke {
+        /// produzione, collaudo or attestazione.
         #[arg(long)]
         env: Env,
         /// The key's kid, as in the JWKS and in the vouchers' header.
