@@ -113,6 +113,58 @@ fn validate_descriptor_input(input: &DescriptorInput) -> Result<(), DomainError>
     Ok(())
 }
 
+/// An audience as compared for ownership: without scheme, trailing slash or case,
+/// so that `https://api.example.it/` and `api.example.it` are one audience.
+pub fn audience_key(a: &str) -> String {
+    let a = a.trim().to_lowercase();
+    let a = a.strip_prefix("https://").or_else(|| a.strip_prefix("http://")).unwrap_or(&a);
+    a.trim_end_matches('/').to_string()
+}
+
+/// The audiences an e-service holds: those of its live versions (published,
+/// deprecated or suspended). An audience is claimed when a version using it is
+/// first published, and released when every version using it is archived.
+pub fn held_audiences(es: &EService) -> impl Iterator<Item = &str> {
+    es.descriptors
+        .iter()
+        .filter(|d| {
+            matches!(d.state, DescriptorState::Published | DescriptorState::Deprecated | DescriptorState::Suspended)
+        })
+        .flat_map(|d| d.audience.iter().map(String::as_str))
+}
+
+/// Whether version `d` of `es` may be published with its audiences: none may be
+/// one of the platform's own (`reserved`: client assertions, API, back office of
+/// every environment), nor held by another producer's e-service among `all`.
+pub fn check_audiences_free(
+    es: &EService,
+    d: DescriptorId,
+    all: &[EService],
+    reserved: &[String],
+) -> Result<(), DomainError> {
+    let desc = find(es, d)?;
+    for a in &desc.audience {
+        check_audience(a)?;
+        let key = audience_key(a);
+        let shown = a.chars().take(80).collect::<String>();
+        if reserved.iter().any(|r| audience_key(r) == key) {
+            return Err(DomainError::Invalid(format!(
+                "L'audience «{shown}» è della piattaforma (client assertion, API o back office): un e-service non può usarla"
+            )));
+        }
+        let taken = all
+            .iter()
+            .filter(|other| other.producer_id != es.producer_id)
+            .any(|other| held_audiences(other).any(|h| audience_key(h) == key));
+        if taken {
+            return Err(DomainError::Invalid(format!(
+                "L'audience «{shown}» è già usata da un e-service di un altro erogatore: sceglierne un'altra"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Bounds of a version (with the store's cap on a whole document, `MAX_DOC_BYTES`).
 pub const MAX_AUDIENCES: usize = 1;
 pub const MAX_SERVER_URLS: usize = 10;

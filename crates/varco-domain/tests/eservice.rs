@@ -201,3 +201,28 @@ fn archive_of_suspended_only_when_older() {
     assert_eq!(state_of(&es, v1), DescriptorState::Archived);
     assert!(archive_descriptor(&mut es, v2, later(4)).is_err());
 }
+
+/// An audience is held while a version using it is live, by its producer only, and
+/// released when every version using it is archived.
+#[test]
+fn an_audience_is_held_while_a_version_using_it_is_live() {
+    use DescriptorState::*;
+    let (mut theirs, _) = one_descriptor(Published);
+    let aud = theirs.descriptors[0].audience[0].clone();
+    let (mine, draft) = one_descriptor(Draft);
+    assert_eq!(mine.descriptors[0].audience[0], aud, "the fixture gives both the same audience");
+    for (state, free) in [(Draft, true), (Published, false), (Deprecated, false), (Suspended, false), (Archived, true)]
+    {
+        theirs.descriptors[0].state = state;
+        let r = check_audiences_free(&mine, draft, std::slice::from_ref(&theirs), &[]);
+        assert_eq!(r.is_ok(), free, "another producer's version {state:?}: {r:?}");
+    }
+    // The same producer's own e-services do not stand in its way.
+    theirs.producer_id = mine.producer_id;
+    theirs.descriptors[0].state = Published;
+    assert!(check_audiences_free(&mine, draft, &[theirs], &[]).is_ok());
+    // Nor does anything make a platform audience publishable, in any spelling.
+    let reserved = [format!("https://{}/", aud.trim_start_matches("https://").trim_start_matches("http://"))];
+    let r = check_audiences_free(&mine, draft, &[], &reserved);
+    assert!(matches!(r, Err(DomainError::Invalid(ref m)) if m.contains("della piattaforma")), "{r:?}");
+}

@@ -14,7 +14,7 @@ fn draft() -> Purpose {
         "Notifiche digitali".into(),
         "Invio di notifiche a valore legale".into(),
         100,
-        Some(RiskAnalysisForm::default()),
+        Some(varco_domain::risk_analysis::rules_for(TenantKind::Pa, None).unwrap().example_form()),
         false,
         None,
         now(),

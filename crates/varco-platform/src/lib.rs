@@ -76,6 +76,16 @@ impl Platform {
         Platform { store, configs: Arc::new(configs), commits: Arc::default() }
     }
 
+    /// The audiences of the platform itself, in every environment: no e-service
+    /// may publish them (a voucher for one would pass for the platform's own).
+    pub fn reserved_audiences(&self) -> Vec<String> {
+        self.configs
+            .iter()
+            .flat_map(|c| [&c.client_assertion_audience, &c.m2m_audience, &c.backoffice_audience, &c.issuer])
+            .cloned()
+            .collect()
+    }
+
     pub fn config(&self, env: Env) -> &EnvConfig {
         self.configs.iter().find(|c| c.env == env).expect("every environment is configured")
     }
@@ -431,6 +441,29 @@ impl EnvService<'_> {
         Ok(es)
     }
 
+    /// Creates an e-service with its first (draft) version, as PDND's API does, in
+    /// one transaction: a version refused leaves no e-service behind.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_eservice_with_version(
+        &self,
+        caller: &Caller,
+        producer: TenantId,
+        name: &str,
+        description: &str,
+        technology: Technology,
+        mode: EServiceMode,
+        first: DescriptorInput,
+    ) -> AppResult<EService> {
+        require_tenant(caller, producer, "creare e-service per un altro ente")?;
+        let mut tx = self.begin(caller, Some(Change::Erogazione)).await?;
+        let _: Versioned<Tenant> = self.load(&mut tx, "ente", producer).await?;
+        let mut es = eservice::new_eservice(producer, name.into(), description.into(), technology, mode, now())?;
+        eservice::add_descriptor(&mut es, first, now())?;
+        tx.insert(&es, "EServiceAdded").await?;
+        self.commit(tx).await?;
+        Ok(es)
+    }
+
     pub async fn add_descriptor(
         &self,
         caller: &Caller,
@@ -447,6 +480,12 @@ impl EnvService<'_> {
         let mut tx = self.begin(caller, Some(Change::Erogazione)).await?;
         let mut es: Versioned<EService> = self.load(&mut tx, "e-service", id).await?;
         require_tenant(caller, es.value.producer_id, "pubblicare e-service di un altro ente")?;
+        // Audiences are owned: the first producer to publish one holds it until every
+        // version using it is archived. Publications are serialised so two producers
+        // cannot both find one free.
+        tx.serialise("audiences").await?;
+        let all: Vec<EService> = tx.list(&[]).await?;
+        eservice::check_audiences_free(&es.value, d, &all, &self.p.reserved_audiences())?;
         let agreements: Vec<Agreement> = tx.list(&[("eservice_id", &id.to_string())]).await?;
         let has = |desc: DescriptorId| {
             agreements.iter().any(|a| a.descriptor_id == desc && a.state != AgreementState::Archived)

@@ -220,7 +220,7 @@ impl Store {
     pub async fn begin(&self, env: Env, actor: Actor) -> Result<Tx> {
         let guard = self.write_guard().await;
         let tx = self.begin_write().await?;
-        Ok(Tx { tx, env, actor, events: Vec::new(), kek: self.kek.clone(), _guard: guard })
+        Ok(Tx { tx, env, actor, events: Vec::new(), kek: self.kek.clone(), backend: self.backend, _guard: guard })
     }
 
     pub async fn get<T: Aggregate>(&self, env: Env, id: &str) -> Result<Option<Versioned<T>>> {
@@ -317,6 +317,7 @@ pub struct Tx {
     actor: Actor,
     events: Vec<NewEvent>,
     kek: Option<Arc<KeyEncryptionKey>>,
+    backend: Backend,
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
@@ -405,6 +406,20 @@ impl Tx {
             return Err(StoreError::Conflict(T::TABLE));
         }
         self.record::<T>(value, event_type).await
+    }
+
+    /// Serialises, until this transaction ends, every transaction that takes the
+    /// same `lock` (e.g. publishing audiences: two producers must not both see one
+    /// free). SQLite already has one writer at a time.
+    pub async fn serialise(&mut self, lock: &str) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            // A stable 64-bit number for the name (not Rust's hasher: it varies
+            // between builds and replicas must agree).
+            let n =
+                lock.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(n as i64).execute(&mut *self.tx).await?;
+        }
+        Ok(())
     }
 
     /// Registers a kid for a client; fails with `Duplicate` if the kid is taken.

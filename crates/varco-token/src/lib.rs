@@ -371,7 +371,7 @@ impl TokenServer {
         let keys = self.envs[&env].keys.read().clone();
         let verifier = varco_verifier::Verifier::from_keys(
             keys.published(self.now()),
-            varco_verifier::Expectations::new(cfg.issuer.clone(), cfg.m2m_audience.clone()),
+            varco_verifier::Expectations::platform_api(cfg.issuer.clone(), cfg.m2m_audience.clone()),
         );
         verifier.verify(token, now)
     }

@@ -42,13 +42,32 @@ pub struct Expectations {
     pub audience: String,
     pub eservice_id: Option<String>,
     pub descriptor_id: Option<String>,
+    /// The producer the voucher must be for: always set by `new`. An audience is
+    /// only a string a producer chose; the platform signs vouchers for any
+    /// e-service, so the producer is what proves the voucher is for you.
     pub producer_id: Option<String>,
     /// Seconds of clock tolerance on exp/nbf.
     pub leeway: i64,
 }
 
 impl Expectations {
-    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+    /// A producer's expectations: vouchers of `issuer`, for `audience`, for an
+    /// e-service of `producer_id` (the producer's tenant id on the platform). Add
+    /// `eservice_id` (and `descriptor_id`) to accept one e-service only.
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>, producer_id: impl Into<String>) -> Self {
+        Expectations {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            eservice_id: None,
+            descriptor_id: None,
+            producer_id: Some(producer_id.into()),
+            leeway: 0,
+        }
+    }
+
+    /// The platform's own API (M2M) vouchers, which name no producer: only for the
+    /// platform itself, whose audience nobody else can publish.
+    pub fn platform_api(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         Expectations {
             issuer: issuer.into(),
             audience: audience.into(),
@@ -57,6 +76,12 @@ impl Expectations {
             producer_id: None,
             leeway: 0,
         }
+    }
+
+    /// Only vouchers for this e-service.
+    pub fn for_eservice(mut self, eservice_id: impl Into<String>) -> Self {
+        self.eservice_id = Some(eservice_id.into());
+        self
     }
 }
 

@@ -11,13 +11,13 @@ fn voucher(key: &RsaPrivateKey, header: Value, claims: Value) -> String {
 fn setup() -> (RsaPrivateKey, Verifier, Value, Value) {
     let key = RsaPrivateKey::generate_2048();
     let jwks = json!({ "keys": [key.public_key().jwk()] });
-    let mut expect = Expectations::new("uat.interop.example", "https://api.send.example");
-    expect.eservice_id = Some("es-1".into());
+    let expect = Expectations::new("uat.interop.example", "https://api.send.example", "pagopa").for_eservice("es-1");
     let v = Verifier::from_jwks(&jwks, expect).unwrap();
     let header = json!({"alg": "RS256", "typ": "at+jwt", "kid": key.kid().to_string(), "use": "sig"});
     let claims = json!({
         "iss": "uat.interop.example", "aud": "https://other.example,https://api.send.example",
-        "exp": NOW + 60, "nbf": NOW - 1, "iat": NOW - 1, "eserviceId": "es-1", "purposeId": "p"
+        "exp": NOW + 60, "nbf": NOW - 1, "iat": NOW - 1, "eserviceId": "es-1", "purposeId": "p",
+        "producerId": "pagopa"
     });
     (key, v, header, claims)
 }
@@ -52,6 +52,17 @@ fn each_failed_check_has_its_error() {
     assert!(matches!(v.verify(&with("exp", json!(NOW), false), NOW), Err(VerifyError::Expired { .. })));
     assert!(matches!(v.verify(&with("nbf", json!(NOW + 5), false), NOW), Err(VerifyError::NotYetValid { .. })));
     assert!(matches!(v.verify(&with("eserviceId", json!("es-2"), false), NOW), Err(VerifyError::ClaimMismatch { .. })));
+    // Another producer's voucher with the same audience: refused by default.
+    assert!(matches!(
+        v.verify(&with("producerId", json!("comune-di-prova"), false), NOW),
+        Err(VerifyError::ClaimMismatch { claim: "producerId", .. })
+    ));
+    let mut no_producer = c.clone();
+    no_producer.as_object_mut().unwrap().remove("producerId");
+    assert!(matches!(
+        v.verify(&voucher(&key, h.clone(), no_producer), NOW),
+        Err(VerifyError::ClaimMismatch { claim: "producerId", .. })
+    ));
     // Signed by another key under the same kid.
     let other = RsaPrivateKey::generate_2048();
     assert_eq!(v.verify(&voucher(&other, h.clone(), c.clone()), NOW), Err(VerifyError::BadSignature));
@@ -60,7 +71,7 @@ fn each_failed_check_has_its_error() {
 
 #[test]
 fn jwks_without_rsa_keys_is_refused() {
-    let e = Verifier::from_jwks(&json!({"keys": []}), Expectations::new("i", "a")).unwrap_err();
+    let e = Verifier::from_jwks(&json!({"keys": []}), Expectations::new("i", "a", "p")).unwrap_err();
     assert!(matches!(e, VerifyError::BadJwks(_)));
-    assert!(Verifier::from_jwks(&json!({"nokeys": 1}), Expectations::new("i", "a")).is_err());
+    assert!(Verifier::from_jwks(&json!({"nokeys": 1}), Expectations::new("i", "a", "p")).is_err());
 }

@@ -261,12 +261,19 @@ async fn create(State(s): State<ApiState>, caller: Caller, raw: Bytes) -> Result
     let input = seed.descriptor.into_input()?;
     let env = s.platform.env(caller.env);
     let actor = caller.who();
+    // PDND creates the e-service with its first (draft) version in one go.
     let e = env
-        .create_eservice(actor, caller.tenant_id, &seed.name, &seed.description, seed.technology, seed.mode)
+        .create_eservice_with_version(
+            actor,
+            caller.tenant_id,
+            &seed.name,
+            &seed.description,
+            seed.technology,
+            seed.mode,
+            input,
+        )
         .await
         .map_err(app_problem)?;
-    // PDND creates the e-service with its first (draft) version in one go.
-    env.add_descriptor(actor, e.id, input).await.map_err(no_conflict)?;
     Ok((StatusCode::CREATED, Json(eservice_json(&e))))
 }
 

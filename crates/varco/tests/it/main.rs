@@ -15,6 +15,7 @@ mod api_v2_clients;
 mod api_v2_eservice_writes;
 mod api_v2_purposes;
 mod api_v3;
+mod audiences;
 mod bad_input;
 mod bo_authz;
 mod bo_client;

@@ -18,8 +18,14 @@ varco::both_backends!(send_verifies_vouchers_with_the_published_jwks, |backend| 
         app.http.get(app.url("/interop/collaudo/.well-known/varco.json")).send().await.unwrap().json().await.unwrap();
     let jwks: serde_json::Value =
         app.http.get(discovery["jwksUri"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
-    let mut expect = Expectations::new(discovery["issuer"].as_str().unwrap(), varco_platform::demo::SEND_UAT_AUDIENCE);
-    expect.eservice_id = Some(consumer.eservice_id.to_string());
+    let svc = app.running.platform.env(Env::Collaudo);
+    let producer = svc.eservice(&varco_platform::Caller::Operator, consumer.eservice_id).await.unwrap().producer_id;
+    let expect = Expectations::new(
+        discovery["issuer"].as_str().unwrap(),
+        varco_platform::demo::SEND_UAT_AUDIENCE,
+        producer.to_string(),
+    )
+    .for_eservice(consumer.eservice_id.to_string());
     let verifier = Verifier::from_jwks(&jwks, expect.clone()).unwrap();
     let claims = verifier.verify(&voucher, now()).expect("SEND accepts the voucher");
     assert_eq!(claims["purposeId"], consumer.purpose_id.to_string());
@@ -33,8 +39,11 @@ varco::both_backends!(send_verifies_vouchers_with_the_published_jwks, |backend| 
     let prod_verifier = Verifier::from_jwks(&prod_jwks, expect.clone()).unwrap();
     assert!(matches!(prod_verifier.verify(&voucher, now()), Err(VerifyError::UnknownKid(_))));
     // Another producer's audience does not either.
-    let other =
-        Verifier::from_jwks(&jwks, Expectations::new(expect.issuer.clone(), "https://api.other.example")).unwrap();
+    let other = Verifier::from_jwks(
+        &jwks,
+        Expectations::new(expect.issuer.clone(), "https://api.other.example", producer.to_string()),
+    )
+    .unwrap();
     assert!(matches!(other.verify(&voucher, now()), Err(VerifyError::WrongAudience { .. })));
     // Nor once it has expired.
     assert!(matches!(verifier.verify(&voucher, now() + 3601), Err(VerifyError::Expired { .. })));
