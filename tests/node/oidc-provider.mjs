@@ -18,6 +18,10 @@
 //                    fiscalNumber, familyName (as some gateways spell them)
 //   --rotate-keys    sign with a new key that the first JWKS response does not list
 //                    yet (the relying party must fetch the keys again)
+//   --acr            the authentication level (`acr`) of a login: "requested" (the
+//                    default) gives the first level of the request's acr_values, as
+//                    a SPID gateway authenticates at the level asked; a value (e.g.
+//                    https://www.spid.gov.it/SpidL1) gives that one; "none", no acr
 //
 // Login (the library's development interactions): GET the authorization URL, follow
 // to /interaction/<uid>, POST `prompt=login&login=<codice fiscale>&password=x` to
@@ -42,6 +46,7 @@ const { values: opts } = parseArgs({
     'claims-in': { type: 'string', default: process.env.OIDC_CLAIMS_IN ?? 'id_token' },
     'claim-style': { type: 'string', default: process.env.OIDC_CLAIM_STYLE ?? 'spid' },
     'rotate-keys': { type: 'boolean', default: process.env.OIDC_ROTATE_KEYS === '1' },
+    acr: { type: 'string', default: process.env.OIDC_ACR ?? 'requested' },
   },
 });
 
@@ -94,14 +99,18 @@ if (opts['client-secret']) {
   client.token_endpoint_auth_method = 'none';
 }
 
+// SPID's levels, advertised in the discovery document (acr_values_supported).
+const SPID_LEVELS = [1, 2, 3].map((n) => `https://www.spid.gov.it/SpidL${n}`);
+
 const provider = new Provider(issuer, {
+  acrValues: SPID_LEVELS,
   clients: [client],
   jwks: { keys: [signing, older] },
   cookies: { keys: [randomBytes(32).toString('hex')] },
   // PKCE (S256, the only method oidc-provider offers) for every client.
   pkce: { required: () => true },
   scopes: ['openid'],
-  claims: { openid: ['sub'], profile: ['name', FAMILY, FISCAL] },
+  claims: { acr: null, openid: ['sub'], profile: ['name', FAMILY, FISCAL] },
   // false: the profile claims go into the ID Token even in the code flow.
   conformIdTokenClaims: opts['claims-in'] === 'userinfo',
   features: { devInteractions: { enabled: true }, userinfo: { enabled: true } },
@@ -132,6 +141,23 @@ if (opts['rotate-keys']) {
       ctx.body = { keys: ctx.body.keys.filter((k) => k.kid === older.kid) };
     }
   });
+}
+
+if (opts.acr !== 'none') {
+  // The development login records no level: add the one this provider grants
+  // to the login's result, which the ID Token's acr comes from.
+  const finished = provider.interactionFinished.bind(provider);
+  provider.interactionFinished = async (req, res, result, options) => {
+    if (result?.login) {
+      let acr = opts.acr;
+      if (acr === 'requested') {
+        const { params } = await provider.interactionDetails(req, res);
+        acr = String(params.acr_values ?? '').split(' ').find(Boolean);
+      }
+      if (acr) result.login.acr = acr;
+    }
+    return finished(req, res, result, options);
+  };
 }
 
 provider.on('server_error', (_ctx, err) => process.stderr.write(`oidc-provider server_error: ${err?.stack ?? err}\n`));

@@ -192,18 +192,6 @@ pub async fn load<T: DeserializeOwned>(
     Ok(Some(Session { data, csrf: row.csrf, id_hash }))
 }
 
-/// Takes (reads and deletes) a one-shot session such as a login under way.
-pub async fn take<T: DeserializeOwned>(
-    state: &PagesState,
-    headers: &HeaderMap,
-    scope: &str,
-    cookie_name: &str,
-) -> Result<Option<T>, PageError> {
-    let Some(token) = cookie(headers, cookie_name).filter(|t| !t.is_empty()) else { return Ok(None) };
-    let row = state.selfcare.sessions().take(&hash(token), scope, now_ms()).await.map_err(PageError::internal)?;
-    Ok(row.and_then(|r| serde_json::from_str(&r.doc).ok()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

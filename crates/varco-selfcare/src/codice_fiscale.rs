@@ -355,7 +355,7 @@ fn impossible_date(day: u8, month: u8, year: u8) -> String {
 /// 29/02/1900 is not one SelfCare will meet).
 fn days_in_month(month: u8, yy: u8) -> u8 {
     match month {
-        2 if yy % 4 == 0 => 29,
+        2 if yy.is_multiple_of(4) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

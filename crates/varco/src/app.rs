@@ -108,6 +108,9 @@ pub struct OidcOptions {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: Option<String>,
+    /// The authentication level to ask for and require (`acr`); `None` for
+    /// SPID level 2.
+    pub acr: Option<String>,
 }
 
 // The secret must never reach a log line, even through `{:?}` of the options.
@@ -117,6 +120,7 @@ impl std::fmt::Debug for OidcOptions {
             .field("issuer", &self.issuer)
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .field("acr", &self.acr)
             .finish()
     }
 }
@@ -367,6 +371,7 @@ async fn web_config(store: &Store, opts: &Options, public_url: &str) -> anyhow::
                 o.issuer.clone(),
                 o.client_id.clone(),
                 o.client_secret.clone(),
+                o.acr.clone(),
                 root,
             )
             .await

@@ -101,6 +101,10 @@ pub enum Command {
         /// Client secret (client_secret_basic); leave empty for a public client (PKCE only).
         #[arg(long, env = "VARCO_OIDC_CLIENT_SECRET", hide_env_values = true)]
         oidc_client_secret: Option<String>,
+        /// Authentication level asked of the provider (acr_values) and required of the
+        /// ID Token's acr; a higher SPID level is accepted too.
+        #[arg(long, env = "VARCO_OIDC_ACR", default_value = "https://www.spid.gov.it/SpidL2")]
+        oidc_acr: String,
     },
     /// Operator: clients of a tenant.
     #[command(subcommand)]
@@ -420,6 +424,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             oidc_issuer,
             oidc_client_id,
             oidc_client_secret,
+            oidc_acr,
         } => {
             let public_url = if db.public_url == "http://127.0.0.1:8080" && listen.to_string() != "127.0.0.1:8080" {
                 format!("http://{listen}")
@@ -445,6 +450,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     issuer,
                     client_id: oidc_client_id.unwrap_or_default(),
                     client_secret: oidc_client_secret.filter(|s| !s.is_empty()),
+                    acr: Some(oidc_acr),
                 }),
                 keys: app::KeySource::Generate,
                 clock: varco_domain::clock::Clock::system(),

@@ -80,7 +80,7 @@ pub async fn demo(
         name: person.name.into(),
         family_name: person.family_name.into(),
     };
-    start_session(&state, identity, "demo").await
+    start_session(&state, identity, "demo", super::login_state::DEFAULT_BACK).await
 }
 
 /// What an identity provider tells us about the person.
@@ -92,9 +92,15 @@ pub struct LoginPerson {
 }
 
 /// Opens the SelfCare session of a person an identity provider vouched for,
-/// and sends the browser to the choice of Ente. A person SelfCare has never seen
+/// and sends the browser to `back` (a SelfCare page; the choice of Ente by
+/// default). A person SelfCare has never seen
 /// is recorded (without roles): an Amministratore may give them roles later.
-pub async fn start_session(state: &PagesState, person: LoginPerson, via: &str) -> Result<Response, PageError> {
+pub async fn start_session(
+    state: &PagesState,
+    person: LoginPerson,
+    via: &str,
+    back: &str,
+) -> Result<Response, PageError> {
     // SPID gives the fiscal number as "TINIT-<codice fiscale>".
     let raw = person.fiscal_code.trim();
     let raw = raw.strip_prefix("TINIT-").unwrap_or(raw);
@@ -125,7 +131,8 @@ pub async fn start_session(state: &PagesState, person: LoginPerson, via: &str) -
     let (cookie, _) = session::open(state, "selfcare", SELFCARE_COOKIE, "/selfcare", &identity, SELFCARE_TTL).await?;
     tracing::info!(user = %user.id, via, "SelfCare login");
     let done = SetCookie::removal(LOGIN_CSRF_COOKIE, "/selfcare/login", state.web.secure_cookies);
-    Ok(with_cookies(see_other("/selfcare/"), &[cookie, done]))
+    let back = if super::login_state::is_selfcare_page(back) { back } else { super::login_state::DEFAULT_BACK };
+    Ok(with_cookies(see_other(back), &[cookie, done]))
 }
 
 #[derive(Deserialize)]

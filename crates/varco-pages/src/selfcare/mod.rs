@@ -3,6 +3,7 @@
 //! Handlers are thin: they check the session, call `varco_selfcare`, render.
 pub mod dashboard;
 pub mod login;
+pub mod login_state;
 pub mod oidc;
 pub mod users;
 

@@ -3,15 +3,18 @@
 //! Varco is the relying party of the authorization code flow (OpenID Connect
 //! Core §3.1) with PKCE S256 (RFC 7636), `state` and `nonce`:
 //!
-//! 1. [`begin`] draws `state`, `nonce` and the PKCE verifier, keeps them in a
-//!    one-shot server-side session (scope `oidc`, cookie [`OIDC_COOKIE`], ten
-//!    minutes) and sends the browser to the provider's authorization endpoint.
-//! 2. [`callback`] takes that session (so each login can end only once), compares
-//!    `state` in constant time, checks the RFC 9207 `iss` parameter, exchanges the
-//!    code at the token endpoint (HTTP Basic with the client secret, or a public
-//!    client proved by PKCE alone), and checks the ID Token: RS256 only, signed by
-//!    a key of the provider's JWKS (fetched again once on an unknown `kid`), `iss`,
-//!    `aud` (and `azp`), `exp`/`iat`/`nbf` with [`LEEWAY_SECS`], `nonce`.
+//! 1. [`begin`] draws `state`, `nonce` and the PKCE verifier, seals them in a
+//!    cookie of the browser (see `login_state`: ten minutes, nothing written to
+//!    the database) and sends the browser to the provider's authorization
+//!    endpoint, asking for the configured SPID level (`acr_values`).
+//! 2. [`callback`] opens that cookie and compares `state` in constant time
+//!    before anything else (no database read or write for a callback that fails
+//!    these), removes the cookie, checks the RFC 9207 `iss` parameter, exchanges
+//!    the code at the token endpoint (HTTP Basic with the client secret, or a
+//!    public client proved by PKCE alone), and checks the ID Token: RS256 only,
+//!    signed by a key of the provider's JWKS (fetched again once on an unknown
+//!    `kid`), `iss`, `aud` (and `azp`), `exp`/`iat`/`nbf` with [`LEEWAY_SECS`],
+//!    `nonce`, and `acr` at least the level asked for.
 //! 3. The person's `fiscal_number` (SPID's `TINIT-<codice fiscale>`), `name` and
 //!    `family_name` come from the ID Token or, when missing there, from the
 //!    UserInfo endpoint (same `sub`); then [`start_session`] opens SelfCare.
@@ -21,6 +24,7 @@
 //! tests and a provider on the same machine). Failures become Italian pages;
 //! the log says why, without codes, tokens or secrets.
 use super::login::{start_session, LoginPerson};
+use super::login_state::{LoginStateKey, PendingLogin, StateError, DEFAULT_BACK};
 use crate::pages::{see_other, with_cookies, PageError};
 use crate::session::{self, SetCookie};
 use crate::PagesState;
@@ -29,20 +33,32 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 use varco_jose::{b64url_decode, b64url_encode, Compact, RsaPublicKey};
 
-/// The cookie of a login under way; its path covers the callback only.
+/// The cookie of a login under way over plain http; its path covers the
+/// callback only.
 pub const OIDC_COOKIE: &str = "varco_oidc";
+/// The same over https. `__Host-` makes the browser refuse it unless it is
+/// `Secure`, for `Path=/` and set by this host itself: no sibling subdomain
+/// can plant its own (valid, from its own login) state in a visitor's browser
+/// to log them in as someone else. The prefix requires `Path=/`; the cookie
+/// lives ten minutes at most and goes at the callback.
+pub const OIDC_COOKIE_HTTPS: &str = "__Host-varco_oidc";
 const OIDC_PATH: &str = "/selfcare/login/oidc";
-const OIDC_SCOPE: &str = "oidc";
 /// How long the browser may stay at the provider.
 const PENDING_TTL: Duration = Duration::from_secs(10 * 60);
+/// SPID's levels, lowest first (AgID's URIs, also used by CIE's providers).
+const SPID_LEVELS: [&str; 3] =
+    ["https://www.spid.gov.it/SpidL1", "https://www.spid.gov.it/SpidL2", "https://www.spid.gov.it/SpidL3"];
+/// The level asked for unless configured: SPID's level 2, PagoPA's Area
+/// Riservata's.
+pub const DEFAULT_ACR: &str = "https://www.spid.gov.it/SpidL2";
 /// Clock difference tolerated on `exp`, `iat` and `nbf`.
 pub const LEEWAY_SECS: i64 = 60;
 /// Per request to the provider, connection included.
@@ -79,6 +95,11 @@ pub struct OidcClient {
     jwks_uri: String,
     /// The provider adds `iss` to its authorization responses (RFC 9207).
     iss_parameter: bool,
+    /// The authentication level asked for (`acr_values`) and required of the
+    /// ID Token's `acr` (or a higher SPID level).
+    acr: String,
+    /// Seals the logins under way; derived from SelfCare's key on first use.
+    state_key: OnceLock<LoginStateKey>,
     http: reqwest::Client,
     keys: RwLock<KeyCache>,
     /// One refetch of the keys at a time.
@@ -93,6 +114,7 @@ impl fmt::Debug for OidcClient {
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
             .field("redirect_uri", &self.redirect_uri)
+            .field("acr", &self.acr)
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +139,8 @@ struct Discovery {
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    acr_values_supported: Option<Vec<String>>,
 }
 
 /// https, or http to a loopback host (a provider on the same machine, the tests).
@@ -141,15 +165,24 @@ fn check_url(what: &str, raw: &str) -> Result<reqwest::Url, String> {
 }
 
 impl OidcClient {
-    /// Reads the provider's discovery document and keys.
+    /// Reads the provider's discovery document and keys. `acr` is the
+    /// authentication level to ask for and require ([`DEFAULT_ACR`] when `None`).
     pub async fn discover(
         issuer: String,
         client_id: String,
         client_secret: Option<String>,
+        acr: Option<String>,
         public_url: &str,
     ) -> Result<OidcClient, String> {
         if client_id.trim().is_empty() {
             return Err("the client id is empty".into());
+        }
+        let acr = acr.map(|a| a.trim().to_string()).unwrap_or_else(|| DEFAULT_ACR.into());
+        if acr.is_empty() || acr.len() > 200 || acr.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "the authentication level {acr:?} must be one value, such as {DEFAULT_ACR} \
+                 (a higher SPID level in the ID Token is accepted too)"
+            ));
         }
         check_url("the issuer", &issuer)?;
         let http = reqwest::Client::builder()
@@ -185,6 +218,9 @@ impl OidcClient {
         if lacks(&doc.code_challenge_methods_supported, "S256") {
             return Err("the provider does not support PKCE with S256".into());
         }
+        if lacks(&doc.acr_values_supported, &acr) {
+            tracing::warn!(issuer = %issuer, acr = %acr, "the OpenID Connect provider does not list the authentication level Varco asks for (acr_values_supported); logins whose ID Token has a lower or no acr will be refused");
+        }
         if doc.code_challenge_methods_supported.is_none() {
             tracing::warn!(issuer = %issuer, "the OpenID Connect provider does not advertise PKCE; Varco sends S256 anyway");
         }
@@ -212,6 +248,8 @@ impl OidcClient {
             userinfo_endpoint: doc.userinfo_endpoint,
             jwks_uri: doc.jwks_uri,
             iss_parameter: doc.authorization_response_iss_parameter_supported,
+            acr,
+            state_key: OnceLock::new(),
             http,
             keys: RwLock::new(KeyCache::default()),
             refetch: tokio::sync::Mutex::new(()),
@@ -232,6 +270,15 @@ impl OidcClient {
 
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The authentication level asked for and required.
+    pub fn acr(&self) -> &str {
+        &self.acr
+    }
+
+    fn state_key(&self, selfcare_key: &varco_jose::RsaPrivateKey) -> &LoginStateKey {
+        self.state_key.get_or_init(|| LoginStateKey::derive(selfcare_key))
     }
 
     async fn fetch_keys(&self) -> Result<Vec<Jwk>, String> {
@@ -275,7 +322,8 @@ impl OidcClient {
     /// when its `kid` is unknown.
     async fn check_id_token(&self, token: &str, nonce: &str) -> Result<IdClaims, IdTokenError> {
         let compact = parse_id_token(token)?;
-        let expected = Expected { issuer: &self.issuer, client_id: &self.client_id, nonce, now: now_secs() };
+        let expected =
+            Expected { issuer: &self.issuer, client_id: &self.client_id, nonce, acr: &self.acr, now: now_secs() };
         let keys = self.current_keys();
         match verify_id_token(&compact, &keys, &expected) {
             Err(IdTokenError::UnknownKid(_)) => {
@@ -286,7 +334,7 @@ impl OidcClient {
         }
     }
 
-    fn authorization_url(&self, pending: &Pending) -> Result<String, String> {
+    fn authorization_url(&self, pending: &PendingLogin) -> Result<String, String> {
         let mut url = reqwest::Url::parse(&self.authorization_endpoint).map_err(|e| e.to_string())?;
         url.query_pairs_mut()
             .append_pair("response_type", "code")
@@ -296,7 +344,8 @@ impl OidcClient {
             .append_pair("state", &pending.state)
             .append_pair("nonce", &pending.nonce)
             .append_pair("code_challenge", &pkce_challenge(&pending.verifier))
-            .append_pair("code_challenge_method", "S256");
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("acr_values", &self.acr);
         Ok(url.into())
     }
 
@@ -443,6 +492,8 @@ struct Expected<'a> {
     issuer: &'a str,
     client_id: &'a str,
     nonce: &'a str,
+    /// The least `acr` accepted.
+    acr: &'a str,
     /// Seconds since the epoch.
     now: i64,
 }
@@ -497,6 +548,8 @@ enum IdTokenError {
     NotYetValid,
     MissingClaim(&'static str),
     Nonce,
+    /// An `acr` below the level required (the value, cut short).
+    Acr(String),
 }
 
 impl fmt::Display for IdTokenError {
@@ -515,6 +568,9 @@ impl fmt::Display for IdTokenError {
             IdTokenError::NotYetValid => write!(f, "the ID Token is not valid yet (nbf)"),
             IdTokenError::MissingClaim(c) => write!(f, "the ID Token lacks the claim {c}"),
             IdTokenError::Nonce => write!(f, "the ID Token's nonce is not the one of this login"),
+            IdTokenError::Acr(acr) => {
+                write!(f, "the ID Token's authentication level {acr:?} is below the one required")
+            }
         }
     }
 }
@@ -591,8 +647,31 @@ fn verify_id_token(compact: &Compact, keys: &[Jwk], expected: &Expected) -> Resu
         return Err(IdTokenError::Nonce);
     }
     let sub = str_claim("sub").filter(|s| !s.is_empty()).ok_or(IdTokenError::MissingClaim("sub"))?;
+    let acr = str_claim("acr").ok_or(IdTokenError::MissingClaim("acr"))?;
+    if !acr_satisfies(acr, expected.acr) {
+        return Err(IdTokenError::Acr(acr.chars().take(100).collect()));
+    }
     let (fiscal_number, name, family_name) = read_person(claims);
     Ok(IdClaims { sub: sub.to_string(), fiscal_number, name, family_name })
+}
+
+/// Whether an ID Token's `acr` meets the level `required`: on SPID's scale,
+/// that level or a higher one (asking for L2 and getting L3 is fine, L1 is
+/// not); a level outside that scale is met only by itself.
+fn acr_satisfies(got: &str, required: &str) -> bool {
+    let rank = |v: &str| SPID_LEVELS.iter().position(|l| *l == v);
+    match (rank(got), rank(required)) {
+        (Some(g), Some(r)) => g >= r,
+        _ => got == required,
+    }
+}
+
+/// "SPID di livello 2", or the level as configured when it is not SPID's.
+fn acr_label(acr: &str) -> String {
+    match SPID_LEVELS.iter().position(|l| *l == acr) {
+        Some(i) => format!("SPID di livello {}", i + 1),
+        None => format!("«{}»", acr.chars().filter(|c| !c.is_control()).take(100).collect::<String>()),
+    }
 }
 
 // ------------------------------------------------------------------ helpers
@@ -627,16 +706,6 @@ fn error_code(raw: &str) -> String {
 
 // ------------------------------------------------------------------ pages
 
-/// The login under way, kept server-side until the callback takes it.
-#[derive(Serialize, Deserialize)]
-struct Pending {
-    state: String,
-    nonce: String,
-    verifier: String,
-    #[serde(default)]
-    idp: Option<String>,
-}
-
 #[derive(Deserialize)]
 pub struct BeginQuery {
     #[serde(default)]
@@ -660,7 +729,18 @@ fn no_store(mut r: Response) -> Response {
     r
 }
 
-/// GET `/selfcare/login/oidc[?idp=spid|cie]`: to the provider's login.
+/// The login-state cookie's name and path: `__Host-` over https (see
+/// [`OIDC_COOKIE_HTTPS`]), otherwise scoped to the callback.
+fn state_cookie(state: &PagesState) -> (&'static str, &'static str) {
+    if state.web.secure_cookies {
+        (OIDC_COOKIE_HTTPS, "/")
+    } else {
+        (OIDC_COOKIE, OIDC_PATH)
+    }
+}
+
+/// GET `/selfcare/login/oidc[?idp=spid|cie]`: to the provider's login. Writes
+/// nothing anywhere but in the browser's cookie.
 pub async fn begin(
     State(state): State<PagesState>,
     query: Result<Query<BeginQuery>, QueryRejection>,
@@ -673,14 +753,23 @@ pub async fn begin(
             return Err(failed(StatusCode::BAD_REQUEST, "Il metodo di accesso scelto non esiste: scegli SPID o CIE."))
         }
     };
-    let pending = Pending {
+    let pending = PendingLogin {
         state: session::random_token(),
         nonce: session::random_token(),
         verifier: session::random_token(),
         idp,
+        back: DEFAULT_BACK.into(),
+        exp: now_secs() + PENDING_TTL.as_secs() as i64,
     };
     let url = client.authorization_url(&pending).map_err(PageError::internal)?;
-    let (cookie, _) = session::open(&state, OIDC_SCOPE, OIDC_COOKIE, OIDC_PATH, &pending, PENDING_TTL).await?;
+    let (name, path) = state_cookie(&state);
+    let cookie = SetCookie {
+        name: name.into(),
+        value: client.state_key(&state.web.selfcare_key).seal(&pending),
+        path: path.into(),
+        max_age: Some(PENDING_TTL.as_secs()),
+        secure: state.web.secure_cookies,
+    };
     tracing::info!(idp = pending.idp.as_deref().unwrap_or("-"), "OpenID Connect login started");
     Ok(no_store(with_cookies(see_other(&url), &[cookie])))
 }
@@ -703,8 +792,9 @@ pub async fn callback(
     headers: HeaderMap,
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
-    // The cookie of the login under way goes in any case: its session is taken.
-    let gone = SetCookie::removal(OIDC_COOKIE, OIDC_PATH, state.web.secure_cookies);
+    // The cookie of the login under way goes in any case: a login ends once.
+    let (name, path) = state_cookie(&state);
+    let gone = SetCookie::removal(name, path, state.web.secure_cookies);
     let result = finish(&state, &headers, query).await;
     no_store(with_cookies(result.unwrap_or_else(IntoResponse::into_response), &[gone]))
 }
@@ -715,8 +805,10 @@ async fn finish(
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let client = state.web.oidc.as_ref().ok_or_else(not_configured)?;
-    // Single use: whatever happens next, this login cannot end a second time.
-    let pending = session::take::<Pending>(state, headers, OIDC_SCOPE, OIDC_COOKIE).await?;
+    // Opened from the browser's cookie: no database is read or written until
+    // the cookie, its expiry and `state` have passed.
+    let (name, _) = state_cookie(state);
+    let pending = client.state_key(&state.web.selfcare_key).open(session::cookie(headers, name), now_secs());
     let Ok(Query(q)) = query else {
         tracing::warn!("OpenID Connect callback refused: unreadable query");
         return Err(failed(StatusCode::BAD_REQUEST, "La risposta del provider di identità non è leggibile."));
@@ -742,14 +834,27 @@ async fn finish(
             ),
         });
     }
-    let Some(pending) = pending else {
-        tracing::warn!(
-            "OpenID Connect callback refused: no login under way (expired, used already, or another browser)"
-        );
-        return Err(failed(
-            StatusCode::BAD_REQUEST,
-            "Questa richiesta di accesso è scaduta o è già stata usata. Riprova ad accedere dall'inizio.",
-        ));
+    let pending = match pending {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("OpenID Connect callback refused: {e}");
+            return Err(failed(
+                StatusCode::BAD_REQUEST,
+                match e {
+                    StateError::Missing => {
+                        "Questa richiesta di accesso è scaduta o è già stata usata. Riprova ad accedere dall'inizio."
+                    }
+                    StateError::Expired => {
+                        "Questa richiesta di accesso è scaduta: sono passati più di dieci minuti. \
+                         Riprova ad accedere dall'inizio."
+                    }
+                    StateError::Tampered => {
+                        "Questa richiesta di accesso non è valida: il browser ha presentato dati alterati. \
+                         Riprova ad accedere dall'inizio."
+                    }
+                },
+            ));
+        }
     };
     if !session::same_secret(&pending.state, q.state.as_deref().unwrap_or_default()) {
         tracing::warn!("OpenID Connect callback refused: state does not match the login under way");
@@ -781,7 +886,25 @@ async fn finish(
     })?;
     let mut claims = client.check_id_token(&tokens.id_token, &pending.nonce).await.map_err(|e| {
         tracing::warn!("OpenID Connect ID Token refused: {e}");
-        failed(StatusCode::BAD_GATEWAY, PROVIDER_TROUBLE)
+        match e {
+            // The person logged in, at a level too low for the Area Riservata:
+            // their doing (or their identity's), not the provider's trouble.
+            IdTokenError::Acr(_) | IdTokenError::MissingClaim("acr") => {
+                let used = match &e {
+                    IdTokenError::Acr(acr) => format!("con {}", acr_label(acr)),
+                    _ => "senza dichiarare il livello di autenticazione".into(),
+                };
+                failed(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "L'accesso è avvenuto {used}: per l'Area Riservata serve almeno {}. \
+                         Riprova ad accedere con un livello di sicurezza adeguato.",
+                        acr_label(client.acr())
+                    ),
+                )
+            }
+            _ => failed(StatusCode::BAD_GATEWAY, PROVIDER_TROUBLE),
+        }
     })?;
     if !claims.complete() {
         let bearer = tokens
@@ -809,7 +932,7 @@ async fn finish(
         ));
     };
     tracing::info!(idp = pending.idp.as_deref().unwrap_or("-"), "OpenID Connect login verified");
-    start_session(state, LoginPerson { fiscal_code, name, family_name }, "oidc").await
+    start_session(state, LoginPerson { fiscal_code, name, family_name }, "oidc", &pending.back).await
 }
 
 #[cfg(test)]
@@ -839,6 +962,7 @@ mod tests {
             "iss": ISS, "aud": CLIENT, "sub": "abc", "nonce": NONCE,
             "iat": f.now - 5, "exp": f.now + 300,
             "fiscal_number": "TINIT-RSSMRA80A01H501U", "name": "Mario", "family_name": "Rossi",
+            "acr": DEFAULT_ACR,
         })
     }
 
@@ -847,7 +971,7 @@ mod tests {
     }
 
     fn check(f: &Fixture, token: &str) -> Result<IdClaims, IdTokenError> {
-        let expected = Expected { issuer: ISS, client_id: CLIENT, nonce: NONCE, now: f.now };
+        let expected = Expected { issuer: ISS, client_id: CLIENT, nonce: NONCE, acr: DEFAULT_ACR, now: f.now };
         verify_id_token(&parse_id_token(token)?, &f.keys, &expected)
     }
 
@@ -915,6 +1039,44 @@ mod tests {
         assert_eq!(check(&f, &sign(&f, rs256(), c)), Err(IdTokenError::Nonce));
         let c = without(claims(&f), "nonce");
         assert_eq!(check(&f, &sign(&f, rs256(), c)), Err(IdTokenError::MissingClaim("nonce")));
+    }
+
+    #[test]
+    fn acr_below_the_level_or_missing_is_refused() {
+        let f = fixture();
+        let l1 = "https://www.spid.gov.it/SpidL1";
+        let c = with(claims(&f), "acr", json!(l1));
+        assert_eq!(check(&f, &sign(&f, rs256(), c)), Err(IdTokenError::Acr(l1.into())));
+        let c = without(claims(&f), "acr");
+        assert_eq!(check(&f, &sign(&f, rs256(), c)), Err(IdTokenError::MissingClaim("acr")));
+        let c = with(claims(&f), "acr", json!(7));
+        assert_eq!(check(&f, &sign(&f, rs256(), c)), Err(IdTokenError::MissingClaim("acr")));
+        let c = with(claims(&f), "acr", json!("https://www.spid.gov.it/SpidL2 "));
+        assert!(matches!(check(&f, &sign(&f, rs256(), c)), Err(IdTokenError::Acr(_))));
+        // A higher level than asked is fine.
+        let c = with(claims(&f), "acr", json!("https://www.spid.gov.it/SpidL3"));
+        assert!(check(&f, &sign(&f, rs256(), c)).is_ok());
+    }
+
+    #[test]
+    fn acr_levels_compare_on_spids_scale_and_others_exactly() {
+        let [l1, l2, l3] = SPID_LEVELS;
+        for (got, required, ok) in [
+            (l1, l1, true),
+            (l2, l1, true),
+            (l3, l2, true),
+            (l2, l2, true),
+            (l1, l2, false),
+            (l2, l3, false),
+            ("urn:custom:high", l2, false),
+            ("urn:custom:high", "urn:custom:high", true),
+            (l3, "urn:custom:high", false),
+            ("", l1, false),
+        ] {
+            assert_eq!(acr_satisfies(got, required), ok, "{got} for {required}");
+        }
+        assert_eq!(acr_label(l2), "SPID di livello 2");
+        assert_eq!(acr_label("urn:x\n"), "«urn:x»");
     }
 
     #[test]
@@ -1077,6 +1239,8 @@ mod tests {
             userinfo_endpoint: None,
             jwks_uri,
             iss_parameter: true,
+            acr: DEFAULT_ACR.into(),
+            state_key: OnceLock::new(),
             http: reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().unwrap(),
             keys: RwLock::new(KeyCache { keys: Arc::new(keys), last_refetch: None }),
             refetch: tokio::sync::Mutex::new(()),
@@ -1095,7 +1259,7 @@ mod tests {
         let (uri, hits) = jwks_server(set.clone()).await;
         let client = test_client(uri, parse_jwks(&set.lock().unwrap()));
         let now = now_secs();
-        let c = json!({"iss": ISS, "aud": CLIENT, "sub": "abc", "nonce": NONCE, "iat": now, "exp": now + 300});
+        let c = json!({"iss": ISS, "aud": CLIENT, "sub": "abc", "nonce": NONCE, "iat": now, "exp": now + 300, "acr": DEFAULT_ACR});
         let by_new = encode_rs256(&json!({"alg": "RS256", "kid": "new"}), &c, &new);
 
         // The provider has not published the new key yet: refused after one refetch.
@@ -1121,7 +1285,14 @@ mod tests {
     #[test]
     fn the_authorization_url_carries_pkce_state_and_nonce() {
         let client = test_client("https://idp.example/jwks".into(), vec![]);
-        let p = Pending { state: "st".into(), nonce: "nn".into(), verifier: "v".repeat(43), idp: None };
+        let p = PendingLogin {
+            state: "st".into(),
+            nonce: "nn".into(),
+            verifier: "v".repeat(43),
+            idp: None,
+            back: DEFAULT_BACK.into(),
+            exp: 0,
+        };
         let url = reqwest::Url::parse(&client.authorization_url(&p).unwrap()).unwrap();
         let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!(q["tenant"], "pa", "the endpoint's own query is kept");
@@ -1133,6 +1304,7 @@ mod tests {
         assert_eq!(q["nonce"], "nn");
         assert_eq!(q["code_challenge_method"], "S256");
         assert_eq!(q["code_challenge"], pkce_challenge(&"v".repeat(43)));
+        assert_eq!(q["acr_values"], "https://www.spid.gov.it/SpidL2");
         // The secret stays out of Debug.
         let dbg = format!("{client:?}");
         assert!(!dbg.contains("s3cret") && dbg.contains("***"), "{dbg}");

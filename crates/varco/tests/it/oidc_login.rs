@@ -13,6 +13,8 @@ use std::path::Path;
 use std::time::Duration;
 use tokio::process::Child;
 use varco::testkit::{spawn_app_with, Backend, TestApp};
+use varco_jose::RsaPrivateKey;
+use varco_pages::selfcare::login_state::LoginStateKey;
 
 const CLIENT_ID: &str = "varco-selfcare";
 const CLIENT_SECRET: &str = "s3cret-of-the-client-do-not-log";
@@ -49,7 +51,7 @@ async fn start_varco(backend: Backend, port: u16, provider: &Provider, secret: O
     let client_secret = secret.map(str::to_string);
     spawn_app_with(backend, move |opts| {
         opts.listen = format!("127.0.0.1:{port}").parse().unwrap();
-        opts.oidc = Some(varco::app::OidcOptions { issuer, client_id: CLIENT_ID.into(), client_secret });
+        opts.oidc = Some(varco::app::OidcOptions { issuer, client_id: CLIENT_ID.into(), client_secret, acr: None });
         opts.production = true;
         // Production mode wants the keys encrypted at rest.
         opts.key_encryption_key = Some(varco_store::KeyEncryptionKey::from_bytes([7; 32]));
@@ -74,14 +76,71 @@ fn form(body: &str) -> (String, String) {
 /// GET `/selfcare/login/oidc?idp=spid` and check the redirect to the provider:
 /// returns the authorization URL.
 async fn begin(browser: &Browser, provider: &Provider) -> String {
+    begin_with_cookie(browser, provider).await.0
+}
+
+/// As [`begin`], with the value of the login-state cookie set.
+async fn begin_with_cookie(browser: &Browser, provider: &Provider) -> (String, String) {
     let start = browser.get("/selfcare/login/oidc?idp=spid").await;
     assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
     let to = start.location.clone().unwrap();
     assert!(to.starts_with(&format!("{}/auth?", provider.issuer)), "{to}");
     let cookie = start.set_cookies.iter().find(|c| c.starts_with("varco_oidc=")).expect("the login-under-way cookie");
     assert!(cookie.contains("Path=/selfcare/login/oidc") && cookie.contains("HttpOnly"), "{cookie}");
-    assert!(cookie.contains("Max-Age=600"), "{cookie}");
-    to
+    assert!(cookie.contains("SameSite=Lax") && cookie.contains("Max-Age=600"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+    (to, cookie_value(cookie))
+}
+
+/// The value of a `Set-Cookie` line.
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string()
+}
+
+/// Every table of the server's database with its number of rows: an anonymous
+/// request that writes nothing leaves this as it was.
+async fn rows(app: &TestApp, backend: Backend) -> Vec<(String, i64)> {
+    let tables = match backend {
+        Backend::Sqlite => {
+            app.db.strings("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").await
+        }
+        Backend::Postgres => {
+            app.db
+                .strings(
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+                )
+                .await
+        }
+    };
+    assert!(tables.iter().any(|t| t == "web_sessions"), "{tables:?}");
+    let mut out = Vec::new();
+    for t in tables {
+        let n = app.db.count(&format!("SELECT COUNT(*) FROM {t}")).await;
+        out.push((t, n));
+    }
+    out.sort();
+    out
+}
+
+/// GET `url` from a browser holding only the cookie `pair` (`name=value`), or none.
+async fn get_with_cookie(url: &str, pair: Option<&str>) -> common::web::Page {
+    let bare = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut req = bare.get(url);
+    if let Some(pair) = pair {
+        req = req.header("cookie", pair);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let location = resp.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+    let set_cookies = resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    common::web::Page { status, location, set_cookies, body: resp.text().await.unwrap() }
+}
+
+/// The key the server seals login states with, from SelfCare's key as stored.
+async fn state_key(app: &TestApp) -> LoginStateKey {
+    let (_, pem) = app.running.store.selfcare_key().await.unwrap().unwrap();
+    LoginStateKey::derive(&RsaPrivateKey::from_pem(&pem).unwrap())
 }
 
 /// Plays the person at the provider, from the authorization URL to the redirect
@@ -148,6 +207,8 @@ varco::both_backends!(spid_login_through_a_real_provider, |backend: Backend| asy
     assert!(q["scope"].split(' ').any(|s| s == "openid"), "{q:?}");
     assert_eq!(q["code_challenge_method"], "S256");
     assert_eq!(q["code_challenge"].len(), 43);
+    // SPID level 2 asked for (the provider grants the level asked).
+    assert_eq!(q["acr_values"], "https://www.spid.gov.it/SpidL2");
     assert!(q["state"].len() >= 32 && q["nonce"].len() >= 32, "{q:?}");
     assert_ne!(q["state"], q["nonce"]);
 
@@ -251,10 +312,143 @@ varco::both_backends!(public_client_with_claims_from_userinfo, |backend: Backend
         format!("{}/", provider.issuer),
         CLIENT_ID.into(),
         None,
+        None,
         &varco,
     )
     .await
     .unwrap_err()
     .to_string();
     assert!(wrong.contains("configure exactly"), "{wrong}");
+});
+
+// The login under way lives in a sealed cookie: beginning a login writes
+// nothing; a callback whose cookie is missing, changed or expired, or whose
+// state is not the cookie's, is refused with a page and writes nothing, before
+// the code is even exchanged (the same code then still logs in).
+varco::both_backends!(login_state_is_a_sealed_cookie, |backend: Backend| async move {
+    let log = LogCapture::start();
+    let port = free_port();
+    let provider = start_provider(port, Some(CLIENT_SECRET), &[]).await;
+    let app = start_varco(backend, port, &provider, Some(CLIENT_SECRET)).await;
+    let varco = app.url("");
+    let before = rows(&app, backend).await;
+    for path in ["/selfcare/login/oidc", "/selfcare/login/oidc?idp=cie", "/selfcare/login/oidc?idp=spid"] {
+        let start = Browser::new(&varco).get(path).await;
+        assert_eq!(start.status, StatusCode::SEE_OTHER, "{path}: {}", start.body);
+    }
+    assert_eq!(rows(&app, backend).await, before, "an anonymous login start wrote to the database");
+
+    let browser = Browser::new(&varco);
+    let (authorize, cookie) = begin_with_cookie(&browser, &provider).await;
+    assert_eq!(rows(&app, backend).await, before);
+    let callback = at_provider(&browser, &authorize, MARIO, &varco).await;
+    let state = query(&callback)["state"].clone();
+    // What the cookie holds: this login's state, sealed with SelfCare's key.
+    let key = state_key(&app).await;
+    let now = chrono::Utc::now().timestamp();
+    let pending = key.open(Some(&cookie), now).expect("the cookie opens with SelfCare's key");
+    assert_eq!(pending.state, state);
+    assert_eq!(pending.idp.as_deref(), Some("spid"));
+    assert!(pending.exp > now && pending.exp <= now + 600, "{}", pending.exp);
+    assert!(!cookie.contains(&state) && !cookie.contains(&pending.nonce), "the cookie shows its secrets");
+
+    let mut tampered = cookie.clone().into_bytes();
+    let mid = tampered.len() / 2;
+    tampered[mid] = if tampered[mid] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let expired = key.seal(&varco_pages::selfcare::login_state::PendingLogin { exp: now - 1, ..pending.clone() });
+    let forged_state = callback.replace(&format!("state={state}"), "state=forged-state-value");
+    let cases = [
+        ("no cookie", callback.clone(), None, "scaduta o è già stata usata"),
+        ("tampered cookie", callback.clone(), Some(tampered), "non è valida"),
+        ("expired cookie", callback.clone(), Some(expired), "sono passati più di dieci minuti"),
+        ("another state", forged_state, Some(cookie.clone()), "non corrisponde"),
+    ];
+    for (name, url, value, says) in cases {
+        let pair = value.map(|v| format!("varco_oidc={v}"));
+        let refused = get_with_cookie(&url, pair.as_deref()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{name}: {}", refused.body);
+        refused.assert_contains("Accesso non riuscito");
+        refused.assert_contains(says);
+        refused.assert_contains("Torna all");
+        assert!(!refused.set_cookies.iter().any(|c| c.starts_with("varco_sc=")), "{name}: {:?}", refused.set_cookies);
+        assert!(refused.set_cookies.iter().any(|c| c.starts_with("varco_oidc=;") && c.contains("Max-Age=0")), "{name}");
+        assert_eq!(rows(&app, backend).await, before, "{name}: a refused callback wrote to the database");
+    }
+    // None of them got as far as the code: with the right cookie it still logs in.
+    let landed = get_with_cookie(&callback, Some(&format!("varco_oidc={cookie}"))).await;
+    assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
+    assert_eq!(landed.location.as_deref(), Some("/selfcare/"));
+    assert!(landed.set_cookies.iter().any(|c| c.starts_with("varco_sc=") && !c.starts_with("varco_sc=;")));
+    assert_eq!(app.db.count("SELECT COUNT(*) FROM web_sessions WHERE scope = 'selfcare'").await, 1);
+    let text = log.text();
+    assert!(text.contains("does not open with SelfCare's key"), "{text}");
+    assert!(text.contains("login-state cookie has expired"), "{text}");
+    assert!(text.contains("state does not match"), "{text}");
+});
+
+// Over https the login-state cookie is `__Host-` (Secure, Path=/, this host's
+// only), and the callback reads that one.
+varco::both_backends!(login_state_cookie_over_https, |backend: Backend| async move {
+    let port = free_port();
+    let public = "https://varco.example";
+    let redirect = format!("{public}/selfcare/login/oidc/callback");
+    let args = ["--port", "0", "--client-id", CLIENT_ID, "--redirect-uri", redirect.as_str()];
+    let mut child = spawn_node(Path::new("oidc-provider.mjs"), &args, &[]);
+    let line = wait_for_line(&mut child, "READY ", Duration::from_secs(60)).await;
+    let provider = Provider { issuer: line.trim_start_matches("READY ").trim().to_string(), _child: child };
+    let issuer = provider.issuer.clone();
+    let app = spawn_app_with(backend, move |opts| {
+        opts.listen = format!("127.0.0.1:{port}").parse().unwrap();
+        opts.public_url = Some(public.into());
+        opts.oidc =
+            Some(varco::app::OidcOptions { issuer, client_id: CLIENT_ID.into(), client_secret: None, acr: None });
+    })
+    .await;
+    let direct = format!("http://127.0.0.1:{port}");
+    let browser = Browser::new(&direct);
+    let start = browser.get("/selfcare/login/oidc").await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
+    let cookie = start.set_cookies.iter().find(|c| c.starts_with("__Host-varco_oidc=")).expect("a __Host- cookie");
+    for attribute in ["; Path=/;", "; HttpOnly", "; SameSite=Lax", "; Max-Age=600", "; Secure"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(!start.set_cookies.iter().any(|c| c.starts_with("varco_oidc=")), "{:?}", start.set_cookies);
+    let callback = at_provider(&browser, start.location.as_deref().unwrap(), MARIO, public).await;
+    let callback = callback.replace(public, &direct);
+    let value = cookie_value(cookie);
+    // The plain-http name is not read over https.
+    let refused = get_with_cookie(&callback, Some(&format!("varco_oidc={value}"))).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let landed = get_with_cookie(&callback, Some(&format!("__Host-varco_oidc={value}"))).await;
+    assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
+    assert!(landed.set_cookies.iter().any(|c| c.starts_with("__Host-varco_oidc=;") && c.contains("Path=/;")));
+    let _ = app;
+});
+
+// SPID level: Varco asks for level 2 and refuses an ID Token at level 1, or
+// without a level, with a page that says so, and opens no session.
+varco::both_backends!(login_below_the_spid_level_is_refused, |backend: Backend| async move {
+    let cases = [
+        ("https://www.spid.gov.it/SpidL1", "è avvenuto con SPID di livello 1"),
+        ("none", "è avvenuto senza dichiarare il livello di autenticazione"),
+    ];
+    for (acr, says) in cases {
+        let port = free_port();
+        let provider = start_provider(port, Some(CLIENT_SECRET), &["--acr", acr]).await;
+        let app = start_varco(backend, port, &provider, Some(CLIENT_SECRET)).await;
+        let varco = app.url("");
+        let browser = Browser::new(&varco);
+        let authorize = begin(&browser, &provider).await;
+        assert_eq!(query(&authorize)["acr_values"], "https://www.spid.gov.it/SpidL2");
+        let callback = at_provider(&browser, &authorize, MARIO, &varco).await;
+        let before = rows(&app, backend).await;
+        let refused = browser.get(&callback).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{acr}: {}", refused.body);
+        refused.assert_contains(says);
+        refused.assert_contains("Riservata serve almeno SPID di livello 2");
+        assert!(!refused.set_cookies.iter().any(|c| c.starts_with("varco_sc=")), "{acr}: {:?}", refused.set_cookies);
+        assert_eq!(rows(&app, backend).await, before, "{acr}");
+        assert_eq!(browser.get("/selfcare/enti").await.location.as_deref(), Some("/selfcare/login"));
+    }
 });
