@@ -389,3 +389,25 @@ pub fn can_delete(a: &Agreement) -> Result<(), DomainError> {
         s => Err(DomainError::invalid_state(ENTITY, s, "Eliminare")),
     }
 }
+
+/// Whether `producer` may verify (or revoke its verification of) the verified
+/// attribute `attribute` of `consumer`: only as the producer of an e-service whose
+/// versions require it, on which `consumer` has a request (not a draft, not
+/// archived). A verification is a producer's decision on a request it received.
+pub fn may_verify_attribute(
+    producer: TenantId,
+    consumer: TenantId,
+    attribute: AttributeId,
+    eservices: &[EService],
+    agreements: &[Agreement],
+) -> bool {
+    eservices.iter().filter(|es| es.producer_id == producer).any(|es| {
+        let requires = es.descriptors.iter().any(|d| d.attributes.verified.iter().flatten().any(|a| *a == attribute));
+        requires
+            && agreements.iter().any(|a| {
+                a.eservice_id == es.id
+                    && a.consumer_id == consumer
+                    && !matches!(a.state, AgreementState::Draft | AgreementState::Archived)
+            })
+    })
+}

@@ -321,7 +321,10 @@ impl EnvService<'_> {
                 }
             }
             // "Verifica attributo" is a producer's decision on a request it received.
-            AttributeKind::Verified => caller.require(Change::Ricevute)?,
+            AttributeKind::Verified => {
+                caller.require(Change::Ricevute)?;
+                self.require_verifier(&mut tx, caller, tenant, attribute).await?;
+            }
         }
         let verifier = if kind == AttributeKind::Verified { caller.tenant() } else { None };
         if let Some(existing) = t.value.attributes.iter_mut().find(|a| a.attribute_id == attribute && a.kind == kind) {
@@ -372,10 +375,55 @@ impl EnvService<'_> {
             AttributeKind::Certified => {}
             AttributeKind::Verified => caller.require(Change::Ricevute)?,
         }
+        if a.kind == AttributeKind::Verified {
+            // A producer revokes its own verification; the attribute stays verified
+            // while another producer's verification stands.
+            let by =
+                caller.tenant().ok_or_else(|| AppError::Forbidden("solo un erogatore revoca una verifica".into()))?;
+            if !a.verified_by.contains(&by) {
+                return Err(AppError::Forbidden("il tuo ente non ha verificato questo attributo".into()));
+            }
+            self.require_verifier(&mut tx, caller, tenant, attribute).await?;
+            let a = t
+                .value
+                .attributes
+                .iter_mut()
+                .find(|a| a.attribute_id == attribute && a.is_active())
+                .expect("found above");
+            a.verified_by.retain(|v| *v != by);
+            if a.verified_by.is_empty() {
+                a.revoked_at = Some(now());
+            }
+            tx.update(&t.value, t.version, "TenantAttributeRevoked").await?;
+            self.commit(tx).await?;
+            return Ok(t.value);
+        }
         a.revoked_at = Some(now());
         tx.update(&t.value, t.version, "TenantAttributeRevoked").await?;
         self.commit(tx).await?;
         Ok(t.value)
+    }
+
+    /// Verifying `consumer`'s `attribute` is for the producer of an e-service that
+    /// requires it, with a request of that consumer (`may_verify_attribute`).
+    async fn require_verifier(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        consumer: TenantId,
+        attribute: AttributeId,
+    ) -> AppResult<()> {
+        let producer =
+            caller.tenant().ok_or_else(|| AppError::Forbidden("solo un erogatore verifica attributi".into()))?;
+        let eservices: Vec<EService> = tx.list(&[("producer_id", &producer.to_string())]).await?;
+        let agreements: Vec<Agreement> =
+            tx.list(&[("consumer_id", &consumer.to_string()), ("producer_id", &producer.to_string())]).await?;
+        if !varco_domain::agreement::may_verify_attribute(producer, consumer, attribute, &eservices, &agreements) {
+            return Err(AppError::Forbidden(
+                "solo l'erogatore di un e-service che richiede l'attributo, con una richiesta di fruizione di questo ente, può verificarlo o revocarlo".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// "Dichiara attributo": the caller's own organisation declares a declared

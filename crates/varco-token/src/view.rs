@@ -164,11 +164,7 @@ impl EnvView {
             return false;
         }
         self.applied.insert(key, e.seq);
-        // A client's own events include "ClientKeyDeleted", which changes it.
-        let deleted = match e.aggregate {
-            AggregateKind::Client => e.event_type == "ClientDeleted",
-            _ => e.event_type.ends_with("Deleted"),
-        };
+        let deleted = removes_aggregate(e.aggregate, &e.event_type);
         macro_rules! put {
             ($ty:ty, $map:ident, $put:ident, $id:ty) => {{
                 if deleted {
@@ -191,5 +187,57 @@ impl EnvView {
             AggregateKind::Tenant | AggregateKind::Attribute | AggregateKind::SigningKey => {}
         }
         true
+    }
+}
+
+/// Whether an event removes its aggregate (the store's `Tx::delete`), by its exact
+/// name: many events that only change one ("ClientKeyDeleted", a draft version
+/// deleted from an e-service) end in "Deleted" too.
+fn removes_aggregate(kind: AggregateKind, event_type: &str) -> bool {
+    matches!(
+        (kind, event_type),
+        (AggregateKind::Client, "ClientDeleted")
+            | (AggregateKind::Agreement, "AgreementDeleted")
+            | (AggregateKind::Purpose, "PurposeDeleted")
+            | (AggregateKind::Eservice, "EServiceDeleted")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use varco_domain::event::Actor;
+
+    fn event(seq: i64, es: &EService, event_type: &str) -> Event {
+        Event {
+            seq,
+            env: Env::Collaudo,
+            aggregate: AggregateKind::Eservice,
+            aggregate_id: es.id.to_string(),
+            event_type: event_type.into(),
+            actor: Actor::System,
+            at: chrono::Utc::now(),
+            payload: serde_json::to_value(es).unwrap(),
+        }
+    }
+
+    #[test]
+    fn only_the_removal_of_an_aggregate_removes_it_from_the_view() {
+        let es = varco_domain::eservice::new_eservice(
+            TenantId::new(),
+            "Servizio di prova".into(),
+            "Un servizio per la prova della vista".into(),
+            Technology::Rest,
+            EServiceMode::Deliver,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        let mut view = EnvView::default();
+        assert!(view.apply(&event(1, &es, "EServiceAdded")));
+        // A draft version deleted changes the e-service; it is still there.
+        assert!(view.apply(&event(2, &es, "EServiceDraftDescriptorDeleted")));
+        assert!(view.eservices.contains_key(&es.id), "a change ending in Deleted removed the e-service");
+        assert!(view.apply(&event(3, &es, "EServiceDeleted")));
+        assert!(!view.eservices.contains_key(&es.id));
     }
 }

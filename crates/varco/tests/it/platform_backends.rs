@@ -638,3 +638,65 @@ varco::both_backends!(environments_are_independent, |backend| async move {
     let iss: Vec<_> = Env::ALL.iter().map(|&e| p.config(e).issuer.clone()).collect();
     assert!(iss[0] != iss[1] && iss[1] != iss[2] && iss[0] != iss[2], "{iss:?}");
 });
+
+// Verifying an attribute is a producer's decision on a request it received: only the
+// producer of an e-service requiring it, with a request of that consumer, verifies it
+// or revokes its own verification (before, any tenant could do both for anyone).
+varco::both_backends!(only_the_producer_asked_verifies_an_attribute, |backend| async move {
+    let w = World::new(backend).await;
+    let svc = w.svc();
+    let attr = svc
+        .create_attribute(
+            &Caller::Operator,
+            AttributeKind::Verified,
+            "Abilitazione ai pagamenti",
+            "Ente abilitato ai pagamenti elettronici",
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let es = svc
+        .create_eservice_with_version(
+            &w.pagopa_user,
+            w.pagopa,
+            "Servizio con verifica",
+            "E-service che richiede un attributo verificato",
+            Technology::Rest,
+            EServiceMode::Deliver,
+            DescriptorInput {
+                description: None,
+                audience: vec!["https://api.example.test/verifica".into()],
+                voucher_lifespan: 600,
+                daily_calls_per_consumer: 10,
+                daily_calls_total: 100,
+                agreement_approval_policy: ApprovalPolicy::Manual,
+                server_urls: vec![],
+                attributes: AttributeGroups { verified: vec![vec![attr.id]], ..Default::default() },
+            },
+        )
+        .await
+        .unwrap();
+    svc.publish_descriptor(&w.pagopa_user, es.id, es.descriptors[0].id).await.unwrap();
+    let verified = |t: &Tenant| t.has_active(AttributeKind::Verified, attr.id);
+
+    // No request of Comune di Prova yet: PagoPA may not verify.
+    let seq = w.seq().await;
+    assert_forbidden(svc.assign_attribute(&w.pagopa_user, w.prova, attr.id).await);
+    let _ = w.request(&w.prova_user, w.prova, es.id).await;
+    let seq_after_request = w.seq().await;
+    assert!(seq_after_request > seq);
+    // Comune di Esempio produces nothing that requires it; Prova cannot verify itself.
+    assert_forbidden(svc.assign_attribute(&w.esempio_user, w.prova, attr.id).await);
+    assert_forbidden(svc.assign_attribute(&w.prova_user, w.prova, attr.id).await);
+    assert_eq!(w.seq().await, seq_after_request, "refusals wrote nothing");
+    let t = svc.assign_attribute(&w.pagopa_user, w.prova, attr.id).await.unwrap();
+    assert!(verified(&t));
+    // Only the producer that verified revokes its verification.
+    let seq = w.seq().await;
+    assert_forbidden(svc.revoke_attribute(&w.esempio_user, w.prova, attr.id).await);
+    assert_forbidden(svc.revoke_attribute(&w.prova_user, w.prova, attr.id).await);
+    assert_eq!(w.seq().await, seq);
+    let t = svc.revoke_attribute(&w.pagopa_user, w.prova, attr.id).await.unwrap();
+    assert!(!verified(&t));
+});
