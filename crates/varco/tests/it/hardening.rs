@@ -211,3 +211,67 @@ both_backends!(audit_records_past_their_retention_are_deleted, |backend| async m
     assert_eq!(request_voucher(&keep, Env::Collaudo, &c.assertion(&keep)).await.status, StatusCode::OK);
     assert_eq!(keep.running.token.purge_audit().await.unwrap(), 0);
 });
+
+// The operator's try from the review, as a test: vouchers issued without pause on
+// the default SQLite store while the machine API writes. Every write must succeed
+// (it used to answer 500 "database is locked" for most: the audit writer began
+// without the single writer's turn).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writes_succeed_while_vouchers_are_issued() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    let app = spawn_app_with(varco::testkit::Backend::Sqlite, |o| o.rate_limit = 1_000_000).await;
+    let c = setup_consumer(&app, COMUNE_DI_PROVA).await;
+    let api = setup_api_client(&app, Env::Collaudo, COMUNE_DI_PROVA, true).await;
+    let r = request_voucher(&app, Env::Collaudo, &api.assertion(&app)).await;
+    let bearer = r.json()["access_token"].as_str().unwrap().to_string();
+    let form = token_form(&c.assertion(&app), None);
+    let (stop, issued, failed) =
+        (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut load = Vec::new();
+    for _ in 0..12 {
+        let (http, url, body) = (app.http.clone(), app.url(TOKEN), encode_form(&form));
+        let (stop, issued, failed) = (stop.clone(), issued.clone(), failed.clone());
+        load.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let r = http
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                let counter = if r.status() == StatusCode::OK { &issued } else { &failed };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let risk = serde_json::to_value(
+        varco_domain::risk_analysis::rules_for(varco_domain::TenantKind::Pa, None).unwrap().example_form(),
+    )
+    .unwrap();
+    let mut statuses = Vec::new();
+    for i in 0..60 {
+        let body = serde_json::json!({
+            "eserviceId": c.eservice_id,
+            "title": format!("Finalità sotto carico {i}"),
+            "description": "Una finalità scritta mentre si emettono voucher",
+            "isFreeOfCharge": false,
+            "dailyCalls": 1,
+            "riskAnalysisForm": risk,
+        });
+        let r =
+            app.http.post(app.url("/interop/collaudo/api/v2/purposes")).bearer_auth(&bearer).json(&body).send().await;
+        statuses.push(r.unwrap().status().as_u16());
+    }
+    stop.store(true, Ordering::Relaxed);
+    for l in load {
+        l.await.unwrap();
+    }
+    let (issued, failed) = (issued.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    let created = statuses.iter().filter(|s| **s == 201).count();
+    assert_eq!(created, 60, "purposes created under load: {statuses:?}");
+    assert_eq!(failed, 0, "voucher requests refused under load");
+    assert!(issued >= 200, "only {issued} vouchers: not a load");
+    eprintln!("{issued} vouchers issued while 60 purposes were written");
+}
