@@ -27,6 +27,8 @@ pub struct Options {
     pub api_rate_limit: u32,
     /// Days the voucher audit records are kept; `None` keeps them all.
     pub audit_retention_days: Option<u32>,
+    /// Connections served at once, and how long a client has to send its headers.
+    pub serve: crate::serve::ServeLimits,
     pub hardened: bool,
     /// Production mode: the demo identity provider is off, and a key-encryption key
     /// is required.
@@ -90,6 +92,7 @@ impl std::fmt::Debug for Options {
             .field("rate_limit", &self.rate_limit)
             .field("api_rate_limit", &self.api_rate_limit)
             .field("audit_retention_days", &self.audit_retention_days)
+            .field("serve", &self.serve)
             .field("hardened", &self.hardened)
             .field("production", &self.production)
             .field("key_encryption_key", &self.key_encryption_key)
@@ -341,7 +344,8 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         .merge(varco_pages::router(pages))
         .layer(axum::middleware::map_response(varco_http::security_headers))
         .layer(varco_http::CorrelationLayer);
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let limits = opts.serve;
+    let server = tokio::spawn(async move { crate::serve::serve(listener, app, limits).await });
     Ok(Running { addr, store, platform, token, base_url: public_url, server })
 }
 

@@ -77,6 +77,12 @@ pub enum Command {
         /// without it they are all kept.
         #[arg(long, env = "VARCO_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
         audit_retention_days: Option<u32>,
+        /// Connections served at once; more wait to be accepted.
+        #[arg(long, env = "VARCO_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        max_connections: u64,
+        /// Seconds a client has to send a request's headers before its connection is closed.
+        #[arg(long, env = "VARCO_HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+        header_read_timeout: u64,
         /// Varco's hardened mode: refuse replayed assertions, cap their lifetime at 1 h, allow 30 s of clock skew.
         #[arg(long, env = "VARCO_HARDENED")]
         hardened: bool,
@@ -416,6 +422,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             no_demo,
             rate_limit,
             api_rate_limit,
+            audit_retention_days,
+            max_connections,
+            header_read_timeout,
             hardened,
             production,
             smtp_url,
@@ -439,6 +448,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 public_url: Some(public_url),
                 demo: !no_demo,
                 rate_limit,
+                audit_retention_days,
+                serve: crate::serve::ServeLimits {
+                    max_connections: max_connections as usize,
+                    header_read_timeout: std::time::Duration::from_secs(header_read_timeout),
+                },
                 api_rate_limit,
                 hardened,
                 production,

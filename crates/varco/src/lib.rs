@@ -4,4 +4,5 @@
 pub mod app;
 pub mod cli;
 pub mod onboarding;
+pub mod serve;
 pub mod testkit;

@@ -57,6 +57,7 @@ pub fn options_on(db: &TestDb) -> Options {
         rate_limit: 450,
         api_rate_limit: 450,
         audit_retention_days: None,
+        serve: crate::serve::ServeLimits::default(),
         hardened: false,
         production: false,
         key_encryption_key: None,

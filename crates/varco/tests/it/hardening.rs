@@ -275,3 +275,41 @@ async fn sqlite_writes_succeed_while_vouchers_are_issued() {
     assert!(issued >= 200, "only {issued} vouchers: not a load");
     eprintln!("{issued} vouchers issued while 60 purposes were written");
 }
+
+/// A connection that sends the start of a request and never finishes its headers.
+async fn slow_client(app: &TestApp) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(app.running.addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: varco\r\n").await.unwrap();
+    s
+}
+
+// A client that never finishes its headers is cut off after the header-read
+// timeout (`--header-read-timeout`), and the connections served at once are capped
+// (`--max-connections`): past the cap a new one waits for a free place.
+#[tokio::test]
+async fn slow_headers_are_cut_off_and_connections_are_capped() {
+    use tokio::io::AsyncReadExt;
+    let app = spawn_app_with(varco::testkit::Backend::Sqlite, |o| {
+        o.serve.header_read_timeout = std::time::Duration::from_secs(1);
+        o.serve.max_connections = 3;
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let mut slow = slow_client(&app).await;
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "the slow client was still connected after 5 s");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "{:?}", started.elapsed());
+
+    // Three slow clients hold the three places: a fourth request waits...
+    let held = [slow_client(&app).await, slow_client(&app).await, slow_client(&app).await];
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let quick = reqwest::Client::builder().timeout(std::time::Duration::from_millis(500)).build().unwrap();
+    assert!(quick.get(app.url("/healthz")).send().await.is_err(), "a fourth connection was served");
+    // ...until they go.
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let r = quick.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
