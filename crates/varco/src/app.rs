@@ -309,11 +309,11 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             rate_limit: opts.rate_limit,
             rate_interval_ms: 1000,
             api_rate_limit: opts.api_rate_limit,
+            audit_retention_days: opts.audit_retention_days,
             hardened: opts.hardened.then_some(Hardened { max_lifetime_secs: 3600, clock_skew_secs: 30 }),
             clock: opts.clock.clone(),
         },
     )
-            audit_retention_days: opts.audit_retention_days,
     .await?;
     // SelfCare's mails: delivered from the outbox when an SMTP server is given,
     // otherwise they wait there (`varco mail list`). The URL is checked now.
