@@ -452,3 +452,35 @@ varco::both_backends!(login_below_the_spid_level_is_refused, |backend: Backend| 
         assert_eq!(browser.get("/selfcare/enti").await.location.as_deref(), Some("/selfcare/login"));
     }
 });
+
+// Replicas share no memory: a login begun on one Varco ends on another on the
+// same database (behind one public address), because both derive the cookie's
+// key from SelfCare's key in the database.
+varco::both_backends!(a_login_begun_on_one_replica_ends_on_another, |backend: Backend| async move {
+    let port = free_port();
+    let provider = start_provider(port, Some(CLIENT_SECRET), &[]).await;
+    let app = start_varco(backend, port, &provider, Some(CLIENT_SECRET)).await;
+    let varco = app.url("");
+    let mut opts = varco::testkit::options_on(&app.db);
+    opts.demo = false;
+    opts.public_url = Some(varco.clone());
+    opts.production = true;
+    opts.key_encryption_key = Some(varco_store::KeyEncryptionKey::from_bytes([7; 32]));
+    opts.oidc = Some(varco::app::OidcOptions {
+        issuer: provider.issuer.clone(),
+        client_id: CLIENT_ID.into(),
+        client_secret: Some(CLIENT_SECRET.into()),
+        acr: None,
+    });
+    let other = varco::app::start(opts).await.expect("the second replica starts");
+    let browser = Browser::new(&varco);
+    let (authorize, cookie) = begin_with_cookie(&browser, &provider).await;
+    let callback = at_provider(&browser, &authorize, MARIO, &varco).await;
+    let at_other = callback.replace(&varco, &format!("http://{}", other.addr));
+    assert_ne!(at_other, callback);
+    let landed = get_with_cookie(&at_other, Some(&format!("varco_oidc={cookie}"))).await;
+    assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.body);
+    assert_eq!(landed.location.as_deref(), Some("/selfcare/"));
+    assert!(landed.set_cookies.iter().any(|c| c.starts_with("varco_sc=") && !c.starts_with("varco_sc=;")));
+    other.server.abort();
+});
