@@ -40,10 +40,16 @@ if [ -f "fuzz/dicts/$target.dict" ]; then
     dict=("-dict=fuzz/dicts/$target.dict")
 fi
 
+# The seeds (crates/varco-fuzzing/src/seeds.rs) go in as a second, read-only
+# corpus: new inputs are written only to the first, fuzz/corpus/TARGET.
+seeds=fuzz/target/seeds
+rm -rf "$seeds"
+cargo run -q -p varco-fuzzing --example seeds -- "$seeds"
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo fuzz run --sanitizer none "$target" "fuzz/corpus/$target" -- \
+cargo fuzz run --sanitizer none "$target" "fuzz/corpus/$target" "$seeds/$target" -- \
     -max_total_time="$seconds" -print_final_stats=1 "${dict[@]}" 2>&1 | tee "$log" || status=$?
 
 # libFuzzer's final statistics (also printed when it stops on a crash).

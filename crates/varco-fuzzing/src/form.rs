@@ -15,7 +15,7 @@ pub fn token_form(data: &[u8]) {
             };
             assert_eq!(values("grant_type"), ["client_credentials"], "accepted with another grant_type");
             assert_eq!(values("client_assertion_type"), [ASSERTION_TYPE], "accepted with another assertion type");
-            assert_eq!(values("client_assertion"), [form.client_assertion.clone()]);
+            assert_eq!(values("client_assertion"), std::slice::from_ref(&form.client_assertion));
             let ids = values("client_id");
             assert!(ids.len() <= 1, "accepted with client_id {} times", ids.len());
             assert_eq!(ids.first().map(|s| s.parse().ok()), form.client_id.map(Some), "client_id read wrong");

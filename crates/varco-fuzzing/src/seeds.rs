@@ -78,10 +78,19 @@ pub fn all() -> Vec<Seed> {
             form(&[("client_id", &cid), ("client_assertion", &good), ("client_assertion_type", t), ("grant_type", cc)]),
         ),
         ("api", form(&[("client_assertion", &api), ("client_assertion_type", t), ("grant_type", cc)])),
-        ("twice", form(&[("grant_type", cc), ("grant_type", cc)])),
-        ("bad_type", form(&[("client_assertion_type", "jwt"), ("grant_type", cc)])),
-        ("bad_grant", form(&[("client_assertion_type", t), ("grant_type", "password")])),
-        ("bad_id", form(&[("client_assertion_type", t), ("grant_type", cc), ("client_id", "x")])),
+        // Near misses: a good request with one defect each.
+        (
+            "twice",
+            form(&[("client_assertion", &good), ("client_assertion_type", t), ("grant_type", cc), ("grant_type", cc)]),
+        ),
+        ("bad_type", form(&[("client_assertion", &good), ("client_assertion_type", "jwt"), ("grant_type", cc)])),
+        ("no_type", form(&[("client_assertion", &good), ("grant_type", cc)])),
+        ("bad_grant", form(&[("client_assertion", &good), ("client_assertion_type", t), ("grant_type", "password")])),
+        ("no_grant", form(&[("client_assertion", &good), ("client_assertion_type", t)])),
+        (
+            "bad_id",
+            form(&[("client_assertion", &good), ("client_assertion_type", t), ("grant_type", cc), ("client_id", "x")]),
+        ),
         ("no_assertion", form(&[("client_assertion_type", t), ("grant_type", cc), ("client_assertion", "")])),
     ] {
         out.push(seed("token_form", name, body));
@@ -112,12 +121,33 @@ pub fn all() -> Vec<Seed> {
     odd["nbf"] = json!(NOW + 100);
     odd["exp"] = json!(NOW - 1);
     c("aud_list_expired_nbf", 1 | 8, odd);
+    // Near misses: a good assertion with one defect each.
+    let defect = |f: &dyn Fn(&mut Value)| {
+        let mut v = claims(CONSUMER_CLIENT, Some(PURPOSE_OK));
+        f(&mut v);
+        v
+    };
+    c("aud_wrong", 1, defect(&|v| v["aud"] = json!("varco.example/interop/produzione/client-assertion")));
+    c("aud_list_wrong", 1, defect(&|v| v["aud"] = json!(["x", "y"])));
+    c("expired", 1, defect(&|v| v["exp"] = json!(NOW)));
+    c("nbf_future", 1, defect(&|v| v["nbf"] = json!(NOW + 1)));
+    c("too_long_hardened", 1 | 8, defect(&|v| v["exp"] = json!(NOW + 301)));
+    c("no_jti", 1, defect(&|v| v["jti"] = json!("")));
+    c("no_iss", 1, defect(&|v| v["iss"] = json!(null)));
+    c("sub_not_uuid", 1, defect(&|v| v["sub"] = json!("client")));
+    c("purpose_not_uuid", 1, defect(&|v| v["purposeId"] = json!(7)));
     c("empty_claims", 1, json!({}));
-    let header = json!({"alg": "HS256", "kid": 7});
-    let mut with_header = with_mode(1, header.to_string());
-    with_header.push(0);
-    with_header.extend_from_slice(claims(CONSUMER_CLIENT, Some(PURPOSE_OK)).to_string().as_bytes());
-    out.push(seed("client_assertion", "bad_header", with_header));
+    for (name, header) in [
+        ("alg_hs256", json!({"alg": "HS256", "kid": w.kid()})),
+        ("no_alg", json!({"kid": w.kid()})),
+        ("kid_unknown", json!({"alg": "RS256", "kid": "A".repeat(43)})),
+        ("kid_number", json!({"alg": "RS256", "kid": 7})),
+    ] {
+        let mut with_header = with_mode(1, header.to_string());
+        with_header.push(0);
+        with_header.extend_from_slice(claims(CONSUMER_CLIENT, Some(PURPOSE_OK)).to_string().as_bytes());
+        out.push(seed("client_assertion", name, with_header));
+    }
     out.push(seed("client_assertion", "raw_ok", with_mode(0, &good)));
     out.push(seed("client_assertion", "raw_garbage", with_mode(0, "a.b.c")));
 
@@ -159,7 +189,13 @@ pub fn all() -> Vec<Seed> {
         ("es256", 3, proof_claims("POST", false)),
         ("rs256_ath", 5, proof_claims("POST", true)),
         ("es256_get_ath", 15, proof_claims("GET", true)),
+        // Near misses: a good proof with one defect each.
         ("wrong_htm", 1, proof_claims("GET", false)),
+        ("no_ath", 5, proof_claims("POST", false)),
+        ("wrong_htu", 1, proof_claims("POST", false).replace("token.oauth2", "token")),
+        ("iat_old", 1, proof_claims("POST", false).replace(&NOW.to_string(), &(NOW - 61).to_string())),
+        ("iat_future", 1, proof_claims("POST", false).replace(&NOW.to_string(), &(NOW + 11).to_string())),
+        ("jti_long", 1, proof_claims("POST", false).replace("seed-jti", &"j".repeat(257))),
     ] {
         out.push(seed("dpop_proof", name, with_mode(mode, claims)));
     }

@@ -54,6 +54,25 @@ fn codice_fiscale() {
     replay("codice_fiscale");
 }
 
+/// The seeds (valid requests and near misses with one defect each) hold the
+/// invariants too: a check that lets a defect through is caught here even when the
+/// minimised corpus happens to have no input for it.
+#[test]
+fn seeds() {
+    let seeds = varco_fuzzing::seeds::all();
+    for (target, _) in varco_fuzzing::TARGETS {
+        assert!(seeds.iter().filter(|s| s.target == *target).count() >= 5, "{target} has few seeds");
+    }
+    for s in seeds {
+        let f = varco_fuzzing::TARGETS.iter().find(|(n, _)| *n == s.target).expect("a known target").1;
+        if let Err(panic) = std::panic::catch_unwind(|| f(&s.data)) {
+            let msg =
+                panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+            panic!("{}: seed {} broke an invariant: {}", s.target, s.name, msg.unwrap_or_default());
+        }
+    }
+}
+
 /// The fuzzer only reaches deep code if the fixed world and the signed modes work:
 /// the seeds of valid requests must be accepted, each by the step it is meant for.
 #[test]
