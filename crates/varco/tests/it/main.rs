@@ -9,6 +9,7 @@
 mod common;
 mod pdnd_schema;
 
+mod api_authz;
 mod api_v2;
 mod api_v2_agreements;
 mod api_v2_clients;
