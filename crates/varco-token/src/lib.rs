@@ -135,7 +135,7 @@ struct Follow {
 /// The DPoP replay cache's bounds. A proof is accepted while its `iat` is within
 /// the leeways, so it is remembered as long. Per client: 450 vouchers/s (the default
 /// rate) for 70 s is 31,500 proofs; at most 600,000 in all is about 40 MiB.
-const DPOP_CACHE: ReplayLimits = ReplayLimits {
+pub const DPOP_CACHE: ReplayLimits = ReplayLimits {
     max_ttl_secs: varco_jose::DPOP_IAT_LEEWAY_PAST + 2 * varco_jose::DPOP_IAT_LEEWAY_FUTURE,
     per_owner: 40_000,
     total: 600_000,
