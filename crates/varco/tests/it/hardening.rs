@@ -313,3 +313,18 @@ async fn slow_headers_are_cut_off_and_connections_are_capped() {
     let r = quick.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+// An untrusted `alg` is cut in the log line of the refusal: an assertion could carry
+// tens of kilobytes there, and every refusal would write them all.
+both_backends!(an_untrusted_alg_is_cut_in_the_log, |backend| async move {
+    let logs = LogCapture::start();
+    let app = spawn_app_with(backend, |_| {}).await;
+    let c = setup_consumer(&app, COMUNE_DI_PROVA).await;
+    let (mut h, p) = assertion_parts(&app, Env::Collaudo, &c.kid, c.client_id, Some(c.purpose_id));
+    h.insert("alg".into(), serde_json::json!("X".repeat(8_000)));
+    let corr = assert_generic_400(&request_voucher(&app, Env::Collaudo, &sign(&h, &p, &c.key)).await);
+    let lines = logs.lines_with(&corr);
+    assert_eq!(logs.reason_for(&corr).as_deref(), Some("algorithmNotAllowed"), "{lines:?}");
+    let longest = lines.iter().map(String::len).max().unwrap_or(0);
+    assert!(longest < 1_000, "a log line of {longest} bytes");
+});
