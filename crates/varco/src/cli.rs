@@ -244,7 +244,8 @@ pub enum ClientCmd {
         env: Env,
         #[arg(long)]
         client_id: ClientId,
-        #[arg(long)]
+        /// A kid is base64url: it may start with '-', which is not an option here.
+        #[arg(long, allow_hyphen_values = true)]
         kid: String,
         #[command(flatten)]
         db: DbArgs,
@@ -310,8 +311,8 @@ pub enum SigningKeyCmd {
         /// produzione, collaudo or attestazione.
         #[arg(long)]
         env: Env,
-        /// The key's kid, as in the JWKS and in the vouchers' header.
-        #[arg(long)]
+        /// The key's kid, as in the JWKS and in the vouchers' header (it may start with '-').
+        #[arg(long, allow_hyphen_values = true)]
         kid: String,
         #[command(flatten)]
         db: DbArgs,
@@ -343,8 +344,8 @@ pub enum AssertionCmd {
         /// `client create-api` or `demo setup-consumer`.
         #[arg(long)]
         from: Option<PathBuf>,
-        /// The kid; by default the thumbprint of the key.
-        #[arg(long)]
+        /// The kid; by default the thumbprint of the key (it may start with '-').
+        #[arg(long, allow_hyphen_values = true)]
         kid: Option<String>,
         /// The audience; by default that of --env on this Varco.
         #[arg(long)]
@@ -1097,4 +1098,25 @@ fn print_picked(v: &serde_json::Value, pick: Option<&str>) -> anyhow::Result<()>
 
 fn print_json(v: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(v).expect("json prints"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// A kid is base64url, so about one in 64 starts with '-': it must still be taken
+    /// as the value of `--kid` (the revocation test met one by chance).
+    #[test]
+    fn a_kid_starting_with_a_hyphen_is_a_value() {
+        let client = ClientId::new().to_string();
+        let kid = "-UPGP3d1pmVHx0qnfzxHURTqPXIOxrgSMy1TdWqIyBI";
+        for args in [
+            vec!["varco", "client", "delete-key", "--env", "collaudo", "--client-id", &client, "--kid", kid],
+            vec!["varco", "signing-key", "revoke", "--env", "collaudo", "--kid", kid],
+        ] {
+            let parsed = Cli::try_parse_from(&args);
+            assert!(parsed.is_ok(), "{args:?}: {}", parsed.err().map(|e| e.to_string()).unwrap_or_default());
+        }
+    }
 }
