@@ -38,6 +38,7 @@ mod platform_backends;
 mod producer_side;
 mod revocation;
 mod risk_analysis;
+mod schemathesis;
 mod selfcare_access;
 mod selfcare_users;
 mod signing_keys;
