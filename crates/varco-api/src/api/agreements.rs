@@ -87,7 +87,7 @@ fn body<T: serde::de::DeserializeOwned + Default>(raw: &Bytes, optional: bool) -
     if raw.iter().all(u8::is_ascii_whitespace) {
         return if optional { Ok(T::default()) } else { Err(bad_request("a JSON body is required")) };
     }
-    serde_json::from_slice(raw).map_err(|e| bad_request(&format!("invalid body: {e}")))
+    super::from_json(raw).map_err(|e| bad_request(&format!("invalid body: {e}")))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -93,7 +93,7 @@ async fn add_purpose(
     body: Bytes,
 ) -> Result<StatusCode, Problem> {
     let cid: ClientId = parse_id(&raw, "clientId")?;
-    let seed: ClientAddPurpose = serde_json::from_slice(&body)
+    let seed: ClientAddPurpose = super::from_json(&body)
         .map_err(|e| api_problem(StatusCode::BAD_REQUEST, &format!("invalid ClientAddPurpose: {e}")))?;
     let pid: PurposeId = parse_id(&seed.purpose_id, "purposeId")?;
     s.platform.env(caller.env).add_client_purpose(caller.who(), cid, pid).await.map_err(app_problem)?;

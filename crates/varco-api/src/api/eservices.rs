@@ -156,7 +156,7 @@ fn body<T: serde::de::DeserializeOwned>(raw: &Bytes) -> Result<T, Problem> {
     if raw.is_empty() {
         return Err(bad_request("a JSON body is required"));
     }
-    serde_json::from_slice(raw).map_err(|e| bad_request(&format!("invalid request body: {e}")))
+    super::from_json(raw).map_err(|e| bad_request(&format!("invalid request body: {e}")))
 }
 
 /// `EServiceDescriptorSeed` and `DescriptorSeedForEServiceCreation` (same fields).

@@ -40,10 +40,52 @@ pub fn routes() -> Router<ApiState> {
     // A path under the API that no operation has: the API's own 404, with its code.
     let no_such_operation = || async { api_problem(StatusCode::NOT_FOUND, "no such operation") };
     let rated = axum::middleware::from_fn(auth::rate_headers);
+    let no_nul = axum::middleware::from_fn(refuse_nul_in_uri);
     Router::new()
-        .nest("/interop/{env}/api/v2", v2.router.fallback(no_such_operation).layer(rated.clone()))
-        .nest("/interop/{env}/api/v3", v3.router.fallback(no_such_operation).layer(rated))
+        .nest("/interop/{env}/api/v2", v2.router.fallback(no_such_operation).layer(no_nul.clone()).layer(rated.clone()))
+        .nest("/interop/{env}/api/v3", v3.router.fallback(no_such_operation).layer(no_nul).layer(rated))
         .route("/interop/{env}/openapi.json", axum::routing::get(openapi))
+}
+
+const NUL_REFUSED: &str = "text may not contain the NUL character (U+0000)";
+
+/// PostgreSQL can neither store nor compare text holding U+0000 (SQLite can): a
+/// path or query value with it (a kid, a filter) reached the database and came back
+/// as a server error. Refused here, alike on both backends. A URI can carry it only
+/// as `%00` (a literal NUL is not valid in a request line, and `%2500` decodes to
+/// the text "%00", which is harmless).
+async fn refuse_nul_in_uri(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let has_nul = |s: &str| s.contains("%00");
+    if has_nul(req.uri().path()) || req.uri().query().is_some_and(has_nul) {
+        return bad_request(NUL_REFUSED).into_response();
+    }
+    next.run(req).await
+}
+
+/// A JSON request body as `T`, or the reason it is not one. A string (or a key)
+/// holding U+0000 is refused for the same reason as in `refuse_nul_in_uri`.
+pub(super) fn from_json<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, String> {
+    let parsed: T = serde_json::from_slice(raw).map_err(|e| e.to_string())?;
+    // JSON carries U+0000 only as the escape `\u0000`: without it there is nothing
+    // to look for (with it, it may still be an escaped backslash followed by "u0000").
+    if raw.windows(6).any(|w| w == b"\\u0000") {
+        let value: serde_json::Value = serde_json::from_slice(raw).map_err(|e| e.to_string())?;
+        if holds_nul(&value) {
+            return Err(NUL_REFUSED.to_string());
+        }
+    }
+    Ok(parsed)
+}
+
+fn holds_nul(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 /// `GET /interop/{env}/openapi.json`: Varco's own OpenAPI document for that

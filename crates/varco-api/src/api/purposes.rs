@@ -111,7 +111,7 @@ fn state(s: &str, name: &str) -> Result<PurposeVersionState, Problem> {
 
 /// Parses a JSON body ourselves: axum's own rejections are not PDND problems.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
-    serde_json::from_slice(bytes).map_err(|e| bad_request(&format!("invalid request body: {e}")))
+    super::from_json(bytes).map_err(|e| bad_request(&format!("invalid request body: {e}")))
 }
 
 #[derive(Deserialize)]

@@ -157,7 +157,7 @@ async fn declare(
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
     let tid: TenantId = parse_id(&raw, "tenantId")?;
-    let seed: TenantDeclaredAttributeSeed = serde_json::from_slice(&body)
+    let seed: TenantDeclaredAttributeSeed = super::from_json(&body)
         .map_err(|e| api_problem(StatusCode::BAD_REQUEST, &format!("invalid TenantDeclaredAttributeSeed: {e}")))?;
     let aid: AttributeId = parse_id(&seed.id, "id")?;
     if let Some(d) = &seed.delegation_id {
@@ -230,7 +230,7 @@ async fn create_kind(
     kind: AttributeKind,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
     let seed: AttributeSeed =
-        serde_json::from_slice(body).map_err(|e| bad_request(&format!("invalid attribute seed: {e}")))?;
+        super::from_json(body).map_err(|e| bad_request(&format!("invalid attribute seed: {e}")))?;
     if !(3..=100).contains(&seed.name.chars().count()) {
         return Err(bad_request("name must be 3 to 100 characters"));
     }

@@ -20,7 +20,7 @@ pub fn routes() -> ApiRoutes {
 
 /// Parses a JSON body, turning every way it can be wrong into a 400 problem.
 fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, Problem> {
-    serde_json::from_slice(raw).map_err(|e| api_problem(StatusCode::BAD_REQUEST, &format!("invalid body: {e}")))
+    super::from_json(raw).map_err(|e| api_problem(StatusCode::BAD_REQUEST, &format!("invalid body: {e}")))
 }
 
 #[derive(Deserialize)]
