@@ -110,9 +110,10 @@ fn tally(events: &str) -> Tally {
 #[tokio::test]
 async fn no_operation_of_the_document_answers_a_server_error() {
     require_schemathesis().await;
-    // The API's per-organisation rate limit would turn part of the run into 429s,
-    // which say nothing about the handlers.
-    let app = spawn_app_with(Backend::Sqlite, |o| o.api_rate_limit = 1_000_000).await;
+    // On PostgreSQL, the stricter of the two backends (text holding U+0000 was a
+    // 500 there and not on SQLite). The API's per-organisation rate limit would turn
+    // part of the run into 429s, which say nothing about the handlers.
+    let app = spawn_app_with(Backend::Postgres, |o| o.api_rate_limit = 1_000_000).await;
     let api = setup_api_client(&app, Env::Collaudo, "Comune di Prova", true).await;
     let r = post_token(&app, Env::Collaudo, &token_form(&api.assertion(&app), None), &[]).await;
     assert_eq!(r.status, 200, "{}", r.text);
