@@ -28,6 +28,7 @@ impl From<StoreError> for AppError {
                 "la modifica porterebbe il documento ({kind}) a {bytes} byte, oltre il massimo di {} KiB",
                 varco_store::MAX_DOC_BYTES / 1024
             )),
+            StoreError::Nul { .. } => AppError::Invalid("il testo non può contenere il carattere NUL (U+0000)".into()),
             StoreError::Conflict(what) => AppError::Conflict(format!("{what}: modifica concorrente, riprovare")),
             StoreError::Duplicate(what) => AppError::Conflict(format!("elemento già presente ({what})")),
             other => AppError::Internal(other.to_string()),

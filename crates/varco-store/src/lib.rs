@@ -42,6 +42,9 @@ pub enum StoreError {
     /// anything is written (the services bound each field well below this).
     #[error("the {kind} would take {bytes} bytes, more than the {max} allowed", max = MAX_DOC_BYTES)]
     TooLarge { kind: &'static str, bytes: usize },
+    /// A text holds U+0000, which PostgreSQL cannot store: refused on both backends.
+    #[error("a text of the {kind} holds the NUL character (U+0000)")]
+    Nul { kind: &'static str },
     /// Someone else changed the aggregate since we read it; the caller may retry.
     #[error("{0} was changed concurrently, retry")]
     Conflict(&'static str),
@@ -232,6 +235,9 @@ impl Store {
     /// Lists aggregates whose indexed columns equal the given values (all of them).
     pub async fn list<T: Aggregate>(&self, env: Env, filter: &[(&str, &str)]) -> Result<Vec<T>> {
         let (sql, binds) = list_sql::<T>(env, filter);
+        if has_nul(&binds) {
+            return Ok(vec![]);
+        }
         let mut q = sqlx::query(&sql);
         for b in &binds {
             q = q.bind(b.as_str());
@@ -338,6 +344,9 @@ impl Tx {
 
     pub async fn list<T: Aggregate>(&mut self, filter: &[(&str, &str)]) -> Result<Vec<T>> {
         let (sql, binds) = list_sql::<T>(self.env, filter);
+        if has_nul(&binds) {
+            return Ok(vec![]);
+        }
         let mut q = sqlx::query(&sql);
         for b in &binds {
             q = q.bind(b.as_str());
@@ -549,7 +558,18 @@ fn map_unique(e: sqlx::Error, table: &str) -> StoreError {
 /// this bounds the work any change can cause.
 pub const MAX_DOC_BYTES: usize = 64 * 1024;
 
+/// Whether a filter value holds U+0000: nothing stored does (writes refuse it), and
+/// PostgreSQL cannot even compare it, so such a filter matches nothing.
+pub(crate) fn has_nul(binds: &[String]) -> bool {
+    binds.iter().any(|b| b.contains('\0'))
+}
+
 fn bounded_doc<T: Aggregate>(value: &T) -> Result<String> {
+    // The document is JSON (where NUL is written \u0000, which PostgreSQL's text
+    // takes), but its indexed columns are the texts themselves.
+    if value.columns().iter().any(|(_, v)| v.as_deref().is_some_and(|v| v.contains('\0'))) {
+        return Err(StoreError::Nul { kind: T::KIND.as_str() });
+    }
     let doc = serde_json::to_string(value).expect("aggregates serialize");
     if doc.len() > MAX_DOC_BYTES {
         return Err(StoreError::TooLarge { kind: T::KIND.as_str(), bytes: doc.len() });

@@ -134,6 +134,9 @@ impl Store {
     /// One page of the aggregates matching `q`, and how many match in all.
     pub async fn query<T: Aggregate>(&self, env: Env, q: &Query) -> Result<(Vec<T>, u64)> {
         let (filter, binds) = where_sql(q);
+        if crate::has_nul(&binds) {
+            return Ok((vec![], 0));
+        }
         let count_sql = format!("SELECT COUNT(*) AS n FROM {} WHERE env = $1{filter}", T::TABLE);
         let mut count = sqlx::query(&count_sql).bind(env.slug());
         for b in &binds {

@@ -50,3 +50,21 @@ async fn a_document_over_64_kib_is_refused_and_nothing_is_written() {
         assert_eq!(stored[0].name.len(), MAX_DOC_BYTES - 400, "{backend:?}");
     }
 }
+
+/// U+0000: PostgreSQL can neither store nor compare it (a server error there, once a
+/// form or a body carried one). Refused on writes and matching nothing on reads, the
+/// same on both backends.
+#[tokio::test]
+async fn a_nul_character_is_refused_on_writes_and_matches_nothing() {
+    for backend in Backend::BOTH {
+        let db = TestDb::new(backend).await;
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut tx = store.begin(Env::Collaudo, Actor::System).await.unwrap();
+        let r = tx.insert(&tenant("Comune\0di Prova".into()), "TenantOnboarded").await;
+        assert!(matches!(r, Err(StoreError::Nul { kind: "tenant" })), "{backend:?}: {r:?}");
+        drop(tx);
+        let found: Vec<Tenant> = store.list(Env::Collaudo, &[("name", "Comune\0di Prova")]).await.unwrap();
+        assert!(found.is_empty(), "{backend:?}");
+        assert_eq!(db.count("SELECT COUNT(*) FROM events").await, 0, "{backend:?}");
+    }
+}
