@@ -328,3 +328,21 @@ both_backends!(an_untrusted_alg_is_cut_in_the_log, |backend| async move {
     let longest = lines.iter().map(String::len).max().unwrap_or(0);
     assert!(longest < 1_000, "a log line of {longest} bytes");
 });
+
+// A client's members are bounded (100), on creation and one by one: v3's `members`
+// took any number, and each event copies the whole client.
+both_backends!(a_client_has_at_most_100_members, |backend| async move {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let svc = app.running.platform.env(Env::Collaudo);
+    let t = svc.tenant_by_name(&varco_platform::Caller::Operator, COMUNE_DI_PROVA).await.unwrap();
+    let who = varco_platform::Caller::Operator;
+    let users = |n: usize| (0..n).map(|_| varco_domain::UserId::new()).collect::<Vec<_>>();
+    let kind = varco_domain::ClientKind::Consumer;
+    let r = svc.create_client(&who, t.id, kind, "Client affollato", None, users(101), None).await;
+    assert!(matches!(r, Err(varco_platform::AppError::Invalid(ref m)) if m.contains("100 membri")), "{r:?}");
+    let c = svc.create_client(&who, t.id, kind, "Client pieno", None, users(100), None).await.unwrap();
+    let seq = app.running.store.last_event_seq().await.unwrap();
+    let r = svc.add_client_member(&who, c.id, varco_domain::UserId::new()).await;
+    assert!(matches!(r, Err(varco_platform::AppError::Invalid(_))), "{r:?}");
+    assert_eq!(app.running.store.last_event_seq().await.unwrap(), seq);
+});
