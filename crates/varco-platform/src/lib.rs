@@ -480,13 +480,7 @@ impl EnvService<'_> {
         technology: Technology,
         mode: EServiceMode,
     ) -> AppResult<EService> {
-        require_tenant(caller, producer, "creare e-service per un altro ente")?;
-        let mut tx = self.begin(caller, Some(Change::Erogazione)).await?;
-        let _: Versioned<Tenant> = self.load(&mut tx, "ente", producer).await?;
-        let es = eservice::new_eservice(producer, name.into(), description.into(), technology, mode, now())?;
-        tx.insert(&es, "EServiceAdded").await?;
-        self.commit(tx).await?;
-        Ok(es)
+        self.insert_eservice(caller, producer, name, description, technology, mode, None).await
     }
 
     /// Creates an e-service with its first (draft) version, as PDND's API does, in
@@ -502,11 +496,27 @@ impl EnvService<'_> {
         mode: EServiceMode,
         first: DescriptorInput,
     ) -> AppResult<EService> {
+        self.insert_eservice(caller, producer, name, description, technology, mode, Some(first)).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_eservice(
+        &self,
+        caller: &Caller,
+        producer: TenantId,
+        name: &str,
+        description: &str,
+        technology: Technology,
+        mode: EServiceMode,
+        first: Option<DescriptorInput>,
+    ) -> AppResult<EService> {
         require_tenant(caller, producer, "creare e-service per un altro ente")?;
         let mut tx = self.begin(caller, Some(Change::Erogazione)).await?;
         let _: Versioned<Tenant> = self.load(&mut tx, "ente", producer).await?;
         let mut es = eservice::new_eservice(producer, name.into(), description.into(), technology, mode, now())?;
-        eservice::add_descriptor(&mut es, first, now())?;
+        if let Some(first) = first {
+            eservice::add_descriptor(&mut es, first, now())?;
+        }
         tx.insert(&es, "EServiceAdded").await?;
         self.commit(tx).await?;
         Ok(es)
