@@ -358,13 +358,15 @@ impl EnvService<'_> {
     ) -> AppResult<Tenant> {
         let mut tx = self.begin(caller, None).await?;
         let mut t: Versioned<Tenant> = self.load(&mut tx, "ente", tenant).await?;
-        let a = t
+        let i = t
             .value
             .attributes
-            .iter_mut()
-            .find(|a| a.attribute_id == attribute && a.is_active())
+            .iter()
+            .position(|a| a.attribute_id == attribute && a.is_active())
             .ok_or_else(|| not_found("attributo dell'ente", attribute))?;
-        match a.kind {
+        // For a verified attribute: the producer whose verification goes.
+        let mut verifier = None;
+        match t.value.attributes[i].kind {
             AttributeKind::Declared => {
                 caller.require(Change::Attributi)?;
                 require_tenant(caller, tenant, "revocare attributi di un altro ente")?;
@@ -373,32 +375,27 @@ impl EnvService<'_> {
                 return Err(AppError::Forbidden("solo un certificatore revoca attributi certificati".into()));
             }
             AttributeKind::Certified => {}
-            AttributeKind::Verified => caller.require(Change::Ricevute)?,
-        }
-        if a.kind == AttributeKind::Verified {
-            // A producer revokes its own verification; the attribute stays verified
-            // while another producer's verification stands.
-            let by =
-                caller.tenant().ok_or_else(|| AppError::Forbidden("solo un erogatore revoca una verifica".into()))?;
-            if !a.verified_by.contains(&by) {
-                return Err(AppError::Forbidden("il tuo ente non ha verificato questo attributo".into()));
+            AttributeKind::Verified => {
+                caller.require(Change::Ricevute)?;
+                let by = caller
+                    .tenant()
+                    .ok_or_else(|| AppError::Forbidden("solo un erogatore revoca una verifica".into()))?;
+                if !t.value.attributes[i].verified_by.contains(&by) {
+                    return Err(AppError::Forbidden("il tuo ente non ha verificato questo attributo".into()));
+                }
+                self.require_verifier(&mut tx, caller, tenant, attribute).await?;
+                verifier = Some(by);
             }
-            self.require_verifier(&mut tx, caller, tenant, attribute).await?;
-            let a = t
-                .value
-                .attributes
-                .iter_mut()
-                .find(|a| a.attribute_id == attribute && a.is_active())
-                .expect("found above");
+        }
+        let a = &mut t.value.attributes[i];
+        // A producer revokes its own verification; the attribute stays verified
+        // while another producer's verification stands.
+        if let Some(by) = verifier {
             a.verified_by.retain(|v| *v != by);
-            if a.verified_by.is_empty() {
-                a.revoked_at = Some(now());
-            }
-            tx.update(&t.value, t.version, "TenantAttributeRevoked").await?;
-            self.commit(tx).await?;
-            return Ok(t.value);
         }
-        a.revoked_at = Some(now());
+        if verifier.is_none() || a.verified_by.is_empty() {
+            a.revoked_at = Some(now());
+        }
         tx.update(&t.value, t.version, "TenantAttributeRevoked").await?;
         self.commit(tx).await?;
         Ok(t.value)

@@ -184,7 +184,8 @@ pub fn parse_form(body: &[u8]) -> Result<TokenForm, Refusal> {
     Ok(TokenForm { client_assertion, client_id })
 }
 
-fn short(s: &str) -> String {
+/// At most 80 characters of an untrusted value, for a message or a log line.
+pub(crate) fn short(s: &str) -> String {
     s.chars().take(80).collect()
 }
 

@@ -25,6 +25,7 @@ use varco_domain::Env;
 use varco_platform::Platform;
 use varco_store::{AuditSink, Backend, Store, StoreError, VoucherAuditRow};
 
+use checks::short;
 use limits::{RateLimiter, ReplayCache, ReplayLimits};
 use signer::SigningKeys;
 use view::EnvView;
@@ -660,11 +661,6 @@ fn assertion_summary(claims: &serde_json::Map<String, Value>) -> Value {
 
 /// The bound on one audit record's JSON.
 pub const MAX_AUDIT_RECORD: usize = 2048;
-
-/// At most 80 characters of an untrusted value, for a log line.
-fn short(s: &str) -> String {
-    s.chars().take(80).collect()
-}
 
 /// The voucher's claims, its lifespan and its audience (as one string).
 fn voucher_claims(
