@@ -36,6 +36,14 @@ pub enum Nav {
     Finalita,
     ClientEService,
     ClientApi,
+    /// Erogazione > I miei e-service.
+    EServices,
+    /// Erogazione > Richieste ricevute.
+    RichiesteRicevute,
+    /// Erogazione > Finalità ricevute.
+    FinalitaRicevute,
+    /// Il mio ente > Anagrafica e attributi.
+    Ente,
     Tool,
 }
 
@@ -185,8 +193,7 @@ pub struct NavGroup {
     pub items: Vec<NavItem>,
 }
 
-/// PDND's sidebar, without what the person's role may not open (and, for now,
-/// without the areas Varco's pages do not have yet).
+/// PDND's sidebar, without what the person's role may not open.
 fn sidebar(bo: &Bo, at: Nav) -> Vec<NavGroup> {
     let item = |label, rest: &str, nav| NavItem { label, href: bo.path(rest), current: at == nav };
     let mut groups =
@@ -200,6 +207,14 @@ fn sidebar(bo: &Bo, at: Nav) -> Vec<NavGroup> {
             ],
         });
     }
+    // Every role sees its e-services (an Operatore di sicurezza only reads them);
+    // what others asked of them only Amministratore and Operatore API.
+    let mut erogazione = vec![item("I miei e-service", "erogazione/e-service", Nav::EServices)];
+    if bo.caller.sees_ricevute() {
+        erogazione.push(item("Richieste ricevute", "erogazione/richieste", Nav::RichiesteRicevute));
+        erogazione.push(item("Finalità ricevute", "erogazione/finalita", Nav::FinalitaRicevute));
+    }
+    groups.push(NavGroup { title: "Erogazione", items: erogazione });
     // PDND: an Operatore API does not see the clients.
     if bo.caller.client_scope() != varco_platform::ClientScope::Nothing {
         groups.push(NavGroup {
@@ -210,6 +225,10 @@ fn sidebar(bo: &Bo, at: Nav) -> Vec<NavGroup> {
             ],
         });
     }
+    groups.push(NavGroup {
+        title: "Il mio ente",
+        items: vec![item("Anagrafica e attributi", "il-mio-ente/anagrafica", Nav::Ente)],
+    });
     groups.push(NavGroup { title: "", items: vec![item("Tool per lo sviluppo", "tool-sviluppo", Nav::Tool)] });
     groups
 }

@@ -6,11 +6,16 @@
 //!
 //! `frame` holds what every page shares (the person, checked against SelfCare at
 //! each request, the sidebar, notices, confirmations); the consumer's pages are
-//! `catalogo`, `richieste` and `finalita`.
+//! `catalogo`, `richieste` and `finalita`; the producer's `erogazione` (its
+//! e-services) and `ricevute` (what consumers asked of them); `ente` is the
+//! Ente's own data and attributes.
 pub mod catalogo;
 pub mod client;
+pub mod ente;
+pub mod erogazione;
 pub mod finalita;
 pub mod frame;
+pub mod ricevute;
 pub mod richieste;
 pub mod tool;
 
@@ -53,11 +58,25 @@ pub fn routes() -> Router<PagesState> {
         .merge(finalita::routes())
         .merge(client::routes())
         .merge(tool::routes())
+        .merge(erogazione::routes())
+        .merge(ricevute::routes())
+        .merge(ente::routes())
 }
 
 /// All the back office's routes, with the pages' own.
 pub fn all_routes() -> Vec<(&'static str, &'static str)> {
-    [ROUTES, catalogo::ROUTES, richieste::ROUTES, finalita::ROUTES, client::ROUTES, tool::ROUTES].concat()
+    [
+        ROUTES,
+        catalogo::ROUTES,
+        richieste::ROUTES,
+        finalita::ROUTES,
+        client::ROUTES,
+        tool::ROUTES,
+        erogazione::ROUTES,
+        ricevute::ROUTES,
+        ente::ROUTES,
+    ]
+    .concat()
 }
 
 fn scope(env: Env) -> String {

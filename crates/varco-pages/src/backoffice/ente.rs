@@ -1,0 +1,9 @@
+//! Il mio ente > "Anagrafica e attributi".
+use crate::PagesState;
+use axum::Router;
+
+pub const ROUTES: &[(&str, &str)] = &[];
+
+pub fn routes() -> Router<PagesState> {
+    Router::new()
+}

@@ -1,0 +1,9 @@
+//! Erogazione > "Richieste ricevute" and "Finalità ricevute".
+use crate::PagesState;
+use axum::Router;
+
+pub const ROUTES: &[(&str, &str)] = &[];
+
+pub fn routes() -> Router<PagesState> {
+    Router::new()
+}
