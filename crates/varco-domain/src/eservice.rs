@@ -207,6 +207,7 @@ pub fn add_descriptor(es: &mut EService, input: DescriptorInput, now: Timestamp)
         agreement_approval_policy: input.agreement_approval_policy,
         server_urls: input.server_urls,
         attributes: input.attributes,
+        interface: None,
         created_at: now,
         published_at: None,
         suspended_at: None,
@@ -214,6 +215,55 @@ pub fn add_descriptor(es: &mut EService, input: DescriptorInput, now: Timestamp)
         archived_at: None,
     });
     Ok(id)
+}
+
+/// Saves the draft version of the back office's steps: the one Draft, created or
+/// changed. Unlike [`add_descriptor`] (the API's, which takes a whole version at
+/// once) a draft may still lack its audience: the steps ask for it last, and
+/// [`publish_descriptor`] refuses a version without one. Everything given is checked
+/// as for any version. The interface file stays.
+pub fn save_draft_descriptor(
+    es: &mut EService,
+    input: DescriptorInput,
+    now: Timestamp,
+) -> Result<DescriptorId, DomainError> {
+    let audience_later = input.audience.is_empty();
+    let mut checked = input.clone();
+    if audience_later {
+        // Checked with a stand-in that passes, so that everything else is checked.
+        checked.audience = vec!["audience.da.indicare".into()];
+    }
+    validate_descriptor_input(&checked)?;
+    match es.descriptors.iter_mut().find(|d| d.state == DescriptorState::Draft) {
+        Some(d) => {
+            d.description = input.description.map(|x| x.trim().to_string()).filter(|x| !x.is_empty());
+            d.audience = input.audience.iter().map(|a| a.trim().to_string()).collect();
+            d.voucher_lifespan = input.voucher_lifespan;
+            d.daily_calls_per_consumer = input.daily_calls_per_consumer;
+            d.daily_calls_total = input.daily_calls_total;
+            d.agreement_approval_policy = input.agreement_approval_policy;
+            d.server_urls = input.server_urls;
+            d.attributes = input.attributes;
+            Ok(d.id)
+        }
+        None => {
+            let id = add_descriptor(es, checked, now)?;
+            let d = find_mut(es, id)?;
+            d.audience = input.audience.iter().map(|a| a.trim().to_string()).collect();
+            Ok(id)
+        }
+    }
+}
+
+/// The draft version's interface file (only a draft's: a published version is
+/// what its consumers agreed to).
+pub fn set_draft_interface(es: &mut EService, id: DescriptorId, meta: InterfaceMeta) -> Result<(), DomainError> {
+    let d = find_mut(es, id)?;
+    if d.state != DescriptorState::Draft {
+        return Err(DomainError::invalid_state(ENTITY, d.state, "Caricare l'interfaccia di"));
+    }
+    d.interface = Some(meta);
+    Ok(())
 }
 
 fn find_mut(es: &mut EService, id: DescriptorId) -> Result<&mut Descriptor, DomainError> {
@@ -248,6 +298,9 @@ pub fn publish_descriptor(
     let d = find(es, id)?;
     if d.state != DescriptorState::Draft {
         return Err(DomainError::invalid_state(ENTITY, d.state, "Pubblicare"));
+    }
+    if d.audience.is_empty() {
+        return Err(DomainError::Invalid("Indicare l'audience della versione prima di pubblicarla".to_string()));
     }
     // The current version is the newest live one. Only it can be Published or a
     // suspended ex-Published; older live versions are already Deprecated (or

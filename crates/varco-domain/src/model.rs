@@ -142,11 +142,30 @@ pub struct Descriptor {
     pub agreement_approval_policy: ApprovalPolicy,
     pub server_urls: Vec<String>,
     pub attributes: AttributeGroups,
+    /// The interface file (OpenAPI or WSDL), when one was uploaded: what the pages
+    /// show of it. Its bytes are stored apart, never in this document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<InterfaceMeta>,
     pub created_at: Timestamp,
     pub published_at: Option<Timestamp>,
     pub suspended_at: Option<Timestamp>,
     pub deprecated_at: Option<Timestamp>,
     pub archived_at: Option<Timestamp>,
+}
+
+/// What a version says of its interface file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InterfaceMeta {
+    /// The name the file is downloaded with (made by Varco, not the uploader's).
+    pub name: String,
+    pub content_type: String,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    pub size: u64,
+    /// What the document says of itself ("OpenAPI 3.0.3 «SEND» 1.0").
+    pub summary: String,
+    pub uploaded_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

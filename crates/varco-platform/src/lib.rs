@@ -493,7 +493,23 @@ impl EnvService<'_> {
         mode: EServiceMode,
         first: DescriptorInput,
     ) -> AppResult<EService> {
-        self.insert_eservice(caller, producer, name, description, technology, mode, Some(first)).await
+        self.insert_eservice(caller, producer, name, description, technology, mode, Some((first, false))).await
+    }
+
+    /// The back office's "Informazioni generali": a new e-service with its draft
+    /// version (still without audience, see [`eservice::save_draft_descriptor`]).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_eservice_draft(
+        &self,
+        caller: &Caller,
+        producer: TenantId,
+        name: &str,
+        description: &str,
+        technology: Technology,
+        mode: EServiceMode,
+        first: DescriptorInput,
+    ) -> AppResult<EService> {
+        self.insert_eservice(caller, producer, name, description, technology, mode, Some((first, true))).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -505,14 +521,16 @@ impl EnvService<'_> {
         description: &str,
         technology: Technology,
         mode: EServiceMode,
-        first: Option<DescriptorInput>,
+        first: Option<(DescriptorInput, bool)>,
     ) -> AppResult<EService> {
         require_tenant(caller, producer, "creare e-service per un altro ente")?;
         let mut tx = self.begin(caller, Some(Change::Erogazione)).await?;
         let _: Versioned<Tenant> = self.load(&mut tx, "ente", producer).await?;
         let mut es = eservice::new_eservice(producer, name.into(), description.into(), technology, mode, now())?;
-        if let Some(first) = first {
-            eservice::add_descriptor(&mut es, first, now())?;
+        match first {
+            Some((first, true)) => drop(eservice::save_draft_descriptor(&mut es, first, now())?),
+            Some((first, false)) => drop(eservice::add_descriptor(&mut es, first, now())?),
+            None => {}
         }
         tx.insert(&es, "EServiceAdded").await?;
         self.commit(tx).await?;
@@ -563,6 +581,139 @@ impl EnvService<'_> {
             Ok(())
         })
         .await
+    }
+
+    /// The back office's steps save the one draft version (created if there is none,
+    /// e.g. for "Crea nuova versione").
+    pub async fn save_draft_descriptor(
+        &self,
+        caller: &Caller,
+        id: EServiceId,
+        input: DescriptorInput,
+    ) -> AppResult<DescriptorId> {
+        self.change_eservice(caller, id, "EServiceDraftDescriptorUpdated", |es, _| {
+            Ok(eservice::save_draft_descriptor(es, input, now())?)
+        })
+        .await
+    }
+
+    /// Why `audience` cannot be the audience of version `d`, if it cannot: its form,
+    /// the platform's own audiences, another producer's. Said while the producer
+    /// fills the field; [`EnvService::publish_descriptor`] checks again, serialised.
+    pub async fn audience_refusal(
+        &self,
+        caller: &Caller,
+        id: EServiceId,
+        d: DescriptorId,
+        audience: &str,
+    ) -> AppResult<Option<String>> {
+        let mut es = self.eservice(caller, id).await?;
+        if let Err(e) = eservice::check_audience(audience.trim()) {
+            return Ok(Some(AppError::from(e).to_string()));
+        }
+        let Some(desc) = es.descriptors.iter_mut().find(|x| x.id == d) else {
+            return Err(not_found("versione dell'e-service", d));
+        };
+        desc.audience = vec![audience.trim().to_string()];
+        let all: Vec<EService> = self.p.store.all(self.env).await?;
+        Ok(eservice::check_audiences_free(&es, d, &all, &self.p.reserved_audiences())
+            .err()
+            .map(|e| AppError::from(e).to_string()))
+    }
+
+    /// The draft version's interface file: parsed whole under
+    /// [`varco_interface`]'s bounds before anything is written, then stored with
+    /// the e-service's update in one transaction (a refused file leaves nothing).
+    pub async fn set_draft_interface(
+        &self,
+        caller: &Caller,
+        id: EServiceId,
+        d: DescriptorId,
+        bytes: &[u8],
+    ) -> AppResult<InterfaceMeta> {
+        caller.require(Change::Erogazione)?;
+        let es = self.eservice(caller, id).await?;
+        require_tenant(caller, es.producer_id, "modificare e-service di un altro ente")?;
+        let file = varco_interface::check(bytes, es.technology).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let slug: String = es
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+            .collect::<String>()
+            .split('-')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
+        let version = es.descriptor(d).map(|x| x.version).unwrap_or(0);
+        let summary = match &file.described {
+            varco_interface::Described::OpenApi { openapi, title, version, paths } => {
+                format!("OpenAPI {openapi} «{title}» {version}, {paths} percorsi")
+            }
+            varco_interface::Described::Wsdl { wsdl_version, services } => {
+                format!("WSDL {}, servizi: {}", if *wsdl_version == 1 { "1.1" } else { "2.0" }, services.join(", "))
+            }
+        };
+        let at = now();
+        let meta = InterfaceMeta {
+            name: format!("{}-v{version}.{}", if slug.is_empty() { "interfaccia" } else { &slug }, file.extension()),
+            content_type: file.content_type().to_string(),
+            sha256: file.sha256.clone(),
+            size: file.size as u64,
+            summary: summary.chars().take(200).collect(),
+            uploaded_at: at,
+        };
+        let mut tx = self.begin(caller, Some(Change::Erogazione)).await?;
+        let mut es: Versioned<EService> = self.load(&mut tx, "e-service", id).await?;
+        require_tenant(caller, es.value.producer_id, "modificare e-service di un altro ente")?;
+        eservice::set_draft_interface(&mut es.value, d, meta.clone())?;
+        tx.update(&es.value, es.version, "EServiceDescriptorInterfaceAdded").await?;
+        tx.put_interface_file(&id.to_string(), &d.to_string(), &file.sha256, bytes, at.timestamp_millis()).await?;
+        self.commit(tx).await?;
+        Ok(meta)
+    }
+
+    /// A version's interface file, for whoever sees the version (the producer, any
+    /// of its drafts; everyone else, the published ones: the catalogue's).
+    pub async fn interface_file(
+        &self,
+        caller: &Caller,
+        id: EServiceId,
+        d: DescriptorId,
+    ) -> AppResult<(InterfaceMeta, Vec<u8>)> {
+        let es = self.eservice(caller, id).await?;
+        let meta = es
+            .descriptor(d)
+            .and_then(|x| x.interface.clone())
+            .ok_or_else(|| not_found("interfaccia della versione", d))?;
+        let bytes = self
+            .p
+            .store
+            .interface_file(self.env, &d.to_string())
+            .await?
+            .ok_or_else(|| not_found("interfaccia della versione", d))?;
+        Ok((meta, bytes))
+    }
+
+    /// "Archivia versione": a version that is no longer the current one, once no
+    /// richiesta di fruizione uses it (archived and refused ones do not count).
+    pub async fn archive_descriptor(&self, caller: &Caller, id: EServiceId, d: DescriptorId) -> AppResult<()> {
+        let mut tx = self.begin(caller, Some(Change::Erogazione)).await?;
+        let mut es: Versioned<EService> = self.load(&mut tx, "e-service", id).await?;
+        require_tenant(caller, es.value.producer_id, "archiviare versioni di e-service di un altro ente")?;
+        let agreements: Vec<Agreement> = tx.list(&[("descriptor_id", &d.to_string())]).await?;
+        let live = agreements
+            .iter()
+            .filter(|a| !matches!(a.state, AgreementState::Archived | AgreementState::Rejected))
+            .count();
+        if live > 0 {
+            return Err(AppError::Conflict(format!(
+                "la versione ha ancora {live} richieste di fruizione non archiviate: si archivia quando nessun \
+                 fruitore la usa più"
+            )));
+        }
+        eservice::archive_descriptor(&mut es.value, d, now())?;
+        tx.update(&es.value, es.version, "EServiceDescriptorArchived").await?;
+        self.commit(tx).await
     }
 
     /// Quotas of a live (or draft) version; PDND lets producers change them after

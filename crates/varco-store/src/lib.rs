@@ -304,6 +304,16 @@ impl Store {
         Ok(row.try_get::<i64, _>("m")?)
     }
 
+    /// The bytes of a version's interface file, if it has one.
+    pub async fn interface_file(&self, env: Env, descriptor_id: &str) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT bytes FROM interface_files WHERE env = $1 AND descriptor_id = $2")
+            .bind(env.slug())
+            .bind(descriptor_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get::<Vec<u8>, _>("bytes")).transpose()?)
+    }
+
     /// Which client holds a kid in an environment, if any.
     pub async fn client_of_kid(&self, env: Env, kid: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT client_id FROM client_keys WHERE env = $1 AND kid = $2")
@@ -428,6 +438,36 @@ impl Tx {
                 lock.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(n as i64).execute(&mut *self.tx).await?;
         }
+        Ok(())
+    }
+
+    /// Stores (or replaces) a version's interface file, in this transaction: with
+    /// the e-service's update that describes it, or not at all.
+    pub async fn put_interface_file(
+        &mut self,
+        eservice_id: &str,
+        descriptor_id: &str,
+        sha256: &str,
+        bytes: &[u8],
+        at_ms: i64,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM interface_files WHERE env = $1 AND descriptor_id = $2")
+            .bind(self.env.slug())
+            .bind(descriptor_id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO interface_files (env, descriptor_id, eservice_id, sha256, bytes, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(self.env.slug())
+        .bind(descriptor_id)
+        .bind(eservice_id)
+        .bind(sha256)
+        .bind(bytes.to_vec())
+        .bind(at_ms)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 

@@ -22,14 +22,19 @@ use varco_platform::{AgreementFilter, Change, EServiceFilter, Page, TenantFilter
 const LIST: &str = "/interop/{env}/catalogo-e-service";
 const ESERVICE: &str = "/interop/{env}/catalogo-e-service/{eservice_id}/{descriptor_id}";
 const REQUEST: &str = "/interop/{env}/catalogo-e-service/{eservice_id}/{descriptor_id}/richiedi";
+const INTERFACE: &str = "/interop/{env}/catalogo-e-service/{eservice_id}/{descriptor_id}/interfaccia";
 
-pub const ROUTES: &[(&str, &str)] = &[("GET", LIST), ("GET", ESERVICE), ("POST", REQUEST)];
+pub const ROUTES: &[(&str, &str)] = &[("GET", LIST), ("GET", ESERVICE), ("POST", REQUEST), ("GET", INTERFACE)];
 
 /// E-services per page of the catalogue, as PDND's.
 pub const PAGE_SIZE: usize = 12;
 
 pub fn routes() -> Router<PagesState> {
-    Router::new().route(LIST, get(list)).route(ESERVICE, get(eservice_page)).route(REQUEST, post(request))
+    Router::new()
+        .route(LIST, get(list))
+        .route(ESERVICE, get(eservice_page))
+        .route(REQUEST, post(request))
+        .route(INTERFACE, get(interface))
 }
 
 /// The version of an e-service the catalogue shows: the published one, else the
@@ -210,6 +215,8 @@ struct EServicePage {
     declared: Vec<AttrGroup>,
     verified: Vec<AttrGroup>,
     action: Action,
+    interface: Option<InterfaceMeta>,
+    interface_href: String,
     back: String,
 }
 
@@ -321,8 +328,28 @@ async fn eservice_page(
         declared,
         verified,
         action,
+        interface: desc.interface.clone(),
+        interface_href: bo.path(&format!("catalogo-e-service/{}/{}/interfaccia", es.id, desc.id)),
         back: bo.path("catalogo-e-service"),
     })
+}
+
+/// "Scarica" the interface file of a version: for whoever may see the version
+/// (the platform decides: its producer, or anyone once published), always as an
+/// attachment, never shown in the page.
+async fn interface(
+    State(state): State<PagesState>,
+    Path((env, e, d)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let bo = Bo::enter(&state, &headers, &env).await?;
+    let missing = || bo.err(&state, PageError::not_found("L'interfaccia"));
+    let (eid, did) = ids(&e, &d).ok_or_else(missing)?;
+    let (meta, bytes) = state.platform.env(bo.env).interface_file(&bo.caller, eid, did).await.map_err(|e| match e {
+        varco_platform::AppError::NotFound(_) => missing(),
+        e => bo.err(&state, e),
+    })?;
+    super::erogazione::attachment(bytes, &meta.content_type, &meta.name)
 }
 
 #[derive(Deserialize)]

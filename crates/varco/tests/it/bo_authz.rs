@@ -34,6 +34,10 @@ struct Things {
     /// The client e-service of `setup_consumer`, and its key.
     client: ClientId,
     kid: String,
+    /// An e-service the Ente produces: its published version and its next one, in draft.
+    produced: EServiceId,
+    produced_published: DescriptorId,
+    produced_draft: DescriptorId,
 }
 
 /// An Ente with an active richiesta on SEND - UAT, an active finalità and a draft.
@@ -64,6 +68,31 @@ async fn things_of(app: &TestApp, tenant: &str) -> Things {
         .await
         .unwrap();
     let es = svc.eservice(&Caller::Operator, eservice).await.unwrap();
+    let version = varco_domain::eservice::DescriptorInput {
+        description: None,
+        audience: vec![format!("https://{}.example/api", tenant_id)],
+        voucher_lifespan: 600,
+        daily_calls_per_consumer: 10,
+        daily_calls_total: 100,
+        agreement_approval_policy: ApprovalPolicy::Automatic,
+        server_urls: vec![],
+        attributes: AttributeGroups::default(),
+    };
+    let produced = svc
+        .create_eservice_with_version(
+            &Caller::Operator,
+            tenant_id,
+            &format!("E-service erogato da {tenant}"),
+            "Un e-service per provare i permessi",
+            Technology::Rest,
+            EServiceMode::Deliver,
+            version.clone(),
+        )
+        .await
+        .unwrap();
+    let produced_published = produced.descriptors[0].id;
+    svc.publish_descriptor(&Caller::Operator, produced.id, produced_published).await.unwrap();
+    let produced_draft = svc.save_draft_descriptor(&Caller::Operator, produced.id, version).await.unwrap();
     Things {
         agreement: id("agreementId").parse().unwrap(),
         eservice,
@@ -72,6 +101,9 @@ async fn things_of(app: &TestApp, tenant: &str) -> Things {
         draft_purpose: draft.id,
         client: id("clientId").parse().unwrap(),
         kid: id("kid"),
+        produced: produced.id,
+        produced_published,
+        produced_draft,
     }
 }
 
@@ -92,6 +124,13 @@ fn row(path: &str, t: &Things) -> Option<String> {
             filled.replace("{id}", &if draft { t.draft_purpose } else { t.active_purpose }.to_string())
         }
         "/interop/{env}/gestione-client/{tipo}/crea" => filled.replace("{tipo}", "api-e-service"),
+        "/interop/{env}/erogazione/e-service/crea" => filled,
+        p if p.starts_with("/interop/{env}/erogazione/e-service/{id}/{descriptor_id}/") => {
+            // The steps and "Pubblica" on the draft, the versions' actions on the published one.
+            let draft = ["/modifica/", "/pubblica"].iter().any(|s| p.contains(s));
+            let d = if draft { t.produced_draft } else { t.produced_published };
+            filled.replace("{id}", &t.produced.to_string()).replace("{descriptor_id}", &d.to_string())
+        }
         p if p.starts_with("/interop/{env}/gestione-client/{tipo}/{id}/") => {
             filled.replace("{tipo}", "api-e-service").replace("{id}", &t.client.to_string()).replace("{kid}", &t.kid)
         }
@@ -171,7 +210,8 @@ varco::both_backends!(every_state_changing_route_refuses_and_changes_nothing, |b
         // Ente's thing to act on.
         let has_owner = !route.ends_with("/richiedi")
             && !route.ends_with("/finalita/crea")
-            && !route.ends_with("/gestione-client/{tipo}/crea");
+            && !route.ends_with("/gestione-client/{tipo}/crea")
+            && !route.ends_with("/erogazione/e-service/crea");
         let before = events(&app).await;
         let mut cases: Vec<(&str, crate::common::web::Page, &[u16])> = vec![
             ("without a session", anonymous.post(&mine, &form(Some("x"))).await, &[303]),
