@@ -34,15 +34,15 @@
 // producer is told, not shown to the consumer in the pages). Before WALK OK come
 // `VOUCHER {json}` and `API_VOUCHER {json}`: each voucher's header and claims, for
 // the test to compare with the database.
-import { spawnSync } from 'node:child_process';
-import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launch, newPage } from './lib/browser.mjs';
 import { Auditor } from './lib/axe.mjs';
-import { heading, isTickedIn, see, shownText, sidebar, tick, tickIn } from './lib/person.mjs';
+import { heading, see, shownText, sidebar, tick } from './lib/person.mjs';
+import * as walk from './lib/walk.mjs';
+import { card, codeFor, definition, expect, logout, noticeShown, RISK, stateShown, thumbprint, voucherWithPyJwt } from './lib/walk.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -67,10 +67,6 @@ const SEND_PER_CONSUMER = 1_000_000;
 let step = 'start';
 let auditor;
 
-function expect(what, ok, shown) {
-  if (!ok) throw new Error(`${what}; the page shows: ${JSON.stringify(shown)}`);
-}
-
 /** axe-core on the page as shown now (see lib/axe.mjs). */
 async function audit(where) {
   await auditor.audit(where ?? step);
@@ -83,57 +79,8 @@ async function shot(page, name) {
   await audit(name);
 }
 
-/** The text of the state badge or field (`data-testid="stato"`) next to the page's title. */
-async function stateShown(page) {
-  return shownText(page.locator('main [data-testid="stato"]'));
-}
-
-/** The description-list value shown for `term` inside `scope`. */
-async function definition(scope, term) {
-  return shownText(scope.locator(`dt:text-is("${term}") + dd`));
-}
-
-/** The notice shown after an action ("esito"). */
-async function noticeShown(page) {
-  return shownText(page.locator('main [role="status"][data-testid="esito"]'));
-}
-
-/** The value (a `<code>`) shown for `term` in a description list inside `scope`. */
-async function codeFor(scope, term) {
-  return shownText(scope.locator(`dt:text-is("${term}") + dd code`).first());
-}
-
-/** RFC 7638: the SHA-256 thumbprint, base64url, of the RSA public key's {e, kty, n}. */
-function thumbprint(publicPem) {
-  const { e, n } = createPublicKey(publicPem).export({ format: 'jwk' });
-  return createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
-}
-
-/** ../independent/walk_voucher.py (PyJWT): the assertion, the token endpoint, the voucher checked. */
-function voucherWithPyJwt(args, privatePem) {
-  const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'independent', 'walk_voucher.py');
-  const argv = [script, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, v])];
-  const run = spawnSync('python3', argv, { input: privatePem, encoding: 'utf8', timeout: 60_000 });
-  if (run.error) throw new Error(`cannot run python3 walk_voucher.py: ${run.error.message}`);
-  if (run.status !== 0) throw new Error(`walk_voucher.py failed (${run.status}): ${run.stderr}${run.stdout}`);
-  return JSON.parse(run.stdout.trim().split('\n').pop());
-}
-
-async function loginAs(page, who) {
-  await page.goto(`${opts.base}/selfcare/login`);
-  await heading(page, "Come vuoi accedere all'Area Riservata?");
-  await page.getByRole('button', { name: `Entra come ${who}` }).click();
-  await heading(page, 'Seleziona il tuo ente');
-}
-
-async function logout(page) {
-  await page.getByRole('button', { name: 'Esci' }).click();
-  await heading(page, "Come vuoi accedere all'Area Riservata?");
-}
-
-/** The card of a product on the Ente's overview, found by its visible title. */
-function card(page, title) {
-  return page.locator('.card').filter({ has: page.getByRole('heading', { name: title, exact: true }) });
+function loginAs(page, who) {
+  return walk.loginAs(page, opts.base, who);
 }
 
 /** The message shown next to the form field labelled `label`. */
@@ -164,59 +111,15 @@ async function expectCollaudoHome(page, who, org) {
   );
 }
 
-const RISK = {
-  purpose: "Finalità dell'accesso ai dati*",
-  institutional: 'Descrivi la finalità istituzionale*',
-  other: 'Descrivi la finalità*',
-  otherText: 'Invio di notifiche digitali per conto del Comune',
-  personal: 'Accedi a dati personali?*',
-  thirdParty: 'Accedi a dati non personali riferiti a terzi?*',
-  confidential: 'Questi dati sono riservati o confidenziali?*',
-  onBehalf: "Usi l'e-service anche per conto di terzi?*",
-};
-
-/** "Crea nuovo" on Finalità inoltrate, Informazioni generali, "Salva bozza e prosegui". */
-async function createPurpose(page, { title, description, calls, shotName }) {
-  await page.getByRole('link', { name: 'Crea nuovo', exact: true }).click();
-  await heading(page, 'Crea finalità');
-  await heading(page, 'Informazioni generali');
-  await page.getByLabel('Nome della finalità*', { exact: true }).fill(title);
-  await page.getByLabel('Descrizione finalità*', { exact: true }).fill(description);
-  await page.getByLabel('E-service da associare*', { exact: true }).selectOption({ label: SEND });
-  await page.getByLabel('Stima numero chiamate API/giorno*', { exact: true }).fill(calls);
-  await tickIn(page, "Come metterai a disposizione l'accesso ai dati di questo e-service?*", 'A pagamento');
-  if (shotName) await shot(page, shotName);
-  else await audit(`Informazioni generali di «${title}»`);
-  await page.getByRole('button', { name: 'Salva bozza e prosegui', exact: true }).click();
-  await heading(page, 'Modifica finalità');
-  await heading(page, 'Analisi del rischio');
+/** "Crea nuovo" on Finalità inoltrate for SEND - UAT, with its screenshot (or audit). */
+function createPurpose(page, { title, description, calls, shotName }) {
+  return walk.createPurpose(page, { eservice: SEND, title, description, calls }, () =>
+    shotName ? shot(page, shotName) : audit(`Informazioni generali di «${title}»`),
+  );
 }
 
-/**
- * A complete PA risk analysis, as a person fills it with JavaScript on: each answer
- * that other questions depend on redraws the questions that now apply (varco.js),
- * and the answers given stay.
- */
-async function fillRiskAnalysis(page, shotName) {
-  const other = page.getByLabel(RISK.other, { exact: true });
-  await page.getByLabel(RISK.institutional, { exact: true }).waitFor({ state: 'visible' });
-  expect('«Descrivi la finalità» waits for «Altra finalità»', (await other.count()) === 0, await other.count());
-  await tickIn(page, RISK.purpose, 'Altra finalità');
-  await other.waitFor({ state: 'visible' });
-  await page.getByLabel(RISK.institutional, { exact: true }).waitFor({ state: 'detached' });
-  await other.fill(RISK.otherText);
-  expect('«Accedi a dati personali?» is No unless told', await isTickedIn(page, RISK.personal, 'No'), 'not ticked');
-  const confidential = page.getByRole('group', { name: RISK.confidential, exact: true });
-  expect('the question on confidential data waits for its two answers', (await confidential.count()) === 0, 'shown');
-  await tickIn(page, RISK.thirdParty, 'Sì');
-  await confidential.waitFor({ state: 'visible' });
-  await tickIn(page, RISK.confidential, 'No');
-  await tickIn(page, RISK.onBehalf, 'No');
-  const kept = await other.inputValue();
-  expect('the text written stays after the questions are redrawn', kept === RISK.otherText, kept);
-  expect('«Altra finalità» stays ticked', await isTickedIn(page, RISK.purpose, 'Altra finalità'), 'not ticked');
-  if (shotName) await shot(page, shotName);
-  else await audit('Analisi del rischio');
+function fillRiskAnalysis(page, shotName) {
+  return walk.fillRiskAnalysis(page, () => (shotName ? shot(page, shotName) : audit('Analisi del rischio')));
 }
 
 /** The Riepilogo of a draft: what was entered, and its actions. */

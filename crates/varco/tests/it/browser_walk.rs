@@ -83,7 +83,7 @@ varco::both_backends!(seed_document_in_a_real_browser, |backend: Backend| async 
     // This run's pictures go to a new directory of its own (two runs at once in one
     // checkout do not mix theirs), which replaces the backend's `screenshots…/` once
     // checked.
-    let out = screenshots_dir(backend);
+    let out = screenshots_dir(backend, "");
     let name = out.file_name().unwrap().to_string_lossy().to_string();
     let taking = out.with_file_name(format!("{name}.{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&taking);
@@ -115,7 +115,7 @@ varco::both_backends!(seed_document_in_a_real_browser, |backend: Backend| async 
         run.status.success() && stdout.contains("WALK OK"),
         "the browser walk on {backend:?} failed:\n{stdout}{stderr}"
     );
-    check_screenshots(&taking, started);
+    check_screenshots(&taking, started, &SCREENSHOTS);
     publish(&taking, &out);
 
     // What the browser did is what the database holds: the technician has exactly
@@ -279,13 +279,13 @@ varco::both_backends!(risk_analysis_without_javascript, |backend: Backend| async
 
 /// `dir`, made by this run, holds exactly [`SCREENSHOTS`], each a PNG of the walk's
 /// 1280 px wide page (at least its 900 px viewport high), written since `started`.
-fn check_screenshots(dir: &Path, started: SystemTime) {
+pub(crate) fn check_screenshots(dir: &Path, started: SystemTime, names: &[&str]) {
     let mut found: Vec<String> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("the walk wrote no {}: {e}", dir.display()))
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     found.sort();
-    let expected: Vec<String> = SCREENSHOTS.iter().map(|n| format!("{n}.png")).collect();
+    let expected: Vec<String> = names.iter().map(|n| format!("{n}.png")).collect();
     assert_eq!(found, expected, "the screenshots written by this run, in {}", dir.display());
     // Some file systems keep modification times to the second (or two).
     let since = started - Duration::from_secs(2);
@@ -303,7 +303,7 @@ fn check_screenshots(dir: &Path, started: SystemTime) {
 }
 
 /// Makes `taking` the new `out` (for SQLite, what scripts/screenshots.sh copies to docs/).
-fn publish(taking: &Path, out: &Path) {
+pub(crate) fn publish(taking: &Path, out: &Path) {
     for _ in 0..3 {
         let _ = std::fs::remove_dir_all(out);
         // Fails only if another run published in between; then try again.
@@ -318,13 +318,13 @@ fn publish(taking: &Path, out: &Path) {
 /// directory (`$CARGO_TARGET_DIR` if set, else `target/` at the repository's root):
 /// a test run leaves the tracked files alone. `scripts/screenshots.sh` looks for the
 /// SQLite ones in the same place.
-fn screenshots_dir(backend: Backend) -> PathBuf {
+pub(crate) fn screenshots_dir(backend: Backend, walk: &str) -> PathBuf {
     let target = match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => repo_root().join(dir),
         _ => repo_root().join("target"),
     };
     target.join(match backend {
-        Backend::Sqlite => "screenshots",
-        Backend::Postgres => "screenshots-postgres",
+        Backend::Sqlite => format!("screenshots{walk}"),
+        Backend::Postgres => format!("screenshots{walk}-postgres"),
     })
 }

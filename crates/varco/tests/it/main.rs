@@ -37,6 +37,7 @@ mod oidc_login;
 mod openapi_doc;
 mod platform_backends;
 mod producer_side;
+mod producer_walk;
 mod revocation;
 mod risk_analysis;
 mod schemathesis;
