@@ -23,6 +23,7 @@ mod bo_client;
 mod bo_client_admin;
 mod bo_finalita;
 mod bo_fruizione;
+mod bo_ricevute;
 mod bo_session;
 mod bo_simulatore;
 mod bo_tool;
