@@ -21,6 +21,7 @@ mod bad_input;
 mod bo_authz;
 mod bo_client;
 mod bo_client_admin;
+mod bo_ente;
 mod bo_finalita;
 mod bo_fruizione;
 mod bo_ricevute;
