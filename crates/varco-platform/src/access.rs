@@ -14,7 +14,7 @@
 //! | Ricevute (agreements, purposes on own e-services) | read, decide | read | — | read | read, decide |
 //! | client (create, delete, members, purposes) | all own | — | members' only, read | read | read, write |
 //! | keys | add as member, delete | — | add as member, delete, own clients | read | add, delete |
-//! | own attributes, the attribute registry | write | — | — | — | write |
+//! | own attributes and data, the attribute registry | write | — | — | — | write |
 //!
 //! The operator (command line) and Varco itself may do everything.
 use crate::{AppError, AppResult};
@@ -81,7 +81,8 @@ pub enum Change {
     Client,
     /// A client's public keys (members only, checked with the client at hand).
     Chiavi,
-    /// One's own declared attributes and the attribute registry.
+    /// One's own declared attributes, the Ente's own data (its contact e-mail) and
+    /// the attribute registry.
     Attributi,
 }
 

@@ -1,6 +1,9 @@
 //! The demo world created on first start: the Collaudo environment with PagoPA S.p.A.
-//! publishing "SEND - UAT (Piattaforma Notifiche)", and a few Enti as consumers.
-//! Produzione and Attestazione get the same Enti as tenants, with their own ids.
+//! publishing "SEND - UAT (Piattaforma Notifiche)" (automatic approval, nothing
+//! asked) and "Notifiche di prova – approvazione manuale" (the producer approves
+//! each request, low thresholds, a verified attribute the producer verifies), and
+//! a few Enti as consumers. Produzione and Attestazione get the same Enti as
+//! tenants, with their own ids.
 use crate::{AppError, AppResult, Caller, Page, Platform, TenantFilter};
 use varco_domain::eservice::DescriptorInput;
 use varco_domain::*;
@@ -11,6 +14,15 @@ pub const COMUNE_DI_PROVA: &str = "Comune di Prova";
 pub const COMUNE_DI_ESEMPIO: &str = "Comune di Esempio";
 pub const SEND_UAT: &str = "SEND - UAT (Piattaforma Notifiche)";
 pub const SEND_UAT_AUDIENCE: &str = "https://api.uat.notifichedigitali.it";
+/// The demo's e-service with manual approval, for the producer's pages.
+pub const NOTIFICHE_PROVA: &str = "Notifiche di prova – approvazione manuale";
+pub const NOTIFICHE_PROVA_AUDIENCE: &str = "https://api.notificheprova.example";
+pub const NOTIFICHE_PROVA_SERVER: &str = "https://api.notificheprova.example/v1";
+/// Its thresholds: daily calls per consumer and in all.
+pub const NOTIFICHE_PROVA_PER_CONSUMER: u32 = 100;
+pub const NOTIFICHE_PROVA_TOTAL: u32 = 1000;
+/// The verified attribute it asks for (PagoPA S.p.A. verifies it).
+pub const NOTIFICHE_PROVA_ATTRIBUTE: &str = "Ente abilitato alle notifiche di prova";
 
 /// Creates the demo world unless the database already has tenants. Returns whether
 /// it created anything. The tenants come from SelfCare's demo Enti (`institutions`),
@@ -60,6 +72,45 @@ pub async fn seed_if_empty(p: &Platform, institutions: &[Institution]) -> AppRes
                     agreement_approval_policy: ApprovalPolicy::Automatic,
                     server_urls: vec!["https://api.uat.notifichedigitali.it/delivery".into()],
                     attributes: AttributeGroups::default(),
+                },
+            )
+            .await?;
+        svc.publish_descriptor(&actor, es.id, d).await?;
+
+        let verified = svc
+            .create_attribute(
+                &actor,
+                AttributeKind::Verified,
+                NOTIFICHE_PROVA_ATTRIBUTE,
+                "L'ente è stato abilitato dall'erogatore a inviare notifiche di prova.",
+                None,
+                None,
+            )
+            .await?;
+        let es = svc
+            .create_eservice(
+                &actor,
+                pagopa,
+                NOTIFICHE_PROVA,
+                "Invio di notifiche di prova, per enti abilitati dall'erogatore: ogni richiesta di fruizione \
+                 è approvata a mano.",
+                Technology::Rest,
+                EServiceMode::Deliver,
+            )
+            .await?;
+        let d = svc
+            .add_descriptor(
+                &actor,
+                es.id,
+                DescriptorInput {
+                    description: Some("Versione 1 di Notifiche di prova".into()),
+                    audience: vec![NOTIFICHE_PROVA_AUDIENCE.into()],
+                    voucher_lifespan: 600,
+                    daily_calls_per_consumer: NOTIFICHE_PROVA_PER_CONSUMER,
+                    daily_calls_total: NOTIFICHE_PROVA_TOTAL,
+                    agreement_approval_policy: ApprovalPolicy::Manual,
+                    server_urls: vec![NOTIFICHE_PROVA_SERVER.into()],
+                    attributes: AttributeGroups { verified: vec![vec![verified.id]], ..AttributeGroups::default() },
                 },
             )
             .await?;

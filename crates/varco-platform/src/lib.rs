@@ -466,6 +466,23 @@ impl EnvService<'_> {
         self.revoke_attribute(caller, tenant, attribute).await
     }
 
+    /// "E-mail di contatto" of the caller's own organisation (PDND's tenant mail of
+    /// kind CONTACT_EMAIL): the Ente's own data, changed by an Amministratore.
+    pub async fn set_contact_email(&self, caller: &Caller, tenant: TenantId, email: &str) -> AppResult<Tenant> {
+        let mut tx = self.begin(caller, Some(Change::Attributi)).await?;
+        require_tenant(caller, tenant, "modificare i dati di un altro ente")?;
+        let email = varco_selfcare::email::Email::parse(email).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let mut t: Versioned<Tenant> = self.load(&mut tx, "ente", tenant).await?;
+        if t.value.contact_email.as_deref() == Some(email.as_str()) {
+            // The same address again: nothing to record.
+            return Ok(t.value);
+        }
+        t.value.contact_email = Some(email.as_str().to_string());
+        tx.update(&t.value, t.version, "TenantContactEmailUpdated").await?;
+        self.commit(tx).await?;
+        Ok(t.value)
+    }
+
     // ------------------------------------------------------------ e-services
 
     pub async fn create_eservice(

@@ -55,6 +55,10 @@ pub struct AgreementFilter {
 pub struct PurposeFilter {
     pub eservices: Vec<EServiceId>,
     pub consumers: Vec<TenantId>,
+    /// The producers of the purposes' e-services ("Finalità ricevute": the
+    /// caller's own). Checked by [`EnvService::purposes`], not by [`PurposeFilter::matches`],
+    /// which sees the purpose only.
+    pub producers: Vec<TenantId>,
     /// PDND's rule: a purpose is in a state when one of its versions is, except
     /// ARCHIVED, which needs all of them archived.
     pub states: Vec<PurposeVersionState>,
@@ -337,6 +341,14 @@ impl EnvService<'_> {
                 mine
             }
         };
+        if !f.producers.is_empty() {
+            let mut theirs = std::collections::HashSet::new();
+            for producer in &f.producers {
+                let es: Vec<EService> = self.p.store.list(self.env, &[("producer_id", &producer.to_string())]).await?;
+                theirs.extend(es.into_iter().map(|e| e.id));
+            }
+            all.retain(|p| theirs.contains(&p.eservice_id));
+        }
         all.retain(|p| f.matches(p));
         all.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()).then(a.id.cmp(&b.id)));
         Ok(page.apply(all))

@@ -217,6 +217,7 @@ async fn list(
         consumers: ids(&q, "consumerIds")?,
         states: list_param(&q, "states", |x| state(x, "states"))?,
         title: q.get("title").cloned(),
+        ..PurposeFilter::default()
     };
     let found = s.platform.env(caller.env).purposes(caller.who(), &filter, page.window()).await;
     Ok(Json(to_json(page.of(found.map_err(app_problem)?, purpose_json))))

@@ -17,13 +17,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use rischio::{AnswerView, QuestionView};
+pub(crate) use rischio::AnswerView;
+use rischio::QuestionView;
 use serde::Deserialize;
 use std::collections::hash_map::{Entry, HashMap};
 use varco_domain::risk_analysis::{rules_for, RiskAnalysisError};
 use varco_domain::{
     AgreementState, ClientKind, DomainError, EService, EServiceId, Purpose, PurposeId, PurposeVersionState,
-    RiskAnalysisForm,
+    RiskAnalysisForm, TenantKind,
 };
 use varco_platform::{AgreementFilter, AppError, Change, ClientFilter, ClientView, EnvService, Page, PurposeFilter};
 
@@ -116,7 +117,7 @@ fn parse_id(raw: &str) -> Result<PurposeId, PageError> {
 }
 
 /// PDND's labels of a purpose's states.
-fn state_label(s: PurposeVersionState) -> &'static str {
+pub(crate) fn state_label(s: PurposeVersionState) -> &'static str {
     match s {
         PurposeVersionState::Draft => "In bozza",
         PurposeVersionState::Active => "Attivo",
@@ -127,7 +128,7 @@ fn state_label(s: PurposeVersionState) -> &'static str {
     }
 }
 
-fn state_badge(s: PurposeVersionState) -> &'static str {
+pub(crate) fn state_badge(s: PurposeVersionState) -> &'static str {
     match s {
         PurposeVersionState::Active => "bg-success",
         PurposeVersionState::Suspended | PurposeVersionState::Rejected => "bg-danger",
@@ -138,7 +139,7 @@ fn state_badge(s: PurposeVersionState) -> &'static str {
 
 /// The state of the purpose as shown, and the daily calls of that version: the
 /// version in use, else the one waiting for approval, else the draft, else the last.
-fn shown(p: &Purpose) -> (PurposeVersionState, u32) {
+pub(crate) fn shown(p: &Purpose) -> (PurposeVersionState, u32) {
     p.current_version()
         .or_else(|| p.waiting_version())
         .or_else(|| p.draft_version())
@@ -152,7 +153,7 @@ fn is_draft(p: &Purpose) -> bool {
 }
 
 /// 1000000 → "1.000.000".
-fn number(n: u64) -> String {
+pub(crate) fn number(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -909,6 +910,18 @@ async fn load(state: &PagesState, bo: &Bo, p: &Purpose, calls: u32) -> Option<Lo
     Some(Load { per_consumer: number(per), total: number(total), over })
 }
 
+/// The answers of a risk analysis as the summary shows them (for the questions of
+/// the consumer's kind of Ente), and the version of its form.
+pub(crate) fn risk_answers(kind: TenantKind, form: Option<&RiskAnalysisForm>) -> (Vec<AnswerView>, String) {
+    match form {
+        Some(f) => match rules_for(kind, Some(&f.version)) {
+            Some(r) => (rischio::summary(r, &f.answers), f.version.clone()),
+            None => (vec![], f.version.clone()),
+        },
+        None => (vec![], String::new()),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "bo_finalita_riepilogo.html")]
 struct SummaryPage {
@@ -960,13 +973,7 @@ async fn summary(
         None => String::new(),
     };
     let calls = shown(&p).1;
-    let (answers, version) = match &p.risk_analysis {
-        Some(f) => match rules_for(t.kind, Some(&f.version)) {
-            Some(r) => (rischio::summary(r, &f.answers), f.version.clone()),
-            None => (vec![], f.version.clone()),
-        },
-        None => (vec![], String::new()),
-    };
+    let (answers, version) = risk_answers(t.kind, p.risk_analysis.as_ref());
     let incomplete = varco_platform::risk_analysis_check(p.risk_analysis.as_ref(), t.kind, chrono::Utc::now())
         .err()
         .map(|e| sentence(&e));

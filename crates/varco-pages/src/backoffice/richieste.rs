@@ -108,7 +108,7 @@ pub fn state_label(s: AgreementState) -> &'static str {
 }
 
 /// A date as the pages show it.
-fn when(t: &Timestamp) -> String {
+pub(crate) fn when(t: &Timestamp) -> String {
     t.format("%d/%m/%Y %H:%M UTC").to_string()
 }
 
@@ -195,10 +195,10 @@ pub struct ListQuery {
     esito: Option<String>,
 }
 
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
+pub(crate) struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
 }
 
 struct Row {
@@ -226,34 +226,41 @@ struct ListPage {
     catalogue: String,
 }
 
-/// A filter value: empty means any; anything else must parse.
-fn filter_id<T: std::str::FromStr>(bo: &Bo, state: &PagesState, raw: &str, what: &str) -> Result<Vec<T>, PageError> {
+/// A filter value: empty means any; anything else must parse (else a 400 page
+/// with a link to the unfiltered list `back`).
+pub(crate) fn filter_id<T: std::str::FromStr>(
+    bo: &Bo,
+    state: &PagesState,
+    raw: &str,
+    what: &str,
+    back: &str,
+) -> Result<Vec<T>, PageError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(vec![]);
     }
     raw.parse().map(|v| vec![v]).map_err(|_| {
         bo.err(state, PageError::bad_request(format!("Il filtro «{what}» non ha un valore valido.")))
-            .back(&bo.path("fruizione/richieste"), "Mostra tutte le richieste")
+            .back(back, "Mostra tutte le richieste")
     })
 }
 
-/// Names of e-services and producers, looked up once per page.
+/// Names of e-services and tenants, looked up once per page.
 #[derive(Default)]
-struct Names {
+pub(crate) struct Names {
     eservices: HashMap<EServiceId, Option<EService>>,
     tenants: HashMap<TenantId, String>,
 }
 
 impl Names {
-    async fn eservice(&mut self, state: &PagesState, bo: &Bo, id: EServiceId) -> Option<&EService> {
+    pub(crate) async fn eservice(&mut self, state: &PagesState, bo: &Bo, id: EServiceId) -> Option<&EService> {
         if let std::collections::hash_map::Entry::Vacant(v) = self.eservices.entry(id) {
             v.insert(state.platform.env(bo.env).eservice(&bo.caller, id).await.ok());
         }
         self.eservices.get(&id).and_then(Option::as_ref)
     }
 
-    async fn tenant(&mut self, state: &PagesState, bo: &Bo, id: TenantId) -> String {
+    pub(crate) async fn tenant(&mut self, state: &PagesState, bo: &Bo, id: TenantId) -> String {
         if let std::collections::hash_map::Entry::Vacant(v) = self.tenants.entry(id) {
             let t = state.platform.env(bo.env).tenant(&bo.caller, id).await;
             v.insert(t.map(|t| t.name).unwrap_or(id.to_string()));
@@ -278,8 +285,9 @@ async fn list(
         ));
     }
     let svc = state.platform.env(bo.env);
-    let eservices: Vec<EServiceId> = filter_id(&bo, &state, &q.eservice, "E-service")?;
-    let producers: Vec<TenantId> = filter_id(&bo, &state, &q.erogatore, "Erogatore")?;
+    let back = bo.path("fruizione/richieste");
+    let eservices: Vec<EServiceId> = filter_id(&bo, &state, &q.eservice, "E-service", &back)?;
+    let producers: Vec<TenantId> = filter_id(&bo, &state, &q.erogatore, "Erogatore", &back)?;
     let states: Vec<AgreementState> = match q.stato.trim() {
         "" => vec![],
         s => vec![STATES.iter().find(|(_, code, _)| *code == s).map(|(st, _, _)| *st).ok_or_else(|| {
@@ -396,14 +404,14 @@ fn detail_path(bo: &Bo, id: AgreementId) -> String {
 
 #[derive(Deserialize, Default)]
 pub struct NoticeQuery {
-    esito: Option<String>,
+    pub(crate) esito: Option<String>,
 }
 
 /// A button of the request's page: a POST form.
-struct Button {
-    label: &'static str,
-    action: String,
-    danger: bool,
+pub(crate) struct Button {
+    pub label: &'static str,
+    pub action: String,
+    pub danger: bool,
 }
 
 #[derive(Template)]

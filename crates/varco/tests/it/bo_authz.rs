@@ -131,6 +131,16 @@ fn row(path: &str, t: &Things) -> Option<String> {
             let d = if draft { t.produced_draft } else { t.produced_published };
             filled.replace("{id}", &t.produced.to_string()).replace("{descriptor_id}", &d.to_string())
         }
+        // What a producer decides: the requests and purposes of `t` are on SEND - UAT,
+        // PagoPA's; whoever posts here is not their producer.
+        p if p.starts_with("/interop/{env}/erogazione/richieste/{id}/") => {
+            filled.replace("{id}", &t.agreement.to_string())
+        }
+        p if p.starts_with("/interop/{env}/erogazione/finalita/{id}/") => {
+            filled.replace("{id}", &t.active_purpose.to_string())
+        }
+        // The Ente's own data: no id, the session's Ente.
+        p if p.starts_with("/interop/{env}/il-mio-ente/anagrafica/") => filled,
         p if p.starts_with("/interop/{env}/gestione-client/{tipo}/{id}/") => {
             filled.replace("{tipo}", "api-e-service").replace("{id}", &t.client.to_string()).replace("{kid}", &t.kid)
         }
@@ -148,6 +158,8 @@ fn form(csrf: Option<&str>) -> Vec<(&str, &str)> {
         ("descrizione", "Una finalità creata per provare i permessi"),
         ("stima", "10"),
         ("azione", "riepilogo"),
+        ("motivo", "Motivo di prova del rifiuto"),
+        ("email", "ente@prova.example"),
     ];
     if let Some(c) = csrf {
         f.push(("csrf", c));
@@ -207,11 +219,12 @@ varco::both_backends!(every_state_changing_route_refuses_and_changes_nothing, |b
             continue;
         };
         // The catalogue is everyone's, and "Crea nuovo" makes one's own: no other
-        // Ente's thing to act on.
+        // Ente's thing to act on. Il mio ente is always the session's own Ente.
         let has_owner = !route.ends_with("/richiedi")
             && !route.ends_with("/finalita/crea")
             && !route.ends_with("/gestione-client/{tipo}/crea")
-            && !route.ends_with("/erogazione/e-service/crea");
+            && !route.ends_with("/erogazione/e-service/crea")
+            && !route.starts_with("/interop/{env}/il-mio-ente/");
         let before = events(&app).await;
         let mut cases: Vec<(&str, crate::common::web::Page, &[u16])> = vec![
             ("without a session", anonymous.post(&mine, &form(Some("x"))).await, &[303]),

@@ -143,12 +143,23 @@ impl Browser {
 /// `roles` on "Interoperabilità Collaudo" with SelfCare's "Aggiungi utente"; returns
 /// the Ente's SelfCare id.
 pub async fn give_technician(app: &varco::testkit::TestApp, roles: &[&str]) -> uuid::Uuid {
+    use varco_selfcare::demo::ADMIN_COMUNE;
+    give_technician_at(app, ADMIN_COMUNE.fiscal_code, "Comune di Prova", roles).await
+}
+
+/// As [`give_technician`], for the Ente `institution` by its manager (e.g. Laura
+/// Bianchi for "PagoPA S.p.A.").
+pub async fn give_technician_at(
+    app: &varco::testkit::TestApp,
+    manager: &str,
+    institution: &str,
+    roles: &[&str],
+) -> uuid::Uuid {
     use varco_selfcare::codice_fiscale::CodiceFiscale;
-    use varco_selfcare::demo::{ADMIN_COMUNE, TECHNICIAN};
+    use varco_selfcare::demo::TECHNICIAN;
     let sc = varco_selfcare::service::SelfCare::new(app.running.store.clone());
-    let maria =
-        sc.user_by_fiscal_code(&CodiceFiscale::parse(ADMIN_COMUNE.fiscal_code).unwrap()).await.unwrap().unwrap();
-    let comune = sc.institutions().await.unwrap().into_iter().find(|i| i.name == "Comune di Prova").unwrap();
+    let by = sc.user_by_fiscal_code(&CodiceFiscale::parse(manager).unwrap()).await.unwrap().unwrap();
+    let ente = sc.institutions().await.unwrap().into_iter().find(|i| i.name == institution).unwrap();
     let form = varco_selfcare::rules::NewUserForm {
         nome: "Mario".into(),
         cognome: "Rossi".into(),
@@ -158,6 +169,6 @@ pub async fn give_technician(app: &varco::testkit::TestApp, roles: &[&str]) -> u
         product: "prod-interop-coll".into(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
     };
-    sc.add_user(maria.id, comune.id, form).await.expect("Maria adds the role");
-    comune.id
+    sc.add_user(by.id, ente.id, form).await.expect("the manager adds the role");
+    ente.id
 }
