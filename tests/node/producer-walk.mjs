@@ -84,7 +84,10 @@ async function person(browser) {
 
 /** SelfCare: `who` picks `ente`, the card "Interoperabilità" and (if asked) Collaudo. */
 async function enterCollaudo(page, who, ente) {
+  await page.goto(`${opts.base}/selfcare/login`);
+  await audit(page, 'accesso');
   await walk.loginAs(page, opts.base, who);
+  await audit(page, 'seleziona il tuo ente');
   await page.getByRole('link', { name: `Accedi a ${ente}` }).click();
   await heading(page, 'I tuoi prodotti');
   await card(page, 'Interoperabilità').getByRole('link', { name: 'Gestisci' }).click();
@@ -164,7 +167,7 @@ try {
   step = 'Riepilogo → Pubblica';
   await heading(laura, 'Riepilogo');
   await see(laura, ES.audience);
-  await see(laura, 'anagrafe-dei-residenti-v1.json');
+  await see(laura, 'OpenAPI 3.0.3 «Anagrafe dei residenti» 1.0.0, 1 percorso');
   await shot(laura, '05-riepilogo');
   await laura.getByRole('button', { name: 'Pubblica', exact: true }).click();
   await heading(laura, ES.name);
@@ -233,7 +236,7 @@ try {
   await heading(laura, 'Richieste di fruizione ricevute');
   await openRow(laura, [ES.name, 'Comune di Prova', 'in attesa di approvazione']);
   await see(laura, NOTE);
-  await laura.getByRole('button', { name: 'Verifica attributo', exact: true }).click();
+  await laura.getByRole('button', { name: `Verifica attributo «${opts.attribute}»`, exact: true }).click();
   await laura.waitForLoadState();
   done = await noticeShown(laura);
   expect('the attribute is said to be verified', done.toLowerCase().includes('verificato'), done);
@@ -357,6 +360,8 @@ try {
       if (/\/(pubblica|rifiuta|attiva|verifica|approva|inoltra|duplica)$/.test(new URL(u).pathname)) continue;
       await a.page.goto(u);
       await a.audit(`di nuovo: ${new URL(u).pathname}`);
+      // Where it led now (e.g. a page after an action, or a login already done).
+      a.auditedUrls.add(u);
     }
   }
   for (const a of auditors) {
@@ -368,6 +373,10 @@ try {
   console.log('WALK OK');
 } catch (e) {
   console.error(`WALK FAILED at step «${step}»: ${e.message}`);
+  for (const a of auditors) {
+    const main = await a.page.locator('main').innerText().catch(() => '(no main)');
+    console.error(`--- ${a.page.url()}\n${main.slice(0, 3000)}`);
+  }
   process.exitCode = 1;
 } finally {
   await browser.close();

@@ -664,7 +664,10 @@ impl EnvService<'_> {
         let version = es.descriptor(d).map(|x| x.version).unwrap_or(0);
         let summary = match &file.described {
             varco_interface::Described::OpenApi { openapi, title, version, paths } => {
-                format!("OpenAPI {openapi} «{title}» {version}, {paths} percorsi")
+                format!(
+                    "OpenAPI {openapi} «{title}» {version}, {paths} {}",
+                    if *paths == 1 { "percorso" } else { "percorsi" }
+                )
             }
             varco_interface::Described::Wsdl { wsdl_version, services } => {
                 format!("WSDL {}, servizi: {}", if *wsdl_version == 1 { "1.1" } else { "2.0" }, services.join(", "))
