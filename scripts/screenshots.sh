@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Refreshes the pictures of docs/seed-walk.md: runs the browser walk (the test
-# browser_walk::seed_document_in_a_real_browser::sqlite, which writes its screenshots to
-# target/screenshots/, or $CARGO_TARGET_DIR/screenshots/), then copies them to
-# docs/screenshots/. The test itself never touches docs/, so this is the one way
+# Refreshes the pictures of docs/seed-walk.md and docs/producer-walk.md: runs the
+# browser walks (the tests browser_walk::seed_document_in_a_real_browser::sqlite and
+# producer_walk::the_producer_side_in_a_real_browser::sqlite, which write their
+# screenshots to target/screenshots/ and target/screenshots-erogazione/, or under
+# $CARGO_TARGET_DIR), then copies them to docs/screenshots/ and
+# docs/screenshots/erogazione/. The tests never touch docs/, so this is the one way
 # the tracked pictures change. Run from anywhere:
 #
 #     bash scripts/screenshots.sh
@@ -19,19 +21,25 @@ case "$target" in
     /*) ;;
     *) target="$root/$target" ;;
 esac
-shots="$target/screenshots"
 
 # Nothing stale: what is copied is what this run took.
-rm -rf "$shots"
-cargo test -p varco --test it -- --exact browser_walk::seed_document_in_a_real_browser::sqlite
+rm -rf "$target/screenshots" "$target/screenshots-erogazione"
+cargo test -p varco --test it -- --exact \
+    browser_walk::seed_document_in_a_real_browser::sqlite \
+    producer_walk::the_producer_side_in_a_real_browser::sqlite
 
 shopt -s nullglob
-pngs=("$shots"/*.png)
-if [ "${#pngs[@]}" -eq 0 ]; then
-    echo "no screenshots in $shots" >&2
-    exit 1
-fi
-mkdir -p docs/screenshots
-cp "${pngs[@]}" docs/screenshots/
-echo "copied ${#pngs[@]} screenshots from $shots to docs/screenshots/"
+copy() {
+    local shots="$1" dest="$2"
+    local pngs=("$shots"/*.png)
+    if [ "${#pngs[@]}" -eq 0 ]; then
+        echo "no screenshots in $shots" >&2
+        exit 1
+    fi
+    mkdir -p "$dest"
+    cp "${pngs[@]}" "$dest/"
+    echo "copied ${#pngs[@]} screenshots from $shots to $dest/"
+}
+copy "$target/screenshots" docs/screenshots
+copy "$target/screenshots-erogazione" docs/screenshots/erogazione
 git status --short -- docs/screenshots
