@@ -18,7 +18,9 @@
 // or critical violation fails the walk. A screenshot of each step goes to --out.
 //
 // usage: node producer-walk.mjs --base URL --out DIR --jwks-url URL --voucher-iss ISS --attribute NAME
-// (NAME: the demo world's verified attribute). Before WALK OK comes `VOUCHER {json}`.
+//   --client-assertion-aud AUD
+// (NAME: the demo world's verified attribute; AUD: Collaudo's client-assertion
+// audience, the platform's own, which the walk first tries as the e-service's). Before WALK OK comes `VOUCHER {json}`.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,10 +38,11 @@ const { values: opts } = parseArgs({
     'jwks-url': { type: 'string' },
     'voucher-iss': { type: 'string' },
     attribute: { type: 'string' },
+    'client-assertion-aud': { type: 'string' },
   },
 });
-if (!opts.base || !opts.out || !opts['jwks-url'] || !opts['voucher-iss'] || !opts.attribute) {
-  console.error('usage: node producer-walk.mjs --base URL --out DIR --jwks-url URL --voucher-iss ISS --attribute NAME');
+if (!opts.base || !opts.out || !opts['jwks-url'] || !opts['voucher-iss'] || !opts.attribute || !opts['client-assertion-aud']) {
+  console.error('usage: node producer-walk.mjs --base URL --out DIR --jwks-url URL --voucher-iss ISS --attribute NAME --client-assertion-aud AUD');
   process.exit(2);
 }
 mkdirSync(opts.out, { recursive: true });
@@ -158,9 +161,19 @@ try {
 
   step = 'Specifiche tecniche';
   await heading(laura, 'Specifiche tecniche');
-  await laura.getByLabel('Audience*', { exact: true }).fill(ES.audience);
+  // First the platform's own audience (the token endpoint's): nobody's to take,
+  // and the field says why.
+  await laura.getByLabel('Audience*', { exact: true }).fill(opts['client-assertion-aud']);
   await laura.getByLabel('Indirizzi del server', { exact: true }).fill(ES.server);
-  await laura.getByLabel("File dell'interfaccia (OpenAPI 3, JSON o YAML)*", { exact: true }).setInputFiles(openapiPath);
+  const fileField = "File dell'interfaccia (OpenAPI 3, JSON o YAML)*";
+  await laura.getByLabel(fileField, { exact: true }).setInputFiles(openapiPath);
+  await laura.getByRole('button', { name: 'Salva bozza e vai al riepilogo', exact: true }).click();
+  await heading(laura, 'Controlla i dati inseriti');
+  const why = await shownText(laura.locator('main [data-testid="errore-audience"]'));
+  expect('the audience field says the platform keeps it', why.length > 10 && why.includes('piattaforma'), why);
+  await audit(laura, 'audience rifiutata');
+  await laura.getByLabel('Audience*', { exact: true }).fill(ES.audience);
+  await laura.getByLabel(fileField, { exact: true }).setInputFiles(openapiPath);
   await shot(laura, '04-specifiche-tecniche');
   await laura.getByRole('button', { name: 'Salva bozza e vai al riepilogo', exact: true }).click();
 
@@ -278,6 +291,15 @@ try {
   state = await stateShown(laura);
   expect('the finalità is active', state.toLowerCase() === 'attivo', state);
   await shot(laura, '16-finalita-approvata');
+
+  step = 'Il mio ente';
+  for (const [p, ente] of [[laura, 'PagoPA S.p.A.'], [mario, 'Comune di Prova']]) {
+    await sidebar(p, 'Anagrafica e attributi');
+    await heading(p, 'Anagrafica e attributi');
+    await see(p, ente);
+    await audit(p, `anagrafica di ${ente}`);
+  }
+  await see(mario, opts.attribute);
 
   // --- 6) The consumer's client, its key, the finalità, the voucher.
   step = 'Mario: client e-service con la chiave e la finalità';

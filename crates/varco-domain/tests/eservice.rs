@@ -226,3 +226,46 @@ fn an_audience_is_held_while_a_version_using_it_is_live() {
     let r = check_audiences_free(&mine, draft, &[], &reserved);
     assert!(matches!(r, Err(DomainError::Invalid(ref m)) if m.contains("della piattaforma")), "{r:?}");
 }
+
+#[test]
+fn a_draft_saved_in_steps_may_wait_for_its_audience_but_is_not_published_without() {
+    let mut es = eservice_draft(TenantId::new());
+    let mut step = input(AttributeGroups::default(), ApprovalPolicy::Manual);
+    step.audience = vec![];
+    let id = save_draft_descriptor(&mut es, step.clone(), now()).unwrap();
+    assert!(es.descriptor(id).unwrap().audience.is_empty());
+    let refused = publish_descriptor(&mut es, id, &|_| false, later(1));
+    assert!(matches!(refused, Err(DomainError::Invalid(_))), "{refused:?}");
+    assert_eq!(state_of(&es, id), DescriptorState::Draft);
+
+    // Everything else is checked as for any version, and nothing is changed when refused.
+    let before = es.clone();
+    let mut wrong = step.clone();
+    wrong.daily_calls_per_consumer = wrong.daily_calls_total + 1;
+    assert!(save_draft_descriptor(&mut es, wrong, later(2)).is_err());
+    assert_eq!(es, before);
+
+    // The next step saves the same draft: no second version.
+    step.audience = vec!["https://api.anagrafe.example".into()];
+    assert_eq!(save_draft_descriptor(&mut es, step, later(3)).unwrap(), id);
+    assert_eq!(es.descriptors.len(), 1);
+    publish_descriptor(&mut es, id, &|_| false, later(4)).unwrap();
+    assert_eq!(state_of(&es, id), DescriptorState::Published);
+
+    // After publication, a saved draft is the next version; the interface file is a draft's only.
+    let meta = InterfaceMeta {
+        name: "x.json".into(),
+        content_type: "application/json".into(),
+        sha256: "00".into(),
+        size: 2,
+        summary: "OpenAPI".into(),
+        uploaded_at: now(),
+    };
+    assert!(matches!(set_draft_interface(&mut es, id, meta.clone()), Err(DomainError::InvalidState { .. })));
+    let next =
+        save_draft_descriptor(&mut es, input(AttributeGroups::default(), ApprovalPolicy::Automatic), later(5)).unwrap();
+    assert_ne!(next, id);
+    assert_eq!(es.descriptor(next).unwrap().version, 2);
+    set_draft_interface(&mut es, next, meta).unwrap();
+    assert!(es.descriptor(next).unwrap().interface.is_some());
+}

@@ -79,6 +79,8 @@ varco::both_backends!(the_producer_side_in_a_real_browser, |backend: Backend| as
             &cfg.issuer,
             "--attribute",
             &attribute.name,
+            "--client-assertion-aud",
+            &cfg.client_assertion_audience,
         ],
         &[],
     )
