@@ -149,6 +149,45 @@ varco::both_backends!(a_producer_creates_and_publishes_an_eservice_in_steps, |ba
     r.assert_contains("data-testid=\"errore-audience\"");
     assert_eq!(events(&app).await, before, "nothing saved with a refused audience");
     assert!(app.running.store.interface_file(Env::Collaudo, &did.to_string()).await.unwrap().is_none());
+    assert!(r.body.contains("è della piattaforma"), "{}", r.body);
+
+    // Another producer's audience, held by its published version: said why, nothing saved.
+    let svc = app.running.platform.env(Env::Collaudo);
+    let esempio = svc.tenant_by_name(&Caller::Operator, varco_platform::demo::COMUNE_DI_ESEMPIO).await.unwrap();
+    let other = svc
+        .create_eservice_with_version(
+            &Caller::Operator,
+            esempio.id,
+            "Anagrafe di Esempio",
+            "L'anagrafe del Comune di Esempio",
+            Technology::Rest,
+            EServiceMode::Deliver,
+            varco_domain::eservice::DescriptorInput {
+                description: None,
+                audience: vec!["https://anagrafe.esempio.example/api".into()],
+                voucher_lifespan: 600,
+                daily_calls_per_consumer: 10,
+                daily_calls_total: 100,
+                agreement_approval_policy: ApprovalPolicy::Automatic,
+                server_urls: vec![],
+                attributes: AttributeGroups::default(),
+            },
+        )
+        .await
+        .unwrap();
+    svc.publish_descriptor(&Caller::Operator, other.id, other.descriptors[0].id).await.unwrap();
+    let before = events(&app).await;
+    let r = post_technical(
+        &laura,
+        &specifiche,
+        &csrf,
+        "HTTPS://anagrafe.esempio.example/api/",
+        Some(("api.json", OPENAPI.into())),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("è già usata da un e-service di un altro erogatore"), "{}", r.body);
+    assert_eq!(events(&app).await, before, "nothing saved with another producer's audience");
 
     let r = post_technical(
         &laura,
