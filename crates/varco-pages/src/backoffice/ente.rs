@@ -4,7 +4,7 @@
 //! certifiers), declared (the Ente declares and revokes them here, "Dichiara
 //! attributo" / "Revoca attributo"), verified (by the producers that verified them).
 //! Everyone of the Ente sees the page; the platform decides who may change what.
-use super::frame::{notice, Bo, Nav};
+use super::frame::{action_route, notice, Bo, Nav};
 use crate::pages::{render, render_status, see_other, Layout, PageError};
 use crate::PagesState;
 use askama::Template;
@@ -33,8 +33,8 @@ pub fn routes() -> Router<PagesState> {
     Router::new()
         .route(PAGE, get(page))
         .route(EMAIL, post(set_email))
-        .route(DECLARE, post(declare))
-        .route(REVOKE, post(revoke))
+        .route(DECLARE, action_route(declaration, Declaration::Declare))
+        .route(REVOKE, action_route(declaration, Declaration::Revoke))
 }
 
 const NOTICES: &[(&str, &str)] = &[
@@ -224,52 +224,35 @@ struct AttributeForm {
     attributo: String,
 }
 
-async fn attribute_of(
-    state: &PagesState,
-    headers: &HeaderMap,
-    env: &str,
-    form: &AttributeForm,
-) -> Result<(Bo, AttributeId), PageError> {
-    let bo = Bo::act(state, headers, env, &form.csrf, Change::Attributi).await?;
-    let attr = form.attributo.trim().parse().map_err(|_| {
-        bo.err(state, PageError::bad_request("Scegli un attributo dichiarato."))
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Declaration {
+    /// "Dichiara attributo": one of the environment's declared attributes.
+    Declare,
+    /// "Revoca attributo": withdraws one of the Ente's declarations.
+    Revoke,
+}
+
+/// "Dichiara attributo" / "Revoca attributo": the same checks (token, role, the
+/// attribute posted), the platform's change, then the page with its notice.
+async fn declaration(
+    State(state): State<PagesState>,
+    Path(env): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<AttributeForm>,
+    what: Declaration,
+) -> Result<Response, PageError> {
+    let bo = Bo::act(&state, &headers, &env, &form.csrf, Change::Attributi).await?;
+    let attr: AttributeId = form.attributo.trim().parse().map_err(|_| {
+        bo.err(&state, PageError::bad_request("Scegli un attributo dichiarato."))
             .back(&here(&bo), "Torna all'anagrafica")
     })?;
-    Ok((bo, attr))
-}
-
-/// "Dichiara attributo": one of the environment's declared attributes.
-async fn declare(
-    State(state): State<PagesState>,
-    Path(env): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<AttributeForm>,
-) -> Result<Response, PageError> {
-    let (bo, attr) = attribute_of(&state, &headers, &env, &form).await?;
-    state
-        .platform
-        .env(bo.env)
-        .declare_attribute(&bo.caller, bo.tenant, attr)
-        .await
-        .map_err(|e| bo.err(&state, e).back(&here(&bo), "Torna all'anagrafica"))?;
-    Ok(see_other(&format!("{}?esito=dichiarato", here(&bo))))
-}
-
-/// "Revoca attributo": withdraws one of the Ente's declarations.
-async fn revoke(
-    State(state): State<PagesState>,
-    Path(env): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<AttributeForm>,
-) -> Result<Response, PageError> {
-    let (bo, attr) = attribute_of(&state, &headers, &env, &form).await?;
-    state
-        .platform
-        .env(bo.env)
-        .revoke_declared_attribute(&bo.caller, bo.tenant, attr)
-        .await
-        .map_err(|e| bo.err(&state, e).back(&here(&bo), "Torna all'anagrafica"))?;
-    Ok(see_other(&format!("{}?esito=revocato", here(&bo))))
+    let svc = state.platform.env(bo.env);
+    let (r, esito) = match what {
+        Declaration::Declare => (svc.declare_attribute(&bo.caller, bo.tenant, attr).await, "dichiarato"),
+        Declaration::Revoke => (svc.revoke_declared_attribute(&bo.caller, bo.tenant, attr).await, "revocato"),
+    };
+    r.map_err(|e| bo.err(&state, e).back(&here(&bo), "Torna all'anagrafica"))?;
+    Ok(see_other(&format!("{}?esito={esito}", here(&bo))))
 }
 
 #[cfg(test)]

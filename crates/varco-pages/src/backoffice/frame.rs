@@ -8,8 +8,13 @@ use crate::pages::{render, Layout, PageError};
 use crate::session::{self, SetCookie};
 use crate::PagesState;
 use askama::Template;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::routing::{post, MethodRouter};
+use axum::Form;
+use serde::de::DeserializeOwned;
+use std::future::Future;
 use varco_domain::{Env, TenantId, UserId};
 use varco_platform::{Caller, ProductRoles};
 use varco_selfcare::model::ProductRole;
@@ -238,6 +243,20 @@ fn sidebar(bo: &Bo, at: Nav) -> Vec<NavGroup> {
 pub fn notice(esito: Option<&str>, table: &[(&str, &'static str)]) -> Option<&'static str> {
     let code = esito?;
     table.iter().find(|(c, _)| *c == code).map(|(_, t)| *t)
+}
+
+/// The POST route of one of a page's actions. A page's actions share one handler,
+/// told which action it serves (`what`), so that the session's token, the role and
+/// the redirect with the notice are checked and made in one place per page.
+pub(crate) fn action_route<P, F, A, H, Fut>(handler: H, what: A) -> MethodRouter<PagesState>
+where
+    P: DeserializeOwned + Send + 'static,
+    F: DeserializeOwned + Send + 'static,
+    A: Copy + Send + Sync + 'static,
+    H: Fn(State<PagesState>, Path<P>, HeaderMap, Form<F>, A) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, PageError>> + Send + 'static,
+{
+    post(move |s: State<PagesState>, p: Path<P>, h: HeaderMap, f: Form<F>| handler(s, p, h, f, what))
 }
 
 #[derive(Template)]

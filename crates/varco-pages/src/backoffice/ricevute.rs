@@ -12,9 +12,10 @@
 mod finalita;
 
 use super::catalogo::{page_links, page_number, PageLink};
-use super::frame::{notice, Bo, Nav};
+use super::frame::{action_route, notice, Bo, Nav};
 use super::richieste::{
-    filter_id, group_rows, query_string, state_label, when, AttrGroup, Button, Choice, Names, NoticeQuery, STATES,
+    dates, filter_id, filter_state, group_rows, party_choices, query_string, state_choices, state_label, AttrGroup,
+    Button, Choice, Names, NoticeQuery, STATES,
 };
 use crate::pages::{render, render_status, see_other, Layout, PageError};
 use crate::PagesState;
@@ -22,7 +23,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 use varco_domain::*;
@@ -66,22 +67,15 @@ pub const PAGE_SIZE: usize = 10;
 pub const REASON_MAX: usize = 1000;
 
 pub fn routes() -> Router<PagesState> {
-    macro_rules! act {
-        ($a:expr) => {
-            post(|s: State<PagesState>, p: Path<(String, String)>, h: HeaderMap, f: Form<ActionForm>| {
-                act(s, p, h, f, $a)
-            })
-        };
-    }
     Router::new()
         .route(LIST, get(list))
         .route(DETAIL, get(detail))
-        .route(ACTIVATE, act!(Act::Activate))
-        .route(REJECT, act!(Act::Reject))
-        .route(SUSPEND, act!(Act::Suspend))
-        .route(UNSUSPEND, act!(Act::Unsuspend))
-        .route(VERIFY, act!(Act::Verify))
-        .route(REVOKE, act!(Act::Revoke))
+        .route(ACTIVATE, action_route(act, Act::Activate))
+        .route(REJECT, action_route(act, Act::Reject))
+        .route(SUSPEND, action_route(act, Act::Suspend))
+        .route(UNSUSPEND, action_route(act, Act::Unsuspend))
+        .route(VERIFY, action_route(act, Act::Verify))
+        .route(REVOKE, action_route(act, Act::Revoke))
         .merge(finalita::routes(P_LIST, P_DETAIL, P_APPROVE, P_REJECT, P_SUSPEND, P_UNSUSPEND))
 }
 
@@ -128,8 +122,21 @@ pub(crate) fn echo(s: &str, max: usize) -> String {
     s.chars().take(max + 100).collect()
 }
 
+/// The suspension the producer's pages lift or set: the producer's, unless the
+/// Ente uses its own e-service (then the platform takes it as the consumer's).
+/// Set, "Riattiva"; else "Sospendi". The same rule for requests and purposes.
+fn suspension_button(bo: &Bo, at: &str, consumer: TenantId, by_consumer: bool, by_producer: bool) -> Button {
+    let own = if consumer == bo.tenant { by_consumer } else { by_producer };
+    if own {
+        Button { label: "Riattiva", action: format!("{at}/riattiva"), danger: false }
+    } else {
+        Button { label: "Sospendi", action: format!("{at}/sospendi"), danger: true }
+    }
+}
+
 // ------------------------------------------------------------------ the list
 
+/// The filters of both lists of what the Ente received (requests and purposes).
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
     #[serde(default)]
@@ -140,6 +147,29 @@ pub struct ListQuery {
     stato: String,
     pagina: Option<String>,
     esito: Option<String>,
+}
+
+impl ListQuery {
+    /// The e-service and fruitore filters: empty means any; a value not valid is a
+    /// 400 page with a link to the unfiltered list `action`.
+    fn parties(
+        &self,
+        bo: &Bo,
+        state: &PagesState,
+        action: &str,
+    ) -> Result<(Vec<EServiceId>, Vec<TenantId>), PageError> {
+        let eservices = filter_id(bo, state, &self.eservice, "E-service", action)?;
+        let consumers = filter_id(bo, state, &self.fruitore, "Fruitore", action)?;
+        Ok((eservices, consumers))
+    }
+
+    /// Where the list's page links go: the list `action` with the filters chosen.
+    fn page_base(&self, action: &str) -> String {
+        format!(
+            "{action}?{}",
+            query_string(&[("eservice", &self.eservice), ("fruitore", &self.fruitore), ("stato", &self.stato)])
+        )
+    }
 }
 
 struct Row {
@@ -180,15 +210,8 @@ async fn list(
     let bo = enter(&state, &headers, &env).await?;
     let svc = state.platform.env(bo.env);
     let action = bo.path("erogazione/richieste");
-    let eservices: Vec<EServiceId> = filter_id(&bo, &state, &q.eservice, "E-service", &action)?;
-    let consumers: Vec<TenantId> = filter_id(&bo, &state, &q.fruitore, "Fruitore", &action)?;
-    let chosen: Vec<AgreementState> = match q.stato.trim() {
-        "" => vec![],
-        s => vec![received_states().find(|(_, code, _)| *code == s).map(|(st, _, _)| *st).ok_or_else(|| {
-            bo.err(&state, PageError::bad_request("Il filtro «Stato della richiesta» non ha un valore valido."))
-                .back(&action, "Mostra tutte le richieste")
-        })?],
-    };
+    let (eservices, consumers) = q.parties(&bo, &state, &action)?;
+    let chosen = filter_state(&bo, &state, &q.stato, received_states(), &action)?;
     let pagina = page_number(q.pagina.as_deref());
     // Drafts are the consumer's business: never listed here.
     let all_states: Vec<AgreementState> = received_states().map(|(s, _, _)| *s).collect();
@@ -198,34 +221,9 @@ async fn list(
         AgreementFilter { producers: vec![bo.tenant], states: all_states.clone(), ..AgreementFilter::default() };
     let all = svc.agreements(&bo.caller, &received, Page::ALL).await.map_err(|e| bo.err(&state, e))?;
     let mut names = Names::default();
-    let mut es_choices: Vec<Choice> = vec![];
-    let mut co_choices: Vec<Choice> = vec![];
-    for a in &all.items {
-        if !es_choices.iter().any(|c| c.value == a.eservice_id.to_string()) {
-            let label = names.eservice(&state, &bo, a.eservice_id).await.map(|e| e.name.clone());
-            es_choices.push(Choice {
-                value: a.eservice_id.to_string(),
-                label: label.unwrap_or(a.eservice_id.to_string()),
-                selected: eservices.contains(&a.eservice_id),
-            });
-        }
-        if !co_choices.iter().any(|c| c.value == a.consumer_id.to_string()) {
-            co_choices.push(Choice {
-                value: a.consumer_id.to_string(),
-                label: names.tenant(&state, &bo, a.consumer_id).await,
-                selected: consumers.contains(&a.consumer_id),
-            });
-        }
-    }
-    es_choices.sort_by(|a, b| a.label.cmp(&b.label));
-    co_choices.sort_by(|a, b| a.label.cmp(&b.label));
-    let state_choices = received_states()
-        .map(|(s, code, label)| Choice {
-            value: code.to_string(),
-            label: label.to_string(),
-            selected: chosen.contains(s),
-        })
-        .collect();
+    let pairs: Vec<(EServiceId, TenantId)> = all.items.iter().map(|a| (a.eservice_id, a.consumer_id)).collect();
+    let (es_choices, co_choices) = party_choices(&state, &bo, &mut names, &pairs, &eservices, &consumers).await;
+    let state_choices = state_choices(received_states(), &chosen);
 
     let filtered = !(eservices.is_empty() && consumers.is_empty() && chosen.is_empty());
     let f = AgreementFilter {
@@ -239,9 +237,7 @@ async fn list(
     let found = svc.agreements(&bo.caller, &f, window).await.map_err(|e| bo.err(&state, e))?;
     let mut rows = vec![];
     for a in &found.items {
-        let es = names.eservice(&state, &bo, a.eservice_id).await;
-        let eservice = es.map(|e| e.name.clone()).unwrap_or(a.eservice_id.to_string());
-        let version = es.and_then(|e| e.descriptor(a.descriptor_id)).map(|d| d.version.to_string()).unwrap_or_default();
+        let (eservice, version) = names.eservice_version(&state, &bo, a).await;
         rows.push(Row {
             eservice,
             consumer: names.tenant(&state, &bo, a.consumer_id).await,
@@ -250,14 +246,10 @@ async fn list(
             href: detail_path(&bo, a.id),
         });
     }
-    let base = format!(
-        "{action}?{}",
-        query_string(&[("eservice", &q.eservice), ("fruitore", &q.fruitore), ("stato", &q.stato)])
-    );
     render(&ListPage {
         layout: bo.layout(&state, "Richieste di fruizione ricevute", Nav::RichiesteRicevute),
         notice: notice(q.esito.as_deref(), NOTICES),
-        pages: page_links(&base, found.total, PAGE_SIZE, pagina),
+        pages: page_links(&q.page_base(&action), found.total, PAGE_SIZE, pagina),
         action,
         eservices: es_choices,
         consumers: co_choices,
@@ -332,16 +324,6 @@ struct DetailPage {
     back: String,
 }
 
-/// Whose suspension the producer's page lifts or sets: the producer's, unless the
-/// Ente uses its own e-service (then the platform takes it as the consumer's).
-fn own_flag(bo: &Bo, a: &Agreement) -> bool {
-    if a.consumer_id == bo.tenant {
-        a.suspended_by_consumer
-    } else {
-        a.suspended_by_producer
-    }
-}
-
 async fn detail_page(
     state: &PagesState,
     bo: &Bo,
@@ -365,7 +347,7 @@ async fn detail_page(
         }
     }
     let s = &a.stamps;
-    let dates: Vec<(&'static str, String)> = [
+    let dates = dates([
         ("Data di inoltro", s.submission.as_ref().map(|x| &x.when)),
         ("Data di attivazione", s.activation.as_ref().map(|x| &x.when)),
         ("Sospesa dal fruitore il", s.suspension_by_consumer.as_ref().map(|x| &x.when)),
@@ -373,10 +355,7 @@ async fn detail_page(
         ("Data di rifiuto", s.rejection.as_ref().map(|x| &x.when)),
         ("Aggiornata di versione il", s.upgrade.as_ref().map(|x| &x.when)),
         ("Data di archiviazione", s.archiving.as_ref().map(|x| &x.when)),
-    ]
-    .into_iter()
-    .filter_map(|(l, t)| t.map(|t| (l, when(t))))
-    .collect();
+    ]);
     let groups = |kind| group_rows(state, bo, &desc, kind, &consumer, es.producer_id);
     let certified = groups(AttributeKind::Certified).await?;
     let declared = groups(AttributeKind::Declared).await?;
@@ -392,11 +371,7 @@ async fn detail_page(
             reject_action = Some(format!("{base}/rifiuta"));
         }
         AgreementState::Active | AgreementState::Suspended => {
-            if own_flag(bo, &a) {
-                buttons.push(button("Riattiva", "riattiva", false));
-            } else {
-                buttons.push(button("Sospendi", "sospendi", true));
-            }
+            buttons.push(suspension_button(bo, &base, a.consumer_id, a.suspended_by_consumer, a.suspended_by_producer))
         }
         _ => {}
     }

@@ -6,14 +6,14 @@
 //! followed by a notice. The platform decides what the person may see and do; the
 //! pages only hide the buttons their role may not use.
 use super::catalogo::{page_links, page_number, PageLink};
-use super::frame::{confirm, notice, Bo, Nav};
+use super::frame::{action_route, confirm, notice, Bo, Nav};
 use crate::pages::{render, render_status, see_other, Layout, PageError};
 use crate::PagesState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -56,26 +56,19 @@ pub const PAGE_SIZE: usize = 10;
 pub const NOTES_MAX: usize = 1000;
 
 pub fn routes() -> Router<PagesState> {
-    macro_rules! act {
-        ($a:expr) => {
-            post(|s: State<PagesState>, p: Path<(String, String)>, h: HeaderMap, f: Form<ActionForm>| {
-                act(s, p, h, f, $a)
-            })
-        };
-    }
     Router::new()
         .route(LIST, get(list))
         .route(DETAIL, get(detail))
         .route(DRAFT, get(draft))
-        .route(SAVE, act!(Act::Save))
-        .route(SUBMIT, act!(Act::Submit))
-        .route(DELETE, act!(Act::Delete))
-        .route(DECLARE, act!(Act::Declare))
-        .route(SUSPEND, act!(Act::Suspend))
-        .route(UNSUSPEND, act!(Act::Unsuspend))
-        .route(ARCHIVE, act!(Act::Archive))
-        .route(UPGRADE, act!(Act::Upgrade))
-        .route(CLONE, act!(Act::Clone))
+        .route(SAVE, action_route(act, Act::Save))
+        .route(SUBMIT, action_route(act, Act::Submit))
+        .route(DELETE, action_route(act, Act::Delete))
+        .route(DECLARE, action_route(act, Act::Declare))
+        .route(SUSPEND, action_route(act, Act::Suspend))
+        .route(UNSUSPEND, action_route(act, Act::Unsuspend))
+        .route(ARCHIVE, action_route(act, Act::Archive))
+        .route(UPGRADE, action_route(act, Act::Upgrade))
+        .route(CLONE, action_route(act, Act::Clone))
 }
 
 /// The notices after an action (`?esito=`), for these pages and the catalogue's.
@@ -110,6 +103,13 @@ pub fn state_label(s: AgreementState) -> &'static str {
 /// A date as the pages show it.
 pub(crate) fn when(t: &Timestamp) -> String {
     t.format("%d/%m/%Y %H:%M UTC").to_string()
+}
+
+/// The dates a request's page lists: those that happened, with their labels.
+pub(crate) fn dates<'a>(
+    stamps: impl IntoIterator<Item = (&'static str, Option<&'a Timestamp>)>,
+) -> Vec<(&'static str, String)> {
+    stamps.into_iter().filter_map(|(l, t)| t.map(|t| (l, when(t)))).collect()
 }
 
 /// A query string of the non-empty `pairs`, each followed by `&`.
@@ -245,6 +245,74 @@ pub(crate) fn filter_id<T: std::str::FromStr>(
     })
 }
 
+/// The "Stato della richiesta" filter, among the list's `states`: empty means any;
+/// anything else must be one of their codes (else a 400 page with a link to the
+/// unfiltered list `back`).
+pub(crate) fn filter_state<'a>(
+    bo: &Bo,
+    state: &PagesState,
+    raw: &str,
+    mut states: impl Iterator<Item = &'a (AgreementState, &'static str, &'static str)>,
+    back: &str,
+) -> Result<Vec<AgreementState>, PageError> {
+    Ok(match raw.trim() {
+        "" => vec![],
+        s => vec![states.find(|(_, code, _)| *code == s).map(|(st, _, _)| *st).ok_or_else(|| {
+            bo.err(state, PageError::bad_request("Il filtro «Stato della richiesta» non ha un valore valido."))
+                .back(back, "Mostra tutte le richieste")
+        })?],
+    })
+}
+
+/// The choices of the state filter: the list's `states`, those `chosen` selected.
+pub(crate) fn state_choices<'a>(
+    states: impl Iterator<Item = &'a (AgreementState, &'static str, &'static str)>,
+    chosen: &[AgreementState],
+) -> Vec<Choice> {
+    states
+        .map(|(s, code, label)| Choice {
+            value: code.to_string(),
+            label: label.to_string(),
+            selected: chosen.contains(s),
+        })
+        .collect()
+}
+
+/// The choices of a list's e-service and Ente filters (the producers or the
+/// consumers, as the list shows the other party): each of the `pairs`' e-services
+/// and Enti once, by name, sorted, those chosen selected. The names stay in `names`
+/// for the list's rows.
+pub(crate) async fn party_choices(
+    state: &PagesState,
+    bo: &Bo,
+    names: &mut Names,
+    pairs: &[(EServiceId, TenantId)],
+    chosen_eservices: &[EServiceId],
+    chosen_tenants: &[TenantId],
+) -> (Vec<Choice>, Vec<Choice>) {
+    let mut es_choices: Vec<Choice> = vec![];
+    let mut te_choices: Vec<Choice> = vec![];
+    for &(es, t) in pairs {
+        if !es_choices.iter().any(|c| c.value == es.to_string()) {
+            es_choices.push(Choice {
+                value: es.to_string(),
+                label: names.eservice_name(state, bo, es).await,
+                selected: chosen_eservices.contains(&es),
+            });
+        }
+        if !te_choices.iter().any(|c| c.value == t.to_string()) {
+            te_choices.push(Choice {
+                value: t.to_string(),
+                label: names.tenant(state, bo, t).await,
+                selected: chosen_tenants.contains(&t),
+            });
+        }
+    }
+    es_choices.sort_by(|a, b| a.label.cmp(&b.label));
+    te_choices.sort_by(|a, b| a.label.cmp(&b.label));
+    (es_choices, te_choices)
+}
+
 /// Names of e-services and tenants, looked up once per page.
 #[derive(Default)]
 pub(crate) struct Names {
@@ -258,6 +326,20 @@ impl Names {
             v.insert(state.platform.env(bo.env).eservice(&bo.caller, id).await.ok());
         }
         self.eservices.get(&id).and_then(Option::as_ref)
+    }
+
+    /// An e-service's name; its id when the platform does not show it.
+    pub(crate) async fn eservice_name(&mut self, state: &PagesState, bo: &Bo, id: EServiceId) -> String {
+        self.eservice(state, bo, id).await.map(|e| e.name.clone()).unwrap_or(id.to_string())
+    }
+
+    /// A request's e-service as the lists show it: its name (else its id) and the
+    /// number of the request's version (empty when not shown).
+    pub(crate) async fn eservice_version(&mut self, state: &PagesState, bo: &Bo, a: &Agreement) -> (String, String) {
+        let es = self.eservice(state, bo, a.eservice_id).await;
+        let eservice = es.map(|e| e.name.clone()).unwrap_or(a.eservice_id.to_string());
+        let version = es.and_then(|e| e.descriptor(a.descriptor_id)).map(|d| d.version.to_string()).unwrap_or_default();
+        (eservice, version)
     }
 
     pub(crate) async fn tenant(&mut self, state: &PagesState, bo: &Bo, id: TenantId) -> String {
@@ -288,48 +370,16 @@ async fn list(
     let back = bo.path("fruizione/richieste");
     let eservices: Vec<EServiceId> = filter_id(&bo, &state, &q.eservice, "E-service", &back)?;
     let producers: Vec<TenantId> = filter_id(&bo, &state, &q.erogatore, "Erogatore", &back)?;
-    let states: Vec<AgreementState> = match q.stato.trim() {
-        "" => vec![],
-        s => vec![STATES.iter().find(|(_, code, _)| *code == s).map(|(st, _, _)| *st).ok_or_else(|| {
-            bo.err(&state, PageError::bad_request("Il filtro «Stato della richiesta» non ha un valore valido."))
-                .back(&bo.path("fruizione/richieste"), "Mostra tutte le richieste")
-        })?],
-    };
+    let states = filter_state(&bo, &state, &q.stato, STATES.iter(), &back)?;
     let pagina = page_number(q.pagina.as_deref());
 
     // The choices of the filters: the e-services and producers of the Ente's requests.
     let mine = AgreementFilter { consumers: vec![bo.tenant], ..AgreementFilter::default() };
     let all = svc.agreements(&bo.caller, &mine, Page::ALL).await.map_err(|e| bo.err(&state, e))?;
     let mut names = Names::default();
-    let mut es_choices: Vec<Choice> = vec![];
-    let mut pr_choices: Vec<Choice> = vec![];
-    for a in &all.items {
-        if !es_choices.iter().any(|c| c.value == a.eservice_id.to_string()) {
-            let label = names.eservice(&state, &bo, a.eservice_id).await.map(|e| e.name.clone());
-            es_choices.push(Choice {
-                value: a.eservice_id.to_string(),
-                label: label.unwrap_or(a.eservice_id.to_string()),
-                selected: eservices.contains(&a.eservice_id),
-            });
-        }
-        if !pr_choices.iter().any(|c| c.value == a.producer_id.to_string()) {
-            pr_choices.push(Choice {
-                value: a.producer_id.to_string(),
-                label: names.tenant(&state, &bo, a.producer_id).await,
-                selected: producers.contains(&a.producer_id),
-            });
-        }
-    }
-    es_choices.sort_by(|a, b| a.label.cmp(&b.label));
-    pr_choices.sort_by(|a, b| a.label.cmp(&b.label));
-    let state_choices = STATES
-        .iter()
-        .map(|(s, code, label)| Choice {
-            value: code.to_string(),
-            label: label.to_string(),
-            selected: states.contains(s),
-        })
-        .collect();
+    let pairs: Vec<(EServiceId, TenantId)> = all.items.iter().map(|a| (a.eservice_id, a.producer_id)).collect();
+    let (es_choices, pr_choices) = party_choices(&state, &bo, &mut names, &pairs, &eservices, &producers).await;
+    let state_choices = state_choices(STATES.iter(), &states);
 
     let filtered = !(eservices.is_empty() && producers.is_empty() && states.is_empty());
     let f = AgreementFilter { consumers: vec![bo.tenant], eservices, producers, states, ..AgreementFilter::default() };
@@ -337,9 +387,7 @@ async fn list(
     let found = svc.agreements(&bo.caller, &f, window).await.map_err(|e| bo.err(&state, e))?;
     let mut rows = vec![];
     for a in &found.items {
-        let es = names.eservice(&state, &bo, a.eservice_id).await;
-        let eservice = es.map(|e| e.name.clone()).unwrap_or(a.eservice_id.to_string());
-        let version = es.and_then(|e| e.descriptor(a.descriptor_id)).map(|d| d.version.to_string()).unwrap_or_default();
+        let (eservice, version) = names.eservice_version(&state, &bo, a).await;
         let draft = a.state == AgreementState::Draft;
         let href = bo.path(&format!("fruizione/richieste/{}{}", a.id, if draft { "/modifica" } else { "" }));
         rows.push(Row {
@@ -463,7 +511,7 @@ async fn detail(
         }
     }
     let s = &a.stamps;
-    let dates: Vec<(&'static str, String)> = [
+    let dates = dates([
         ("Data di creazione", Some(&a.created_at)),
         ("Data di inoltro", s.submission.as_ref().map(|x| &x.when)),
         ("Data di attivazione", s.activation.as_ref().map(|x| &x.when)),
@@ -472,10 +520,7 @@ async fn detail(
         ("Data di rifiuto", s.rejection.as_ref().map(|x| &x.when)),
         ("Aggiornata di versione il", s.upgrade.as_ref().map(|x| &x.when)),
         ("Data di archiviazione", s.archiving.as_ref().map(|x| &x.when)),
-    ]
-    .into_iter()
-    .filter_map(|(l, t)| t.map(|t| (l, when(t))))
-    .collect();
+    ]);
 
     // Why it waits.
     let mut waiting = vec![];

@@ -6,18 +6,18 @@
 //! / "Rifiuta" (the reason required); "Sospendi" / "Riattiva" the producer's own
 //! suspension. The platform decides who may see and decide; the page hides the
 //! buttons a role may not use.
-use super::{echo, enter, reason_error, REASON_MAX};
+use super::{echo, enter, reason_error, suspension_button, ListQuery, REASON_MAX};
 use crate::backoffice::catalogo::{page_links, page_number, PageLink};
 use crate::backoffice::finalita::{number, risk_answers, shown, state_badge, state_label, AnswerView};
-use crate::backoffice::frame::{notice, Bo, Nav};
-use crate::backoffice::richieste::{filter_id, query_string, when, Button, Choice, Names};
+use crate::backoffice::frame::{action_route, notice, Bo, Nav};
+use crate::backoffice::richieste::{party_choices, when, Button, Choice, Names, NoticeQuery};
 use crate::pages::{render, render_status, see_other, Layout, PageError};
 use crate::PagesState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 use varco_domain::*;
@@ -31,20 +31,13 @@ pub(super) fn routes(
     suspend: &str,
     unsuspend: &str,
 ) -> Router<PagesState> {
-    macro_rules! act {
-        ($a:expr) => {
-            post(|s: State<PagesState>, p: Path<(String, String)>, h: HeaderMap, f: Form<ActionForm>| {
-                act(s, p, h, f, $a)
-            })
-        };
-    }
     Router::new()
         .route(list_path, get(list))
         .route(detail_path, get(detail))
-        .route(approve, act!(Act::Approve))
-        .route(reject, act!(Act::Reject))
-        .route(suspend, act!(Act::Suspend))
-        .route(unsuspend, act!(Act::Unsuspend))
+        .route(approve, action_route(act, Act::Approve))
+        .route(reject, action_route(act, Act::Reject))
+        .route(suspend, action_route(act, Act::Suspend))
+        .route(unsuspend, action_route(act, Act::Unsuspend))
 }
 
 const PAGE_SIZE: usize = 10;
@@ -74,18 +67,6 @@ fn url(bo: &Bo, id: PurposeId) -> String {
 }
 
 // ------------------------------------------------------------------ the list
-
-#[derive(Deserialize, Default)]
-struct ListQuery {
-    #[serde(default)]
-    eservice: String,
-    #[serde(default)]
-    fruitore: String,
-    #[serde(default)]
-    stato: String,
-    pagina: Option<String>,
-    esito: Option<String>,
-}
 
 struct Row {
     title: String,
@@ -124,8 +105,7 @@ async fn list(
     let bo = enter(&state, &headers, &env).await?;
     let svc = state.platform.env(bo.env);
     let action = base(&bo);
-    let eservices: Vec<EServiceId> = filter_id(&bo, &state, &q.eservice, "E-service", &action)?;
-    let consumers: Vec<TenantId> = filter_id(&bo, &state, &q.fruitore, "Fruitore", &action)?;
+    let (eservices, consumers) = q.parties(&bo, &state, &action)?;
     let chosen: Vec<PurposeVersionState> = match q.stato.trim() {
         "" => vec![],
         s => vec![STATES.iter().find(|(c, _)| *c == s).map(|(_, st)| *st).ok_or_else(|| {
@@ -138,27 +118,8 @@ async fn list(
     let received = PurposeFilter { producers: vec![bo.tenant], states: all_states.clone(), ..PurposeFilter::default() };
     let all = svc.purposes(&bo.caller, &received, Page::ALL).await.map_err(|e| bo.err(&state, e))?;
     let mut names = Names::default();
-    let mut es_choices: Vec<Choice> = vec![];
-    let mut co_choices: Vec<Choice> = vec![];
-    for p in &all.items {
-        if !es_choices.iter().any(|c| c.value == p.eservice_id.to_string()) {
-            let label = names.eservice(&state, &bo, p.eservice_id).await.map(|e| e.name.clone());
-            es_choices.push(Choice {
-                value: p.eservice_id.to_string(),
-                label: label.unwrap_or(p.eservice_id.to_string()),
-                selected: eservices.contains(&p.eservice_id),
-            });
-        }
-        if !co_choices.iter().any(|c| c.value == p.consumer_id.to_string()) {
-            co_choices.push(Choice {
-                value: p.consumer_id.to_string(),
-                label: names.tenant(&state, &bo, p.consumer_id).await,
-                selected: consumers.contains(&p.consumer_id),
-            });
-        }
-    }
-    es_choices.sort_by(|a, b| a.label.cmp(&b.label));
-    co_choices.sort_by(|a, b| a.label.cmp(&b.label));
+    let pairs: Vec<(EServiceId, TenantId)> = all.items.iter().map(|p| (p.eservice_id, p.consumer_id)).collect();
+    let (es_choices, co_choices) = party_choices(&state, &bo, &mut names, &pairs, &eservices, &consumers).await;
     let filtered = !(eservices.is_empty() && consumers.is_empty() && chosen.is_empty());
     let state_choices = STATES
         .iter()
@@ -176,11 +137,10 @@ async fn list(
     let mut rows = vec![];
     for p in &found.items {
         let (s, calls) = shown(p);
-        let eservice = names.eservice(&state, &bo, p.eservice_id).await.map(|e| e.name.clone());
         rows.push(Row {
             title: p.title.clone(),
             href: url(&bo, p.id),
-            eservice: eservice.unwrap_or(p.eservice_id.to_string()),
+            eservice: names.eservice_name(&state, &bo, p.eservice_id).await,
             consumer: names.tenant(&state, &bo, p.consumer_id).await,
             state: state_label(s),
             badge: state_badge(s),
@@ -188,14 +148,10 @@ async fn list(
             change_waiting: p.current_version().is_some() && p.waiting_version().is_some(),
         });
     }
-    let link_base = format!(
-        "{action}?{}",
-        query_string(&[("eservice", &q.eservice), ("fruitore", &q.fruitore), ("stato", &q.stato)])
-    );
     render(&ListPage {
         layout: bo.layout(&state, "Finalità ricevute", Nav::FinalitaRicevute),
         notice: notice(q.esito.as_deref(), NOTICES),
-        pages: page_links(&link_base, found.total, PAGE_SIZE, pagina),
+        pages: page_links(&q.page_base(&action), found.total, PAGE_SIZE, pagina),
         action,
         eservices: es_choices,
         consumers: co_choices,
@@ -349,9 +305,7 @@ async fn detail_page(
         reject_action = Some(format!("{at}/rifiuta"));
     }
     if p.current_version().is_some() {
-        // The platform takes the Ente's own purposes on its own e-service as the consumer's.
-        let own = if p.consumer_id == bo.tenant { p.suspended_by_consumer } else { p.suspended_by_producer };
-        buttons.push(if own { button("Riattiva", "riattiva", false) } else { button("Sospendi", "sospendi", true) });
+        buttons.push(suspension_button(bo, &at, p.consumer_id, p.suspended_by_consumer, p.suspended_by_producer));
     }
     let may = bo.caller.may(Change::Ricevute);
     let read_only = !may && !buttons.is_empty();
@@ -393,11 +347,6 @@ async fn detail_page(
         back: base(bo),
         p,
     })
-}
-
-#[derive(Deserialize, Default)]
-struct NoticeQuery {
-    esito: Option<String>,
 }
 
 async fn detail(
