@@ -8,7 +8,7 @@
 //! thresholds, the interface file); the pages say its reasons next to the fields.
 use super::catalogo::{page_links, page_number, technology_label, thousands, PageLink};
 use super::finalita::Step;
-use super::frame::{confirm, notice, Bo, Nav};
+use super::frame::{action_route, confirm, notice, Bo, Nav};
 use super::richieste::query_string;
 use crate::pages::{render, render_status, see_other, Layout, PageError};
 use crate::PagesState;
@@ -16,7 +16,7 @@ use askama::Template;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -63,13 +63,6 @@ const TECHNICAL_BODY_MAX: usize = varco_interface::MAX_FILE_BYTES + 64 * 1024;
 const URLS_MAX: usize = varco_domain::eservice::MAX_SERVER_URLS;
 
 pub fn routes() -> Router<PagesState> {
-    macro_rules! act {
-        ($a:expr) => {
-            post(|s: State<PagesState>, p: Path<(String, String, String)>, h: HeaderMap, f: Form<ActForm>| {
-                version_action(s, p, h, f, $a)
-            })
-        };
-    }
     Router::new()
         .route(LIST, get(list))
         .route(CREATE, get(create_page).post(create))
@@ -77,11 +70,11 @@ pub fn routes() -> Router<PagesState> {
         .route(THRESHOLDS, get(thresholds_page).post(save_thresholds))
         .route(TECHNICAL, get(technical_page).post(save_technical).layer(DefaultBodyLimit::max(TECHNICAL_BODY_MAX)))
         .route(SUMMARY, get(summary))
-        .route(PUBLISH, act!(VersionAct::Publish))
-        .route(SUSPEND, act!(VersionAct::Suspend))
-        .route(UNSUSPEND, act!(VersionAct::Unsuspend))
-        .route(ARCHIVE, act!(VersionAct::Archive))
-        .route(NEW_VERSION, act!(VersionAct::NewVersion))
+        .route(PUBLISH, action_route(version_action, VersionAct::Publish))
+        .route(SUSPEND, action_route(version_action, VersionAct::Suspend))
+        .route(UNSUSPEND, action_route(version_action, VersionAct::Unsuspend))
+        .route(ARCHIVE, action_route(version_action, VersionAct::Archive))
+        .route(NEW_VERSION, action_route(version_action, VersionAct::NewVersion))
         .route(CONSUMERS, get(consumers_csv))
 }
 
