@@ -48,34 +48,24 @@ pub async fn seed_if_empty(p: &Platform, institutions: &[Institution]) -> AppRes
             continue;
         }
         let pagopa = pagopa.ok_or_else(|| AppError::Invalid(format!("the demo Enti lack {PAGOPA}")))?;
-        let es = svc
-            .create_eservice(
-                &actor,
-                pagopa,
-                SEND_UAT,
-                "Piattaforma Notifiche Digitali (SEND) in ambiente di collaudo: invio e consultazione \
-                 delle notifiche a valore legale.",
-                Technology::Rest,
-                EServiceMode::Deliver,
-            )
-            .await?;
-        let d = svc
-            .add_descriptor(
-                &actor,
-                es.id,
-                DescriptorInput {
-                    description: Some("Versione 1 di SEND - UAT".into()),
-                    audience: vec![SEND_UAT_AUDIENCE.into()],
-                    voucher_lifespan: 3600,
-                    daily_calls_per_consumer: 1_000_000,
-                    daily_calls_total: 100_000_000,
-                    agreement_approval_policy: ApprovalPolicy::Automatic,
-                    server_urls: vec!["https://api.uat.notifichedigitali.it/delivery".into()],
-                    attributes: AttributeGroups::default(),
-                },
-            )
-            .await?;
-        svc.publish_descriptor(&actor, es.id, d).await?;
+        publish(
+            &svc,
+            pagopa,
+            SEND_UAT,
+            "Piattaforma Notifiche Digitali (SEND) in ambiente di collaudo: invio e consultazione \
+             delle notifiche a valore legale.",
+            DescriptorInput {
+                description: Some("Versione 1 di SEND - UAT".into()),
+                audience: vec![SEND_UAT_AUDIENCE.into()],
+                voucher_lifespan: 3600,
+                daily_calls_per_consumer: 1_000_000,
+                daily_calls_total: 100_000_000,
+                agreement_approval_policy: ApprovalPolicy::Automatic,
+                server_urls: vec!["https://api.uat.notifichedigitali.it/delivery".into()],
+                attributes: AttributeGroups::default(),
+            },
+        )
+        .await?;
 
         let verified = svc
             .create_attribute(
@@ -87,34 +77,47 @@ pub async fn seed_if_empty(p: &Platform, institutions: &[Institution]) -> AppRes
                 None,
             )
             .await?;
-        let es = svc
-            .create_eservice(
-                &actor,
-                pagopa,
-                NOTIFICHE_PROVA,
-                "Invio di notifiche di prova, per enti abilitati dall'erogatore: ogni richiesta di fruizione \
-                 è approvata a mano.",
-                Technology::Rest,
-                EServiceMode::Deliver,
-            )
-            .await?;
-        let d = svc
-            .add_descriptor(
-                &actor,
-                es.id,
-                DescriptorInput {
-                    description: Some("Versione 1 di Notifiche di prova".into()),
-                    audience: vec![NOTIFICHE_PROVA_AUDIENCE.into()],
-                    voucher_lifespan: 600,
-                    daily_calls_per_consumer: NOTIFICHE_PROVA_PER_CONSUMER,
-                    daily_calls_total: NOTIFICHE_PROVA_TOTAL,
-                    agreement_approval_policy: ApprovalPolicy::Manual,
-                    server_urls: vec![NOTIFICHE_PROVA_SERVER.into()],
-                    attributes: AttributeGroups { verified: vec![vec![verified.id]], ..AttributeGroups::default() },
-                },
-            )
-            .await?;
-        svc.publish_descriptor(&actor, es.id, d).await?;
+        publish(
+            &svc,
+            pagopa,
+            NOTIFICHE_PROVA,
+            "Invio di notifiche di prova, per enti abilitati dall'erogatore: ogni richiesta di fruizione \
+             è approvata a mano.",
+            DescriptorInput {
+                description: Some("Versione 1 di Notifiche di prova".into()),
+                audience: vec![NOTIFICHE_PROVA_AUDIENCE.into()],
+                voucher_lifespan: 600,
+                daily_calls_per_consumer: NOTIFICHE_PROVA_PER_CONSUMER,
+                daily_calls_total: NOTIFICHE_PROVA_TOTAL,
+                agreement_approval_policy: ApprovalPolicy::Manual,
+                server_urls: vec![NOTIFICHE_PROVA_SERVER.into()],
+                attributes: AttributeGroups { verified: vec![vec![verified.id]], ..AttributeGroups::default() },
+            },
+        )
+        .await?;
     }
     Ok(created)
+}
+
+/// A demo e-service of `producer` with its first version, published: created in one
+/// transaction, then published as any producer's.
+async fn publish(
+    svc: &crate::EnvService<'_>,
+    producer: TenantId,
+    name: &str,
+    description: &str,
+    first: DescriptorInput,
+) -> AppResult<()> {
+    let es = svc
+        .create_eservice_with_version(
+            &Caller::System,
+            producer,
+            name,
+            description,
+            Technology::Rest,
+            EServiceMode::Deliver,
+            first,
+        )
+        .await?;
+    svc.publish_descriptor(&Caller::System, es.id, es.descriptors[0].id).await
 }

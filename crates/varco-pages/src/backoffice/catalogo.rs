@@ -220,7 +220,7 @@ struct EServicePage {
     back: String,
 }
 
-fn descriptor_state_label(s: DescriptorState) -> &'static str {
+pub(crate) fn descriptor_state_label(s: DescriptorState) -> &'static str {
     match s {
         DescriptorState::Draft => "in bozza",
         DescriptorState::Published => "pubblicata",
@@ -251,7 +251,8 @@ fn lifespan(secs: u32) -> String {
     }
 }
 
-fn ids(e: &str, d: &str) -> Option<(EServiceId, DescriptorId)> {
+/// The e-service and version of a page's path, if both are ids.
+pub(crate) fn ids(e: &str, d: &str) -> Option<(EServiceId, DescriptorId)> {
     Some((e.parse().ok()?, d.parse().ok()?))
 }
 

@@ -6,7 +6,9 @@
 //! "Scarica l'elenco dei fruitori". Every role sees these pages; Amministratore and
 //! Operatore API change them. The platform checks every rule (audiences owned,
 //! thresholds, the interface file); the pages say its reasons next to the fields.
-use super::catalogo::{page_links, page_number, technology_label, thousands, PageLink};
+use super::catalogo::{
+    descriptor_state_label as state_label, ids, page_links, page_number, technology_label, thousands, PageLink,
+};
 use super::finalita::Step;
 use super::frame::{action_route, confirm, notice, Bo, Nav};
 use super::richieste::query_string;
@@ -90,18 +92,15 @@ const NOTICES: &[(&str, &str)] = &[
     ("nuova", "Bozza della nuova versione creata dalla precedente: modificala e pubblicala."),
 ];
 
-/// The states of a version: the filter's value and the label.
-const STATES: [(DescriptorState, &str, &str); 5] = [
-    (DescriptorState::Published, "PUBLISHED", "pubblicata"),
-    (DescriptorState::Draft, "DRAFT", "in bozza"),
-    (DescriptorState::Suspended, "SUSPENDED", "sospesa"),
-    (DescriptorState::Deprecated, "DEPRECATED", "deprecata"),
-    (DescriptorState::Archived, "ARCHIVED", "archiviata"),
+/// The states of a version, in the filter's order, with the filter's value (the
+/// labels are the catalogue's).
+const STATES: [(DescriptorState, &str); 5] = [
+    (DescriptorState::Published, "PUBLISHED"),
+    (DescriptorState::Draft, "DRAFT"),
+    (DescriptorState::Suspended, "SUSPENDED"),
+    (DescriptorState::Deprecated, "DEPRECATED"),
+    (DescriptorState::Archived, "ARCHIVED"),
 ];
-
-fn state_label(s: DescriptorState) -> &'static str {
-    STATES.iter().find(|(x, _, _)| *x == s).map(|(_, _, l)| *l).unwrap_or("")
-}
 
 /// The version an e-service is shown at: the newest one that is not archived (a
 /// draft included), else the newest.
@@ -115,10 +114,6 @@ fn shown_descriptor(e: &EService) -> Option<&Descriptor> {
 
 fn eservice_path(bo: &Bo, e: EServiceId, d: DescriptorId) -> String {
     bo.path(&format!("erogazione/e-service/{e}/{d}"))
-}
-
-fn ids(e: &str, d: &str) -> Option<(EServiceId, DescriptorId)> {
-    Some((e.parse().ok()?, d.parse().ok()?))
 }
 
 /// The producer's e-service and one of its versions (another Ente's: not found).
@@ -200,7 +195,7 @@ async fn list(
     let nome: String = q.nome.trim().chars().take(60).collect();
     let wanted_state = match q.stato.trim() {
         "" => None,
-        s => Some(STATES.iter().find(|(_, c, _)| *c == s).map(|(x, _, _)| *x).ok_or_else(|| bad("Stato"))?),
+        s => Some(STATES.iter().find(|(_, c)| *c == s).map(|(x, _)| *x).ok_or_else(|| bad("Stato"))?),
     };
     let consumer: Option<TenantId> = match q.fruitore.trim() {
         "" => None,
@@ -263,7 +258,11 @@ async fn list(
         nome,
         states: STATES
             .iter()
-            .map(|(s, c, l)| Choice { value: c.to_string(), label: l.to_string(), selected: wanted_state == Some(*s) })
+            .map(|(s, c)| Choice {
+                value: c.to_string(),
+                label: state_label(*s).to_string(),
+                selected: wanted_state == Some(*s),
+            })
             .collect(),
         consumers: consumers.into_values().collect(),
         total,
